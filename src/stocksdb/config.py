@@ -1,0 +1,97 @@
+"""Settings: every knob of stocksdb, read from the environment in one place.
+
+In:  a mapping of environment variables (the CLI passes os.environ).
+Out: a frozen Settings passed down to everything else. No other module reads os.environ.
+Secrets are fields with repr=False and are never logged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_DATABASE = "stocks_research"
+
+# Each setting is declared once with its help text; docs/cli.md lists them and a test checks it.
+SETTING_HELP: dict[str, str] = {
+    "dsn": "PostgreSQL connection string (env STOCKSDB_DSN); else PG* variables; else embedded",
+    "home": "Directory of the embedded server and caches (env STOCKSDB_HOME, default ./.stocksdb)",
+    "database": "Database name when none is given by the DSN (env PGDATABASE, default "
+    "stocks_research)",
+    "massive_api_key": "Massive REST API key (env MASSIVE_API_KEY); secret",
+    "massive_api_url": "Massive REST base URL (env MASSIVE_API_URL, default https://api.massive.com)",
+    "massive_s3_access_key_id": "Massive flat-files S3 access key (env MASSIVE_S3_ACCESS_KEY_ID); "
+    "secret",
+    "massive_s3_secret_access_key": "Massive flat-files S3 secret (env "
+    "MASSIVE_S3_SECRET_ACCESS_KEY); secret",
+    "massive_s3_endpoint": "Massive S3 endpoint (env MASSIVE_S3_ENDPOINT, default "
+    "https://files.massive.com)",
+    "massive_s3_bucket": "Massive S3 bucket (env MASSIVE_S3_BUCKET, default flatfiles)",
+    "openfigi_api_key": "OpenFIGI API key, optional (env OPENFIGI_API_KEY); secret",
+    "openfigi_api_url": "OpenFIGI base URL (env OPENFIGI_API_URL, default https://api.openfigi.com)",
+    "sec_user_agent": "User-Agent for SEC EDGAR, required by the SEC (env STOCKSDB_SEC_USER_AGENT)",
+}
+
+_PG_VARS = ("PGHOST", "PGPORT", "PGDATABASE", "PGUSER", "PGPASSWORD")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    """Resolved configuration. Build with Settings.from_env(environ)."""
+
+    dsn: str | None = field(default=None, repr=False)  # may carry a password
+    pg_env: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    home: Path = Path(".stocksdb")
+    database: str = DEFAULT_DATABASE
+    massive_api_key: str | None = field(default=None, repr=False)
+    massive_api_url: str = "https://api.massive.com"
+    massive_s3_access_key_id: str | None = field(default=None, repr=False)
+    massive_s3_secret_access_key: str | None = field(default=None, repr=False)
+    massive_s3_endpoint: str = "https://files.massive.com"
+    massive_s3_bucket: str = "flatfiles"
+    openfigi_api_key: str | None = field(default=None, repr=False)
+    openfigi_api_url: str = "https://api.openfigi.com"
+    sec_user_agent: str | None = None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str], *, dsn: str | None = None) -> Settings:
+        """Settings from environment variables; `dsn` (the --dsn option) wins over the env."""
+
+        def get(name: str, default: str | None = None) -> str | None:
+            value = environ.get(name)
+            return value if value not in (None, "") else default
+
+        pg_env = tuple((k, environ[k]) for k in _PG_VARS if environ.get(k))
+        return cls(
+            dsn=dsn or get("STOCKSDB_DSN"),
+            pg_env=pg_env,
+            home=Path(get("STOCKSDB_HOME", ".stocksdb") or ".stocksdb"),
+            database=get("PGDATABASE", DEFAULT_DATABASE) or DEFAULT_DATABASE,
+            massive_api_key=get("MASSIVE_API_KEY"),
+            massive_api_url=get("MASSIVE_API_URL", cls.massive_api_url) or cls.massive_api_url,
+            massive_s3_access_key_id=get("MASSIVE_S3_ACCESS_KEY_ID"),
+            massive_s3_secret_access_key=get("MASSIVE_S3_SECRET_ACCESS_KEY"),
+            massive_s3_endpoint=get("MASSIVE_S3_ENDPOINT", cls.massive_s3_endpoint)
+            or cls.massive_s3_endpoint,
+            massive_s3_bucket=get("MASSIVE_S3_BUCKET", cls.massive_s3_bucket)
+            or cls.massive_s3_bucket,
+            openfigi_api_key=get("OPENFIGI_API_KEY"),
+            openfigi_api_url=get("OPENFIGI_API_URL", cls.openfigi_api_url) or cls.openfigi_api_url,
+            sec_user_agent=get("STOCKSDB_SEC_USER_AGENT"),
+        )
+
+    @property
+    def uses_embedded_server(self) -> bool:
+        """True when neither a DSN nor PGHOST is configured."""
+        return self.dsn is None and not any(k == "PGHOST" for k, _ in self.pg_env)
+
+    @property
+    def server_dir(self) -> Path:
+        """Data directory of the embedded PostgreSQL server."""
+        return self.home / "pgdata"
+
+    @property
+    def cache_dir(self) -> Path:
+        """Local cache of downloaded vendor files."""
+        return self.home / "cache"

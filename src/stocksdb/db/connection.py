@@ -1,0 +1,64 @@
+"""Connections to PostgreSQL.
+
+In:  a DSN. Out: psycopg connections whose search_path finds our two schemas.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from stocksdb.errors import DatabaseStateError
+
+SEARCH_PATH = "stocks_research,ingestion,public"
+
+
+def connect(dsn: str, **kwargs: Any) -> psycopg.Connection[Any]:
+    """A psycopg connection with search_path = stocks_research, ingestion, public; UTC."""
+    options = f"-c search_path={SEARCH_PATH} -c TimeZone=UTC"
+    try:
+        return psycopg.connect(dsn, options=options, **kwargs)
+    except psycopg.OperationalError as exc:
+        raise DatabaseStateError(
+            f"cannot connect to {redact_dsn(dsn)}: {str(exc).strip()}; "
+            "check --dsn / STOCKSDB_DSN / PG* or run `stocksdb db start`"
+        ) from exc
+
+
+def redact_dsn(dsn: str) -> str:
+    """The DSN with any password replaced by '***' (for messages and logs)."""
+    try:
+        parts = conninfo_to_dict(dsn)
+    except psycopg.ProgrammingError:
+        return "<unparseable dsn>"
+    if "password" in parts:
+        parts["password"] = "***"
+    return make_conninfo(**{k: str(v) for k, v in parts.items()})
+
+
+def database_name(dsn: str) -> str:
+    """The dbname a DSN points at."""
+    return str(conninfo_to_dict(dsn).get("dbname", ""))
+
+
+def with_database(dsn: str, database: str) -> str:
+    """The same server, another database."""
+    parts = {k: str(v) for k, v in conninfo_to_dict(dsn).items()}
+    parts["dbname"] = database
+    return make_conninfo(**parts)
+
+
+def ensure_database(admin_dsn: str, name: str) -> bool:
+    """Create database `name` if it does not exist; True when created now."""
+    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if exists:
+            return False
+        try:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        except psycopg.errors.DuplicateDatabase:
+            return False
+        return True

@@ -1,0 +1,45 @@
+"""What every reference-data source hands to the jobs.
+
+A source returns raw, unvalidated text in canonical columns; the jobs parse, validate and
+quarantine. Files and the Massive REST API therefore share one validation path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+# Columns of reference/securities.csv (SPEC section 12) and of ReferenceBatch.securities.
+SECURITY_COLUMNS: tuple[str, ...] = (
+    "composite_figi", "share_class_figi", "name", "security_type", "primary_exchange",
+    "currency", "cik", "list_date", "delist_date", "active",
+)
+# Columns of reference/ticker_history.csv and of ReferenceBatch.ticker_history.
+# valid_to is exclusive; empty = still valid.
+TICKER_HISTORY_COLUMNS: tuple[str, ...] = ("composite_figi", "ticker", "valid_from", "valid_to")
+
+
+@dataclass(frozen=True)
+class SourceProblem:
+    """A record the source itself could not turn into a row (e.g. no FIGI found anywhere)."""
+
+    reason_code: str          # stable, documented in docs/checks.md
+    detail: str
+    ticker: str | None = None
+    raw: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ReferenceBatch:
+    """Securities and ticker history as strings (None for missing), plus source-level problems.
+
+    `securities` has exactly SECURITY_COLUMNS, `ticker_history` exactly TICKER_HISTORY_COLUMNS;
+    dates are 'YYYY-MM-DD' strings, `active` is 'true'/'false'. Each frame may carry an extra
+    `source_key` column naming where the row came from (file:line or URL) for rejected rows.
+    """
+
+    source: str
+    securities: pd.DataFrame
+    ticker_history: pd.DataFrame
+    problems: tuple[SourceProblem, ...] = ()
