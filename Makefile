@@ -1,0 +1,41 @@
+# stocksdb: two commands set everything up on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+SAMPLE ?= sample
+export STOCKSDB_HOME ?= $(CURDIR)/.stocksdb
+
+.PHONY: venv demo test lint bench clean stop
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: venv
+	$(BIN)/stocksdb db start
+	$(BIN)/stocksdb sample $(SAMPLE)
+	$(BIN)/stocksdb db migrate
+	$(BIN)/stocksdb run securities_master --source files --path $(SAMPLE)
+	$(BIN)/stocksdb run ticker_history --source files --path $(SAMPLE)
+	$(BIN)/stocksdb db status
+
+test: venv
+	$(BIN)/python -m pytest -q
+
+lint: venv
+	$(BIN)/ruff check src tests bench
+
+bench: venv
+	$(BIN)/python bench/run.py
+
+stop: venv
+	$(BIN)/stocksdb db stop
+
+clean:
+	-$(BIN)/stocksdb db stop
+	rm -rf $(VENV) .stocksdb $(SAMPLE) bench/data

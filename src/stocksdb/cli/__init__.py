@@ -1,0 +1,111 @@
+"""The `stocksdb` command line: a thin shell over the library.
+
+Global options: --dsn, --log-format text|json, --debug. Exit codes: 0 ok, 1 error (or a run with
+failed dates), 2 usage, 3 a gate refused. Library errors are translated here and only here.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+import click
+
+from stocksdb import __version__
+from stocksdb.config import Settings
+from stocksdb.errors import StocksdbError
+
+
+@dataclass
+class CliState:
+    """What every command receives: settings and how to talk to the user."""
+
+    settings: Settings
+    debug: bool = False
+    log_format: str = "text"
+
+    def dsn(self) -> str:
+        """The configured database (starting the embedded server when it is the one)."""
+        from stocksdb.db.server import resolve_dsn
+
+        return resolve_dsn(self.settings)
+
+
+pass_state = click.make_pass_decorator(CliState)
+
+
+class _JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        import json
+
+        return json.dumps({"ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+                           "level": record.levelname.lower(), "logger": record.name,
+                           "message": record.getMessage()})
+
+
+def setup_logging(log_format: str, debug: bool) -> None:
+    """Log to stderr: rich on a terminal, plain lines otherwise, or JSON lines."""
+    level = logging.DEBUG if debug else logging.INFO
+    root = logging.getLogger("stocksdb")
+    root.handlers.clear()
+    root.setLevel(level)
+    root.propagate = False
+    handler: logging.Handler
+    if log_format == "json":
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(_JsonFormatter())
+    elif sys.stderr.isatty():
+        from rich.logging import RichHandler
+
+        handler = RichHandler(show_path=False, rich_tracebacks=debug)
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(handler)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="stocksdb")
+@click.option("--dsn", envvar=None, default=None, metavar="DSN",
+              help="PostgreSQL connection string (else STOCKSDB_DSN, else PG*, else embedded).")
+@click.option("--log-format", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="Log line format on stderr.")
+@click.option("--debug", is_flag=True, help="Debug logging and tracebacks on errors.")
+@click.pass_context
+def cli(ctx: click.Context, dsn: str | None, log_format: str, debug: bool) -> None:
+    """stocksdb: a research-grade warehouse of US-equity market data on PostgreSQL."""
+    setup_logging(log_format, debug)
+    ctx.obj = CliState(Settings.from_env(os.environ, dsn=dsn), debug=debug, log_format=log_format)
+
+
+def _register() -> None:
+    from stocksdb.cli import db, ingest, sample
+
+    cli.add_command(db.db)
+    cli.add_command(ingest.run)
+    cli.add_command(sample.sample)
+
+
+_register()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run the CLI, translate errors to exit codes."""
+    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    try:
+        result: Any = cli.main(args=argv, prog_name="stocksdb", standalone_mode=False)
+    except StocksdbError as exc:
+        if debug:
+            raise
+        click.secho(f"error: {exc}", err=True, fg="red")
+        return exc.exit_code
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        return 1
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    return int(result) if isinstance(result, int) else 0

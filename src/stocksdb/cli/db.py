@@ -1,0 +1,106 @@
+"""`stocksdb db ...`: the embedded server, the schema, checksums."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import click
+
+from stocksdb.cli import CliState, pass_state
+
+
+@click.group()
+def db() -> None:
+    """Embedded server and schema."""
+
+
+@db.command()
+@pass_state
+def start(state: CliState) -> None:
+    """Start the embedded PostgreSQL server (initialising it on first use)."""
+    from stocksdb.db.server import embedded_server, resolve_dsn
+
+    server = embedded_server(state.settings)
+    status = server.start()
+    resolve_dsn(state.settings)
+    click.echo(f"embedded server running: pid {status.pid}, port {status.port}, "
+               f"data {status.pgdata}")
+
+
+@db.command()
+@pass_state
+def stop(state: CliState) -> None:
+    """Stop the embedded PostgreSQL server."""
+    from stocksdb.db.server import embedded_server
+
+    server = embedded_server(state.settings)
+    click.echo("embedded server stopped" if server.stop() else "embedded server was not running")
+
+
+@db.command()
+@pass_state
+def url(state: CliState) -> None:
+    """Print the connection string of the configured database."""
+    from stocksdb.db.connection import redact_dsn
+
+    click.echo(redact_dsn(state.dsn()))
+
+
+@db.command()
+@pass_state
+def psql(state: CliState) -> None:
+    """Open psql on the configured database."""
+    import shutil
+
+    from stocksdb.db.server import bin_dir
+
+    exe = shutil.which("psql") or str(bin_dir() / "psql")
+    sys.exit(subprocess.call([exe, state.dsn()]))
+
+
+@db.command()
+@pass_state
+def migrate(state: CliState) -> None:
+    """Apply pending schema migrations."""
+    from stocksdb.db.connection import connect
+    from stocksdb.db.migrate import migrate as apply
+
+    with connect(state.dsn(), autocommit=True) as conn:
+        done = apply(conn)
+    click.echo("\n".join(f"applied {n}" for n in done) if done else "schema is up to date")
+
+
+@db.command()
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+@pass_state
+def status(state: CliState, as_json: bool) -> None:
+    """Server, migrations and row counts of the configured database."""
+    from stocksdb.db.status import database_status, render_status
+
+    report = database_status(state.settings, state.dsn())
+    if as_json:
+        click.echo(json.dumps(report, indent=2, default=str))
+    else:
+        render_status(report)
+
+
+@db.command()
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+@click.option("--table", "tables", multiple=True, help="Only these tables (repeatable).")
+@pass_state
+def checksum(state: CliState, as_json: bool, tables: tuple[str, ...]) -> None:
+    """A deterministic digest per data table (same content, same digest)."""
+    from stocksdb.db.checksum import database_checksums
+    from stocksdb.db.connection import connect
+
+    with connect(state.dsn()) as conn:
+        sums = database_checksums(conn)
+    chosen = [sums[t] for t in sorted(sums) if not tables or t in tables]
+    if as_json:
+        click.echo(json.dumps({c.table: {"rows": c.rows, "digest": c.digest} for c in chosen},
+                              indent=2))
+        return
+    for c in chosen:
+        click.echo(f"{c.table:32} {c.rows:>12}  {c.digest}")

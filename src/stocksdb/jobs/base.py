@@ -1,0 +1,113 @@
+"""What every job shares: its run record, its rejected rows, its report.
+
+Writes: ingestion.job_runs (one row per run: params, status, timings, counts, error),
+        ingestion.rejected_rows (every row not loaded, with a stable reason code).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+log = logging.getLogger("stocksdb.jobs")
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """A row we did not load, and why."""
+
+    reason: str                       # a quality.reasons.Reason value
+    detail: str
+    source: str
+    source_key: str | None = None     # file:line, URL, object key
+    ticker: str | None = None
+    trade_date: date | None = None
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class JobReport:
+    """The outcome of one run, as printed by the CLI and stored in job_runs."""
+
+    job: str
+    run_id: int
+    params: dict[str, Any]
+    status: str = "running"
+    counts: dict[str, int] = field(default_factory=dict)
+    rejected: dict[str, int] = field(default_factory=dict)
+    elapsed_s: float = 0.0
+    error: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form (the --json output)."""
+        return {
+            "job": self.job, "run_id": self.run_id, "status": self.status,
+            "params": self.params, "counts": self.counts, "rejected": self.rejected,
+            "elapsed_s": round(self.elapsed_s, 3), "error": self.error, **self.details,
+        }
+
+
+def start_run(conn: psycopg.Connection[Any], job: str, params: dict[str, Any]) -> JobReport:
+    """Insert the job_runs row (committed at once, so a crash leaves a 'running' trace)."""
+    with conn.transaction():
+        row = conn.execute(
+            "INSERT INTO ingestion.job_runs (job, params) VALUES (%s, %s) RETURNING run_id",
+            (job, Jsonb(params)),
+        ).fetchone()
+    assert row is not None
+    log.info("job %s started (run %s) with %s", job, row[0], json.dumps(params, default=str))
+    report = JobReport(job=job, run_id=int(row[0]), params=params)
+    report.details["_t0"] = time.monotonic()
+    return report
+
+
+def finish_run(conn: psycopg.Connection[Any], report: JobReport, status: str,
+               error: str | None = None) -> JobReport:
+    """Record the final status, counts and error of a run."""
+    report.status = status
+    report.error = error
+    report.elapsed_s = time.monotonic() - float(report.details.pop("_t0", time.monotonic()))
+    counts: dict[str, Any] = dict(report.counts, rejected=report.rejected,
+                                  elapsed_s=round(report.elapsed_s, 3))
+    with conn.transaction():
+        conn.execute(
+            "UPDATE ingestion.job_runs SET status = %s, finished_at = clock_timestamp(), "
+            "counts = %s, error = %s WHERE run_id = %s",
+            (status, Jsonb(counts), error, report.run_id),
+        )
+    log.info("job %s finished (run %s): %s %s", report.job, report.run_id, status,
+             json.dumps(counts, default=str))
+    return report
+
+
+def write_rejected(conn: psycopg.Connection[Any], report: JobReport,
+                   rows: Iterable[Rejected]) -> int:
+    """COPY rejected rows into ingestion.rejected_rows; counts them by reason on the report."""
+    n = 0
+    by_reason: Counter[str] = Counter()
+    with conn.cursor().copy(
+        "COPY ingestion.rejected_rows (run_id, job, source, source_key, trade_date, ticker, "
+        "reason_code, detail, raw) FROM STDIN"
+    ) as copy:
+        for r in rows:
+            raw = json.dumps(r.raw, default=str, sort_keys=True)
+            copy.write_row((report.run_id, report.job, r.source, r.source_key, r.trade_date,
+                            r.ticker, r.reason, r.detail, raw))
+            by_reason[r.reason] += 1
+            n += 1
+    for reason, count in by_reason.items():
+        report.rejected[reason] = report.rejected.get(reason, 0) + count
+    if n:
+        top = ", ".join(f"{k}={v}" for k, v in sorted(by_reason.items()))
+        log.warning("job %s rejected %d row(s): %s", report.job, n, top)
+    return n

@@ -1,0 +1,171 @@
+"""securities_master job: upsert securities by composite FIGI; never delete one.
+
+Reads:  a ReferenceBatch (files: reference/securities.csv; massive: REST reference + OpenFIGI)
+Writes: stocks_research.securities; ingestion.job_runs, ingestion.rejected_rows
+New securities get ids in composite-FIGI order, and unchanged rows are not rewritten, so a
+re-run over the same input leaves the table (and its checksum) as it was.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import pandas as pd
+import psycopg
+
+from stocksdb.domain.fields import (
+    parse_bool,
+    parse_cik,
+    parse_currency,
+    parse_mic,
+    parse_optional_date,
+)
+from stocksdb.domain.identifiers import is_valid_figi
+from stocksdb.jobs.base import JobReport, Rejected, write_rejected
+from stocksdb.quality.reasons import Reason
+from stocksdb.sources.base import ReferenceBatch
+
+JOB = "securities_master"
+_CONTENT = ("share_class_figi", "name", "security_type", "primary_exchange", "currency", "cik",
+            "list_date", "delist_date", "is_active")
+
+
+@dataclass(frozen=True)
+class SecurityRow:
+    """A validated securities row."""
+
+    composite_figi: str
+    share_class_figi: str | None
+    name: str | None
+    security_type: str | None
+    primary_exchange: str | None
+    currency: str | None
+    cik: str | None
+    list_date: date | None
+    delist_date: date | None
+    is_active: bool
+
+
+def _field_error(raw: dict[str, Any]) -> tuple[Reason, str] | None:
+    """The first problem of a raw row, or None."""
+    figi = raw.get("composite_figi")
+    if not figi or not is_valid_figi(figi.strip()):
+        return Reason.INVALID_FIGI, (f"composite_figi {figi!r} is not a FIGI; expected 12 chars "
+                                     "starting BBG with a valid check digit")
+    scf = raw.get("share_class_figi")
+    if scf and not is_valid_figi(scf.strip()):
+        return Reason.INVALID_SHARE_CLASS_FIGI, f"share_class_figi {scf!r} is not a FIGI"
+    checks: tuple[tuple[Reason, Any], ...] = (
+        (Reason.INVALID_DATE, lambda: parse_optional_date(raw.get("list_date"), "list_date")),
+        (Reason.INVALID_DATE, lambda: parse_optional_date(raw.get("delist_date"), "delist_date")),
+        (Reason.INVALID_CIK, lambda: parse_cik(raw.get("cik"))),
+        (Reason.INVALID_EXCHANGE, lambda: parse_mic(raw.get("primary_exchange"))),
+        (Reason.INVALID_CURRENCY, lambda: parse_currency(raw.get("currency"))),
+        (Reason.INVALID_BOOLEAN, lambda: parse_bool(raw.get("active"))),
+    )
+    for reason, parse in checks:
+        try:
+            parse()
+        except ValueError as exc:
+            return reason, str(exc)
+    return None
+
+
+def parse_security(raw: dict[str, Any]) -> SecurityRow | tuple[Reason, str]:
+    """A validated row, or (reason, detail) saying why it is rejected."""
+    problem = _field_error(raw)
+    if problem:
+        return problem
+    listed = parse_optional_date(raw.get("list_date"))
+    delisted = parse_optional_date(raw.get("delist_date"))
+    if listed and delisted and delisted < listed:
+        return Reason.DELIST_BEFORE_LIST, f"delist_date {delisted} is before list_date {listed}"
+    text = {k: (raw.get(k) or "").strip() or None for k in ("name", "security_type")}
+    return SecurityRow(
+        composite_figi=str(raw["composite_figi"]).strip(),
+        share_class_figi=(raw.get("share_class_figi") or "").strip() or None,
+        name=text["name"], security_type=text["security_type"],
+        primary_exchange=parse_mic(raw.get("primary_exchange")),
+        currency=parse_currency(raw.get("currency")), cik=parse_cik(raw.get("cik")),
+        list_date=listed, delist_date=delisted, is_active=parse_bool(raw.get("active")),
+    )
+
+
+def validate_securities(frame: pd.DataFrame, source: str
+                        ) -> tuple[list[SecurityRow], list[Rejected]]:
+    """Split raw rows into valid rows and rejected ones; exact duplicates collapse silently
+    into one, conflicting duplicates of one FIGI are all rejected (we cannot tell which is right)."""
+    good: dict[str, SecurityRow] = {}
+    conflicts: set[str] = set()
+    rejected: list[Rejected] = []
+    for raw in frame.to_dict("records"):
+        key = raw.get("source_key")
+        parsed = parse_security(raw)
+        if isinstance(parsed, tuple):
+            rejected.append(Rejected(parsed[0], parsed[1], source, key, raw=raw))
+            continue
+        prior = good.get(parsed.composite_figi)
+        if prior is not None and prior != parsed:
+            conflicts.add(parsed.composite_figi)
+            rejected.append(Rejected(Reason.DUPLICATE_KEY, f"composite_figi "
+                            f"{parsed.composite_figi!r} appears twice with different values",
+                            source, key, raw=raw))
+        good.setdefault(parsed.composite_figi, parsed)
+    rejected += [Rejected(Reason.DUPLICATE_KEY, f"composite_figi {f!r} appears twice with "
+                          "different values", source, None, raw=good[f].__dict__)
+                 for f in sorted(conflicts)]
+    return [good[f] for f in sorted(good) if f not in conflicts], rejected
+
+
+_STAGE = """
+CREATE TEMP TABLE stage_securities (
+    composite_figi text, share_class_figi text, name text, security_type text,
+    primary_exchange text, currency text, cik text, list_date date, delist_date date,
+    is_active boolean) ON COMMIT DROP
+"""
+_INSERT_NEW = """
+INSERT INTO stocks_research.securities (composite_figi, {cols}, run_id)
+SELECT s.composite_figi, {scols}, %(run_id)s FROM stage_securities s
+ WHERE NOT EXISTS (SELECT 1 FROM stocks_research.securities t
+                    WHERE t.composite_figi = s.composite_figi)
+ ORDER BY s.composite_figi
+"""
+_UPDATE_CHANGED = """
+UPDATE stocks_research.securities t SET {sets}, run_id = %(run_id)s,
+       updated_at = clock_timestamp()
+  FROM stage_securities s
+ WHERE t.composite_figi = s.composite_figi AND ({distinct})
+"""
+
+
+def write_securities(conn: psycopg.Connection[Any], rows: list[SecurityRow], run_id: int
+                     ) -> tuple[int, int]:
+    """Upsert rows in the current transaction; returns (inserted, updated)."""
+    cols = ", ".join(_CONTENT)
+    conn.execute(_STAGE)
+    with conn.cursor().copy(f"COPY stage_securities (composite_figi, {cols}) FROM STDIN") as cp:
+        for r in rows:
+            cp.write_row((r.composite_figi, *(getattr(r, c) for c in _CONTENT)))
+    inserted = conn.execute(_INSERT_NEW.format(
+        cols=cols, scols=", ".join(f"s.{c}" for c in _CONTENT)), {"run_id": run_id}).rowcount
+    updated = conn.execute(_UPDATE_CHANGED.format(
+        sets=", ".join(f"{c} = s.{c}" for c in _CONTENT),
+        distinct=" OR ".join(f"t.{c} IS DISTINCT FROM s.{c}" for c in _CONTENT),
+    ), {"run_id": run_id}).rowcount
+    return inserted, updated
+
+
+def run_securities_master(conn: psycopg.Connection[Any], batch: ReferenceBatch,
+                          report: JobReport) -> JobReport:
+    """Validate, quarantine and upsert the batch's securities in one transaction."""
+    rows, rejected = validate_securities(batch.securities, batch.source)
+    rejected += [Rejected(p.reason_code, p.detail, batch.source, None, ticker=p.ticker, raw=p.raw)
+                 for p in batch.problems if p.reason_code != Reason.NO_START_DATE]
+    with conn.transaction():
+        inserted, updated = write_securities(conn, rows, report.run_id)
+        write_rejected(conn, report, rejected)
+    report.counts.update(input=len(batch.securities), inserted=inserted, updated=updated,
+                         unchanged=len(rows) - inserted - updated, rejected=len(rejected))
+    return report

@@ -1,0 +1,34 @@
+"""Stable reason codes for rejected rows and source problems.
+
+Every value is documented in docs/checks.md (a test fails when one is not). Codes never change
+meaning once released; new problems get new codes.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Reason(StrEnum):
+    """Why a row was not loaded."""
+
+    # identifiers and shapes
+    INVALID_FIGI = "invalid_figi"
+    INVALID_SHARE_CLASS_FIGI = "invalid_share_class_figi"
+    INVALID_TICKER = "invalid_ticker"
+    INVALID_CIK = "invalid_cik"
+    INVALID_EXCHANGE = "invalid_exchange"
+    INVALID_CURRENCY = "invalid_currency"
+    INVALID_DATE = "invalid_date"
+    INVALID_BOOLEAN = "invalid_boolean"
+    DELIST_BEFORE_LIST = "delist_before_list"
+    DUPLICATE_KEY = "duplicate_key"
+    # ticker history
+    EMPTY_INTERVAL = "empty_interval"
+    UNKNOWN_SECURITY = "unknown_security"
+    TICKER_INTERVAL_OVERLAP = "ticker_interval_overlap"
+    SECURITY_TICKER_OVERLAP = "security_ticker_overlap"
+    # vendor lookups (Massive REST, OpenFIGI)
+    NO_START_DATE = "no_start_date"
+    FIGI_NOT_FOUND = "figi_not_found"
+    FIGI_LOOKUP_ERROR = "figi_lookup_error"

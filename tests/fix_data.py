@@ -1,0 +1,65 @@
+"""Data fixtures: reference trees written by make_* builders, and the generated sample."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from stocksdb.sources.base import SECURITY_COLUMNS, TICKER_HISTORY_COLUMNS
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+RESOURCES = Path(__file__).resolve().parent / "resources"
+
+# Real composite FIGIs (OpenFIGI / Massive recorded payloads): AAPL, META, IBM.
+AAPL = "BBG000B9XRY4"
+META = "BBG000MM2P62"
+IBM = "BBG000BLNNH6"
+
+
+def make_security(composite_figi: str, **overrides: str) -> dict[str, str]:
+    """A valid securities.csv row; override the fields under study."""
+    row = {"composite_figi": composite_figi, "share_class_figi": "", "name": "Test Corp",
+           "security_type": "CS", "primary_exchange": "XNAS", "currency": "USD",
+           "cik": "0000320193", "list_date": "2000-01-03", "delist_date": "", "active": "true"}
+    row.update(overrides)
+    return row
+
+
+def make_interval(composite_figi: str, ticker: str, valid_from: str,
+                  valid_to: str = "") -> dict[str, str]:
+    """A ticker_history.csv row (valid_to exclusive, empty = open)."""
+    return {"composite_figi": composite_figi, "ticker": ticker, "valid_from": valid_from,
+            "valid_to": valid_to}
+
+
+def write_reference(root: Path, securities: Sequence[dict[str, str]],
+                    intervals: Sequence[dict[str, str]],
+                    security_columns: Sequence[str] = SECURITY_COLUMNS) -> Path:
+    """Write DIR/reference/{securities,ticker_history}.csv; returns DIR."""
+    ref = root / "reference"
+    ref.mkdir(parents=True, exist_ok=True)
+    for name, rows, cols in (("securities.csv", securities, security_columns),
+                             ("ticker_history.csv", intervals, TICKER_HISTORY_COLUMNS)):
+        with (ref / name).open("w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=list(cols), extrasaction="ignore")
+            writer.writeheader()
+            writer.writerows(rows)
+    return root
+
+
+@pytest.fixture
+def reference_dir(tmp_path: Path) -> Path:
+    """A reference tree with AAPL, META (FB until 2022-06-11) and IBM."""
+    return write_reference(
+        tmp_path / "ref",
+        [make_security(AAPL, name="Apple Inc."),
+         make_security(META, name="Meta Platforms", cik="0001326801", list_date="2012-05-18"),
+         make_security(IBM, name="IBM", primary_exchange="XNYS", cik="0000051143")],
+        [make_interval(AAPL, "AAPL", "1980-12-12"),
+         make_interval(META, "FB", "2012-05-18", "2022-06-11"),
+         make_interval(META, "META", "2022-06-11"),
+         make_interval(IBM, "IBM", "1962-01-02")],
+    )

@@ -1,0 +1,1 @@
+"""HTTP fixtures (placeholder until the vendor clients land)."""
