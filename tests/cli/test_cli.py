@@ -1,0 +1,117 @@
+"""The command line, run in-process against the real test database."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from stocksdb.cli import main
+from stocksdb.config import Settings
+
+
+def stocksdb(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_run_prints_json_summary_and_checksum_is_stable(
+        db: str, reference_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Both jobs run from the CLI; a second pass leaves `db checksum --json` unchanged."""
+    for job in ("securities_master", "ticker_history"):
+        code, out, err = stocksdb(capsys, "--dsn", db, "run", job, "--path", str(reference_dir),
+                                  "--json")
+        assert code == 0, err
+        assert json.loads(out)["status"] == "succeeded"
+    code, first, _ = stocksdb(capsys, "--dsn", db, "db", "checksum", "--json")
+    for job in ("securities_master", "ticker_history"):
+        assert stocksdb(capsys, "--dsn", db, "run", job, "--path", str(reference_dir))[0] == 0
+    code, second, _ = stocksdb(capsys, "--dsn", db, "db", "checksum", "--json")
+    assert json.loads(first) == json.loads(second)
+    assert json.loads(first)["securities"]["rows"] == 3
+    assert json.loads(first)["ticker_history"]["rows"] == 4
+
+
+def test_status_lists_tables_and_runs(db: str, reference_dir: Path,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """`db status --json` shows the migrations applied and the loaded row counts."""
+    stocksdb(capsys, "--dsn", db, "run", "securities_master", "--path", str(reference_dir))
+    code, out, _ = stocksdb(capsys, "--dsn", db, "db", "status", "--json")
+    report = json.loads(out)
+    assert code == 0
+    assert all(m["applied_at"] for m in report["migrations"])
+    assert report["tables"]["securities"] == 3
+    assert report["recent_runs"][0]["job"] == "securities_master"
+
+
+def test_unknown_job_is_a_usage_error(db: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """An unknown job exits 2 and lists the known ones."""
+    code, _, err = stocksdb(capsys, "--dsn", db, "run", "nope", "--path", ".")
+    assert code == 2 and "securities_master" in err
+
+
+def test_files_source_without_path_says_what_to_pass(
+        db: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """--source files without --path exits 2 naming --path."""
+    code, _, err = stocksdb(capsys, "--dsn", db, "run", "securities_master")
+    assert code == 2 and "--path" in err
+
+
+def test_bad_file_is_exit_2_with_clear_message(db: str, tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """A missing reference file exits 2 and names the file."""
+    (tmp_path / "reference").mkdir()
+    code, _, err = stocksdb(capsys, "--dsn", db, "run", "securities_master", "--path",
+                            str(tmp_path))
+    assert code == 2 and "securities.csv" in err and "Traceback" not in err
+
+
+def test_unreachable_database_is_exit_1_without_password(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """A DSN that does not connect exits 1 and never echoes its password."""
+    dsn = "postgresql://u:hunter2secret@127.0.0.1:1/x?connect_timeout=2"
+    code, _, err = stocksdb(capsys, "--dsn", dsn, "db", "checksum")
+    assert code == 1 and "cannot connect" in err
+    assert "hunter2secret" not in err
+
+
+def test_secrets_stay_out_of_settings_repr_and_run_logs(
+        db: str, reference_dir: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """Fake keys in the environment appear neither in repr(Settings) nor in a run's output."""
+    fake = {"MASSIVE_API_KEY": "fakekey_AAA111", "MASSIVE_S3_ACCESS_KEY_ID": "fakekey_BBB222",
+            "MASSIVE_S3_SECRET_ACCESS_KEY": "fakekey_CCC333", "OPENFIGI_API_KEY": "fakekey_D4"}
+    for k, v in fake.items():
+        monkeypatch.setenv(k, v)
+    import os
+
+    settings = Settings.from_env(os.environ, dsn="postgresql://u:pw_EEE555@h/db")
+    assert settings.massive_api_key == "fakekey_AAA111"
+    text = repr(settings)
+    code, out, err = stocksdb(capsys, "--dsn", db, "--debug", "run", "securities_master",
+                              "--path", str(reference_dir), "--json")
+    assert code == 0
+    for secret in [*fake.values(), "pw_EEE555"]:
+        assert secret not in text and secret not in out and secret not in err
+
+
+def test_embedded_server_lifecycle(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """`db start`, `db migrate`, `db status`, `db stop` on a private embedded server."""
+    monkeypatch.setenv("STOCKSDB_HOME", str(tmp_path / "home"))
+    for var in ("STOCKSDB_DSN", "PGHOST", "PGDATABASE"):
+        monkeypatch.delenv(var, raising=False)
+    try:
+        code, out, err = stocksdb(capsys, "db", "start")
+        assert code == 0 and "running" in out, err
+        assert stocksdb(capsys, "db", "migrate")[0] == 0
+        code, out, _ = stocksdb(capsys, "db", "status", "--json")
+        report = json.loads(out)
+        assert report["server"]["running"] and report["tables"]["securities"] == 0
+        code, out, _ = stocksdb(capsys, "db", "url")
+        assert "stocks_research" in out
+    finally:
+        code, out, _ = stocksdb(capsys, "db", "stop")
+    assert code == 0 and "stopped" in out

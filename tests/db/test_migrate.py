@@ -1,0 +1,96 @@
+"""Migrations: applied in order, recorded with checksums, edits refused."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+import pytest
+
+from stocksdb.db.connection import connect
+from stocksdb.db.migrate import (
+    available_migrations,
+    migrate,
+    migration_status,
+    require_latest,
+)
+from stocksdb.errors import MigrationChecksumError, SchemaVersionError
+
+# Every table and view of SPEC section 3.1 (names, not code under test).
+SPEC_RELATIONS = {
+    "stocks_research": {"securities", "ticker_history", "tickers", "prices_daily", "ohlcv_daily",
+                        "corporate_actions", "adjustment_factors_daily",
+                        "prices_daily_adjusted_v", "fundamentals_quarterly_raw",
+                        "fundamentals_quarterly", "fundamentals_quarterly_yoy",
+                        "trading_sessions", "macro_series", "macro_observations",
+                        "macro_events"},
+    "ingestion": {"schema_migrations", "job_runs", "gate_results", "rejected_rows",
+                  "source_files", "quality_findings"},
+}
+
+
+def relations(conn: psycopg.Connection[Any], schema: str) -> set[str]:
+    rows = conn.execute("SELECT table_name FROM information_schema.tables "
+                        "WHERE table_schema = %s", (schema,)).fetchall()
+    return {r[0] for r in rows}
+
+
+def test_empty_database_migrates_to_every_spec_relation(empty_db: str) -> None:
+    """Migrating an empty database creates every table and view the SPEC lists."""
+    with connect(empty_db, autocommit=True) as conn:
+        applied = migrate(conn)
+        assert applied == [m.name for m in available_migrations()]
+        for schema, expected in SPEC_RELATIONS.items():
+            missing = expected - relations(conn, schema)
+            assert not missing, f"{schema} lacks {missing}"
+        require_latest(conn)
+
+
+def test_second_migrate_applies_nothing(conn: psycopg.Connection[Any]) -> None:
+    """A migrated database reports no pending migration and migrate is a no-op."""
+    assert migrate(conn) == []
+    assert all(m.applied_at is not None for m in migration_status(conn))
+
+
+def test_edited_applied_migration_is_an_error_naming_the_file(
+        conn: psycopg.Connection[Any]) -> None:
+    """A changed checksum in the ledger (as after editing a file) refuses to migrate."""
+    conn.execute("UPDATE ingestion.schema_migrations SET checksum = 'x' WHERE version = 2")
+    name = available_migrations()[1].name
+    with pytest.raises(MigrationChecksumError, match=name):
+        migrate(conn)
+    with pytest.raises(MigrationChecksumError, match=name):
+        require_latest(conn)
+
+
+def test_pending_migration_blocks_jobs(empty_db: str) -> None:
+    """An unmigrated database is refused with the command that fixes it."""
+    with connect(empty_db) as conn, pytest.raises(SchemaVersionError, match="db migrate"):
+        require_latest(conn)
+
+
+def test_database_newer_than_code_is_an_error(conn: psycopg.Connection[Any]) -> None:
+    """A migration recorded in the database but unknown to the code is refused."""
+    conn.execute("INSERT INTO ingestion.schema_migrations (version, name, checksum) "
+                 "VALUES (9999, '9999_future.sql', 'abc')")
+    with pytest.raises(SchemaVersionError, match="9999_future.sql"):
+        require_latest(conn)
+
+
+def test_figi_check_in_database_matches_known_figis(conn: psycopg.Connection[Any]) -> None:
+    """The SQL check-digit function accepts real FIGIs and refuses a one-character change."""
+    row = conn.execute("SELECT stocks_research.figi_is_valid('BBG000B9XRY4'), "
+                       "stocks_research.figi_is_valid('BBG000MM2P62'), "
+                       "stocks_research.figi_is_valid('BBG000BLNNH6'), "
+                       "stocks_research.figi_is_valid('BBG000B9XRY5'), "
+                       "stocks_research.figi_is_valid('BBA000B9XRY4')").fetchone()
+    assert row == (True, True, True, False, False)
+
+
+def test_prices_check_constraints_refuse_insane_bars(conn: psycopg.Connection[Any]) -> None:
+    """high < low is refused by the table itself."""
+    conn.execute("INSERT INTO securities (composite_figi) VALUES ('BBG000B9XRY4')")
+    with pytest.raises(psycopg.errors.CheckViolation, match="high_bounds"):
+        conn.execute("INSERT INTO prices_daily (security_id, trade_date, open, high, low, close, "
+                     "volume, source) SELECT security_id, '2024-01-02', 10, 9, 9.5, 10, 1, 't' "
+                     "FROM securities")
