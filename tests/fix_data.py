@@ -63,3 +63,37 @@ def reference_dir(tmp_path: Path) -> Path:
          make_interval(META, "META", "2022-06-11"),
          make_interval(IBM, "IBM", "1962-01-02")],
     )
+
+
+DAY_HEADER = "ticker,volume,open,close,high,low,window_start,transactions"
+
+
+def ny_midnight_ns(day: str) -> int:
+    """00:00 America/New_York of `day` in epoch ns, computed with zoneinfo (not our code)."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    local = datetime.fromisoformat(day).replace(tzinfo=ZoneInfo("America/New_York"))
+    return int(local.timestamp()) * 1_000_000_000
+
+
+def make_bar(ticker: str, day: str, close: float = 10.0, **overrides: object) -> dict[str, object]:
+    """A valid day-aggregates row for `day`; override fields to build the case under test."""
+    row: dict[str, object] = {"ticker": ticker, "volume": 1000, "open": close, "close": close,
+                              "high": close + 0.5, "low": close - 0.5,
+                              "window_start": ny_midnight_ns(day), "transactions": 10}
+    row.update(overrides)
+    return row
+
+
+def write_day(root: Path, day: str, rows: Sequence[dict[str, object]],
+              header: str = DAY_HEADER) -> Path:
+    """Write DIR/flatfiles/us_stocks_sip/day_aggs_v1/YYYY/MM/DAY.csv.gz; returns its path."""
+    import gzip
+
+    path = root / "flatfiles/us_stocks_sip/day_aggs_v1" / day[:4] / day[5:7] / f"{day}.csv.gz"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cols = header.split(",")
+    lines = [header] + [",".join(str(r.get(c, "")) for c in cols) for r in rows]
+    path.write_bytes(gzip.compress(("\n".join(lines) + "\n").encode(), mtime=0))
+    return path

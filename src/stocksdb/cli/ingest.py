@@ -3,11 +3,51 @@
 from __future__ import annotations
 
 import json
+import logging
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import click
 
 from stocksdb.cli import CliState, pass_state
+
+log = logging.getLogger("stocksdb.jobs")
+
+
+def _symbols(_: click.Context, __: click.Parameter, value: str | None) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    symbols = tuple(sorted({s.strip().upper() for s in value.split(",") if s.strip()}))
+    if not symbols:
+        raise click.BadParameter("expected a comma-separated list such as AAPL,MSFT")
+    return symbols
+
+
+@contextmanager
+def _progress(total_hint: bool) -> Iterator[Callable[..., None]]:
+    """A rich progress bar on a terminal; plain log lines otherwise."""
+    if not (total_hint and sys.stderr.isatty()):
+        def plain(session: date, outcome: str, counts: Any) -> None:
+            log.info("%s %s%s", session, outcome, f" {counts}" if counts else "")
+        yield plain
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  transient=True) as bar:
+        task = bar.add_task("sessions", total=None)
+
+        def step(session: date, outcome: str, counts: Any) -> None:
+            bar.update(task, advance=1, description=f"{session} {outcome}")
+        yield step
+
+
+def _day(value: datetime | None) -> date | None:
+    return value.date() if value else None
 
 
 @click.command()
@@ -16,13 +56,29 @@ from stocksdb.cli import CliState, pass_state
               show_default=True, help="Where the data comes from.")
 @click.option("--path", type=click.Path(path_type=Path), default=None,
               help="Root of a local tree (SPEC section 12) for --source files.")
+@click.option("--start", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="First date (prices_daily).")
+@click.option("--end", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="Last date; default: the latest session that has a file.")
+@click.option("--days", type=click.IntRange(min=1), default=None,
+              help="The last N XNYS sessions up to --end (instead of --start).")
+@click.option("--symbols", callback=_symbols, default=None, metavar="A,B",
+              help="Only these tickers: an explicit, logged, non-authoritative override.")
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON.")
 @pass_state
-def run(state: CliState, job: str, source: str, path: Path | None, as_json: bool) -> int:
-    """Run JOB (securities_master, ticker_history, ...) and record it in ingestion.job_runs."""
+def run(state: CliState, job: str, source: str, path: Path | None, start: datetime | None,
+        end: datetime | None, days: int | None, symbols: tuple[str, ...] | None,
+        as_json: bool) -> int:
+    """Run JOB (securities_master, ticker_history, prices_daily) and record it in
+    ingestion.job_runs. Exit 1 when the run failed or some dates failed or were missing."""
     from stocksdb.jobs.runner import RunRequest, run_job
 
-    report = run_job(state.settings, state.dsn(), RunRequest(job=job, source=source, path=path))
+    if start is not None and days is not None:
+        raise click.UsageError("pass either --start/--end or --days, not both")
+    request = RunRequest(job=job, source=source, path=path, start=_day(start), end=_day(end),
+                         days=days, symbols=symbols)
+    with _progress(job == "prices_daily") as progress:
+        report = run_job(state.settings, state.dsn(), request, progress=progress)
     if as_json:
         click.echo(json.dumps(report.as_dict(), indent=2, default=str))
     else:
@@ -31,4 +87,6 @@ def run(state: CliState, job: str, source: str, path: Path | None, as_json: bool
                    f"{counts}")
         for reason, n in sorted(report.rejected.items()):
             click.echo(f"  rejected {n} row(s): {reason}")
+        if report.error:
+            click.echo(f"  {report.error}")
     return 0 if report.status == "succeeded" else 1

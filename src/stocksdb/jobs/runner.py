@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ import psycopg
 from stocksdb.config import Settings
 from stocksdb.db.connection import connect
 from stocksdb.db.migrate import require_latest
-from stocksdb.errors import InputError, StocksdbError, UnknownJobError
+from stocksdb.errors import DatabaseStateError, InputError, StocksdbError, UnknownJobError
 from stocksdb.jobs.base import JobReport, finish_run, start_run
 from stocksdb.sources.base import ReferenceBatch
 
@@ -32,30 +33,46 @@ class RunRequest:
     job: str
     source: str = "files"
     path: Path | None = None
-    options: dict[str, Any] = field(default_factory=dict)
+    start: date | None = None
+    end: date | None = None
+    days: int | None = None
+    symbols: tuple[str, ...] | None = None
+    method: str | None = None
 
     def params(self) -> dict[str, Any]:
         """What job_runs.params records (no secrets: those live only in Settings)."""
         out: dict[str, Any] = {"source": self.source}
-        if self.path is not None:
-            out["path"] = str(self.path)
-        out.update({k: v for k, v in self.options.items() if v is not None})
+        for name in ("path", "start", "end", "days", "symbols", "method"):
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = list(value) if isinstance(value, tuple) else str(value) \
+                    if not isinstance(value, int) else value
         return out
 
 
-JobFunc = Callable[[psycopg.Connection[Any], Settings, RunRequest, JobReport], JobReport]
+@dataclass
+class JobContext:
+    """What a job works with: settings, request, its report, and a connection it may renew."""
+
+    dsn: str
+    settings: Settings
+    request: RunRequest
+    report: JobReport
+    conn: psycopg.Connection[Any]
+    progress: Callable[..., None] | None = field(default=None)
+
+    def reconnect(self) -> bool:
+        """Replace a broken connection; False when the database is still unreachable."""
+        try:
+            self.conn.close()
+            self.conn = connect(self.dsn, autocommit=True)
+        except DatabaseStateError as exc:
+            log.error("database unreachable: %s", exc)
+            return False
+        return True
 
 
-def _reference_batch(settings: Settings, request: RunRequest) -> ReferenceBatch:
-    if request.source == "files":
-        from stocksdb.sources.local_files import read_reference
-
-        return read_reference(_require_path(request))
-    if request.source == "massive":
-        from stocksdb.sources.massive_rest import fetch_reference
-
-        return fetch_reference(settings)
-    raise InputError(f"source {request.source!r} is unknown; expected one of {SOURCES}")
+JobFunc = Callable[[JobContext], JobReport]
 
 
 def _require_path(request: RunRequest) -> Path:
@@ -67,24 +84,51 @@ def _require_path(request: RunRequest) -> Path:
     return request.path
 
 
-def _securities(conn: psycopg.Connection[Any], settings: Settings, request: RunRequest,
-                report: JobReport) -> JobReport:
+def _reference_batch(ctx: JobContext) -> ReferenceBatch:
+    if ctx.request.source == "files":
+        from stocksdb.sources.local_files import read_reference
+
+        return read_reference(_require_path(ctx.request))
+    from stocksdb.sources.massive_rest import fetch_reference
+
+    return fetch_reference(ctx.settings)
+
+
+def _securities(ctx: JobContext) -> JobReport:
     from stocksdb.jobs.securities import run_securities_master
 
-    return run_securities_master(conn, _reference_batch(settings, request), report)
+    return run_securities_master(ctx.conn, _reference_batch(ctx), ctx.report)
 
 
-def _tickers(conn: psycopg.Connection[Any], settings: Settings, request: RunRequest,
-             report: JobReport) -> JobReport:
+def _tickers(ctx: JobContext) -> JobReport:
     from stocksdb.jobs.tickers import run_ticker_history
 
-    return run_ticker_history(conn, _reference_batch(settings, request), report)
+    return run_ticker_history(ctx.conn, _reference_batch(ctx), ctx.report)
+
+
+def _prices(ctx: JobContext) -> JobReport:
+    from stocksdb.jobs.prices import PricesOptions, run_prices_daily
+    from stocksdb.sources.flatfiles import DayFileStore
+
+    r = ctx.request
+    store: DayFileStore
+    if r.source == "files":
+        from stocksdb.sources.flatfiles import LocalFlatFiles
+
+        store = LocalFlatFiles(_require_path(r))
+    else:
+        from stocksdb.sources.massive_s3 import MassiveS3
+
+        store = MassiveS3(ctx.settings)
+    opts = PricesOptions(start=r.start, end=r.end, days=r.days, symbols=r.symbols)
+    return run_prices_daily(ctx, store, opts, ctx.progress)
 
 
 # Jobs in dependency order (SPEC section 4); later issues add the rest.
 JOBS: dict[str, JobFunc] = {
     "securities_master": _securities,
     "ticker_history": _tickers,
+    "prices_daily": _prices,
 }
 
 
@@ -93,7 +137,8 @@ def job_names() -> list[str]:
     return list(JOBS)
 
 
-def run_job(settings: Settings, dsn: str, request: RunRequest) -> JobReport:
+def run_job(settings: Settings, dsn: str, request: RunRequest,
+            progress: Callable[..., None] | None = None) -> JobReport:
     """Run one job with a job_runs record; a failure is recorded, then re-raised.
 
     Raises:
@@ -103,13 +148,31 @@ def run_job(settings: Settings, dsn: str, request: RunRequest) -> JobReport:
     func = JOBS.get(request.job)
     if func is None:
         raise UnknownJobError(f"job {request.job!r} is unknown; expected one of {job_names()}")
+    if request.source not in SOURCES:
+        raise InputError(f"source {request.source!r} is unknown; expected one of {SOURCES}")
     with connect(dsn, autocommit=True) as conn:
         require_latest(conn)
         report = start_run(conn, request.job, request.params())
+    ctx = JobContext(dsn, settings, request, report, connect(dsn, autocommit=True), progress)
+    try:
         try:
-            func(conn, settings, request, report)
+            func(ctx)
         except (StocksdbError, psycopg.Error) as exc:
-            finish_run(conn, report, "failed", error=str(exc))
+            _finish(ctx, "failed", str(exc))
             raise
         status = "succeeded" if report.status == "running" else report.status
-        return finish_run(conn, report, status, error=report.error)
+        return _finish(ctx, status, report.error)
+    finally:
+        ctx.conn.close()
+
+
+def _finish(ctx: JobContext, status: str, error: str | None) -> JobReport:
+    """Record the end of a run, reconnecting once if the connection broke."""
+    if ctx.conn.broken or ctx.conn.closed:
+        ctx.reconnect()
+    try:
+        return finish_run(ctx.conn, ctx.report, status, error)
+    except psycopg.Error as exc:
+        log.error("could not record the end of run %s: %s", ctx.report.run_id, exc)
+        ctx.report.status, ctx.report.error = status, error
+        return ctx.report

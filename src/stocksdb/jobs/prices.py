@@ -1,0 +1,241 @@
+"""prices_daily job: the canonical daily OHLCV loader (SPEC section 5), one transaction per date.
+
+Reads:  day files (files: a local tree; massive: S3 through the local cache), ticker_history
+Writes: stocks_research.prices_daily; ingestion.rejected_rows, source_files, job_runs
+Per session: read and parse the file, check rows (quality.prices), resolve tickers as of that
+date, then in one transaction merge (jobs.prices_merge), record rejected rows and the source
+file, commit. A missing file is counted and skipped; an unreadable file or a database error
+fails that date only (rolled back) and the run goes on; the run ends 'partial' naming the dates.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import pandas as pd
+import psycopg
+
+from stocksdb.domain.sessions import last_sessions, sessions_in_range
+from stocksdb.errors import InputError, InputFileError
+from stocksdb.jobs.base import JobReport, Rejected, write_rejected
+from stocksdb.jobs.prices_merge import MergeCounts, merge_day
+from stocksdb.quality.prices import DayCheck, check_day
+from stocksdb.sources.flatfiles import DayFile, DayFileStore, DayRows, read_day_file
+
+log = logging.getLogger("stocksdb.jobs.prices")
+JOB = "prices_daily"
+_LOCK_NAMESPACE = 0x5052  # advisory xact lock per (namespace, date): one writer per date
+
+# Called after each session: (session, outcome 'ok'|'failed'|'missing', counts or None).
+ProgressFn = Callable[[date, str, MergeCounts | None], None]
+
+
+@dataclass(frozen=True, kw_only=True)
+class PricesOptions:
+    """Date range and scope of a prices_daily run."""
+
+    start: date | None = None
+    end: date | None = None
+    days: int | None = None
+    symbols: tuple[str, ...] | None = None
+
+
+@dataclass
+class PricesTally:
+    """Running totals of a prices_daily run (the completion summary)."""
+
+    sessions: int = 0
+    ok: list[date] = field(default_factory=list)
+    failed: dict[date, str] = field(default_factory=dict)
+    missing: list[date] = field(default_factory=list)
+    rows: MergeCounts = field(default_factory=MergeCounts)
+    rejected: int = 0
+    unknown_tickers: set[str] = field(default_factory=set)
+    skipped_by_symbols: int = 0
+
+    def counts(self) -> dict[str, Any]:
+        return {
+            "sessions": self.sessions, "sessions_ok": len(self.ok),
+            "sessions_failed": len(self.failed), "sessions_missing": len(self.missing),
+            "rows_written": self.rows.inserted, "rows_updated": self.rows.updated,
+            "rows_unchanged": self.rows.unchanged, "rows_deleted": self.rows.deleted,
+            "rows_rejected": self.rejected, "unknown_tickers": len(self.unknown_tickers),
+            "rows_skipped_by_symbols": self.skipped_by_symbols,
+        }
+
+
+def resolve_sessions(store: DayFileStore, opts: PricesOptions) -> list[date]:
+    """The XNYS sessions a run covers.
+
+    Raises:
+        InputError: neither a range nor --days, or no day file to anchor --days on.
+    """
+    if opts.days is not None:
+        end = opts.end or store.latest_date(until=date.today())
+        if end is None:
+            raise InputError("--days needs a day file to end on and none was found; "
+                             "pass --end or check the source")
+        return last_sessions(opts.days, end)
+    if opts.start is None:
+        raise InputError("prices_daily needs --start (with --end) or --days N")
+    end = opts.end or store.latest_date(until=date.today()) or opts.start
+    if end < opts.start:
+        raise InputError(f"parameter `end` is {end}, before `start` {opts.start}")
+    return sessions_in_range(opts.start, end)
+
+
+def read_ticker_intervals(conn: psycopg.Connection[Any]) -> pd.DataFrame:
+    """All ticker intervals, for point-in-time resolution in memory."""
+    rows = conn.execute("SELECT ticker, valid_from, valid_to, security_id "
+                        "FROM stocks_research.ticker_history").fetchall()
+    frame = pd.DataFrame(rows, columns=["ticker", "valid_from", "valid_to", "security_id"])
+    frame["valid_to"] = frame["valid_to"].where(frame["valid_to"].notna(), date.max)
+    return frame
+
+
+def tickers_on(intervals: pd.DataFrame, session: date) -> dict[str, int]:
+    """ticker -> security_id for the tickers valid on `session`."""
+    live = intervals[(intervals["valid_from"] <= session) & (session < intervals["valid_to"])]
+    return dict(zip(live["ticker"], live["security_id"].astype(int), strict=True))
+
+
+def _rejected_rows(check: DayCheck, day: DayFile, session: date, source: str) -> list[Rejected]:
+    out = []
+    for raw in check.rejected.to_dict("records"):
+        reason = str(raw.pop("reason"))
+        detail = f"{reason.replace('_', ' ')}: " + ", ".join(
+            f"{k}={raw.get(k)}" for k in ("open", "high", "low", "close", "volume",
+                                           "window_start") if k in raw)
+        out.append(Rejected(reason, detail, source, day.key, ticker=str(raw.get("ticker")),
+                            trade_date=session, raw=raw))
+    return out
+
+
+_SOURCE_FILE = """
+INSERT INTO ingestion.source_files (source, key, size_bytes, etag, sha256, rows, status,
+                                    last_run_id, loaded_at)
+VALUES (%s, %s, %s, %s, %s, %s, 'loaded', %s, now())
+ON CONFLICT (source, key) DO UPDATE SET size_bytes = EXCLUDED.size_bytes,
+    etag = EXCLUDED.etag, sha256 = EXCLUDED.sha256, rows = EXCLUDED.rows, status = 'loaded',
+    last_run_id = EXCLUDED.last_run_id, loaded_at = now()
+"""
+
+
+def _write_session(conn: psycopg.Connection[Any], session: date, day: DayFile, rows: DayRows,
+                   check: DayCheck, report: JobReport, *, source: str, full: bool
+                   ) -> MergeCounts:
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s, %s)",
+                     (_LOCK_NAMESPACE, session.toordinal()))
+        counts = merge_day(conn, session, check.accepted, source=source,
+                           run_id=report.run_id, delete_missing=full)
+        write_rejected(conn, report, _rejected_rows(check, day, session, source))
+        conn.execute(_SOURCE_FILE, (source, day.key, rows.size, day.etag, rows.sha256,
+                                    rows.table.num_rows, report.run_id))
+    return counts
+
+
+def _filter_symbols(rows: DayRows, symbols: tuple[str, ...] | None) -> tuple[DayRows, int]:
+    if not symbols:
+        return rows, 0
+    import pyarrow.compute as pc
+
+    keep = pc.is_in(pc.utf8_upper(pc.utf8_trim_whitespace(rows.table["ticker"])),
+                    value_set=__import__("pyarrow").array(list(symbols)))
+    table = rows.table.filter(keep)
+    return DayRows(table, rows.as_text, rows.sha256, rows.size), rows.table.num_rows - \
+        table.num_rows
+
+
+def _load_session(ctx: Any, store: DayFileStore, session: date, intervals: pd.DataFrame,
+                  opts: PricesOptions, tally: PricesTally) -> MergeCounts | str:
+    """Load one session; returns its counts, or 'missing' / 'failed'."""
+    day = store.locate(session)
+    if day is None:
+        log.warning("%s: no day file (expected %s) — missing, nothing written", session,
+                    f"{session:%Y/%m/%Y-%m-%d}.csv.gz")
+        return "missing"
+    try:
+        rows = read_day_file(day.path)
+    except InputFileError as exc:
+        tally.failed[session] = str(exc)
+        log.error("%s: skipped, nothing written: %s", session, exc)
+        return "failed"
+    rows, skipped = _filter_symbols(rows, opts.symbols)
+    tally.skipped_by_symbols += skipped
+    check = check_day(rows.table, session, tickers_on(intervals, session))
+    try:
+        counts = _write_session(ctx.conn, session, day, rows, check, ctx.report,
+                                source=store.source, full=not opts.symbols)
+    except psycopg.Error as exc:
+        tally.failed[session] = f"database error: {str(exc).strip().splitlines()[0]}"
+        log.error("%s: rolled back, nothing written: %s", session, tally.failed[session])
+        if ctx.conn.broken or ctx.conn.closed:
+            ctx.reconnect()
+        return "failed"
+    tally.rejected += len(check.rejected)
+    unknown = check.rejected.loc[check.rejected["reason"] == "unknown_ticker", "ticker"]
+    tally.unknown_tickers.update(unknown.tolist())
+    log.debug("%s: %s", session, counts)
+    return counts
+
+
+def _add(total: MergeCounts, part: MergeCounts) -> None:
+    total.inserted += part.inserted
+    total.updated += part.updated
+    total.unchanged += part.unchanged
+    total.deleted += part.deleted
+
+
+def run_prices_daily(ctx: Any, store: DayFileStore, opts: PricesOptions,
+                     progress: ProgressFn | None = None) -> JobReport:
+    """Load every session of the range; fills ctx.report (status 'partial' on any failure)."""
+    report: JobReport = ctx.report
+    sessions = resolve_sessions(store, opts)
+    if opts.symbols:
+        log.warning("--symbols given: loading only %d symbol(s) %s; this run is "
+                    "non-authoritative and deletes nothing", len(opts.symbols),
+                    ",".join(opts.symbols[:10]))
+    log.info("prices_daily: %d session(s) %s .. %s from %s", len(sessions),
+             sessions[0] if sessions else "-", sessions[-1] if sessions else "-", store.source)
+    intervals = read_ticker_intervals(ctx.conn)
+    tally = PricesTally(sessions=len(sessions))
+    t0 = time.monotonic()
+    for session in sessions:
+        outcome = _load_session(ctx, store, session, intervals, opts, tally)
+        if isinstance(outcome, MergeCounts):
+            tally.ok.append(session)
+            _add(tally.rows, outcome)
+        elif outcome == "missing":
+            tally.missing.append(session)
+        if progress:
+            progress(session, "ok" if isinstance(outcome, MergeCounts) else outcome,
+                     outcome if isinstance(outcome, MergeCounts) else None)
+    _summarize(report, tally, time.monotonic() - t0)
+    return report
+
+
+def _summarize(report: JobReport, tally: PricesTally, elapsed: float) -> None:
+    report.counts.update(tally.counts())
+    report.details["failed_dates"] = {d.isoformat(): why for d, why in tally.failed.items()}
+    report.details["missing_dates"] = [d.isoformat() for d in tally.missing]
+    if tally.unknown_tickers:
+        sample = ", ".join(sorted(tally.unknown_tickers)[:10])
+        log.warning("%d distinct unknown ticker(s) quarantined, e.g. %s",
+                    len(tally.unknown_tickers), sample)
+    rate = (tally.rows.inserted + tally.rows.updated) / elapsed if elapsed > 0 else 0.0
+    log.info("prices_daily: sessions ok %d, failed %d, missing %d; rows written %d, updated %d, "
+             "unchanged %d, deleted %d, rejected %d; %.1fs (%.0f rows/s)", len(tally.ok),
+             len(tally.failed), len(tally.missing), tally.rows.inserted, tally.rows.updated,
+             tally.rows.unchanged, tally.rows.deleted, tally.rejected, elapsed, rate)
+    if tally.failed or tally.missing:
+        report.status = "partial"
+        bad = sorted([*tally.failed, *tally.missing])
+        report.error = (f"{len(tally.failed)} failed and {len(tally.missing)} missing "
+                        f"session(s): {', '.join(d.isoformat() for d in bad[:20])}"
+                        + (" …" if len(bad) > 20 else ""))

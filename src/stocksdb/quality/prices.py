@@ -1,0 +1,105 @@
+"""Row checks of one day file: which bars load and which are quarantined, with reasons.
+
+In:  the rows of one day file (pyarrow Table), its session date, the ticker -> security map
+     valid on that date. Out: accepted bars keyed by security_id, and rejected rows.
+Vectorized over the rows (pandas); each row gets at most one reason, the first that applies in
+the order: unparseable value, bad ticker, wrong window_start, duplicates, bar sanity, unknown
+ticker. Wrong-date rows are removed before duplicates are judged, so a vendor file carrying the
+next day's rows (the 2019-08-12 defect) loses only those rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from stocksdb.quality.reasons import Reason
+
+NS_PER_DAY = 86_400_000_000_000
+_NUMERIC = ("volume", "open", "close", "high", "low", "window_start")
+BAR_COLUMNS = ("security_id", "open", "high", "low", "close", "volume", "transactions")
+
+
+@dataclass(frozen=True)
+class DayCheck:
+    """Outcome of checking one day file."""
+
+    accepted: pd.DataFrame    # BAR_COLUMNS + ticker, one row per security
+    rejected: pd.DataFrame    # original columns (as text) + reason, detail
+    unknown_tickers: int
+
+
+def session_midnight_ns(session: date) -> int:
+    """Epoch nanoseconds of 00:00 America/New_York on `session` (Massive's window_start)."""
+    ts = pd.Timestamp(session.isoformat(), tz="America/New_York")
+    return int(ts.value)
+
+
+def _to_frame(table: pa.Table) -> pd.DataFrame:
+    frame = table.to_pandas()
+    if "transactions" not in frame.columns:
+        frame["transactions"] = np.nan
+    for col in (*_NUMERIC, "transactions"):
+        if frame[col].dtype == object:
+            frame[col] = pd.to_numeric(frame[col].replace("", np.nan), errors="coerce")
+    frame["ticker"] = frame["ticker"].astype(str).str.strip().str.upper()
+    return frame
+
+
+def _mark(reasons: pd.Series, mask: pd.Series, reason: Reason) -> None:
+    """Give `reason` to rows in mask that have none yet."""
+    reasons[mask & reasons.isna()] = reason.value
+
+
+def _bar_reasons(f: pd.DataFrame, reasons: pd.Series) -> None:
+    o, h, lo, c, v = f["open"], f["high"], f["low"], f["close"], f["volume"]
+    _mark(reasons, (o <= 0) | (h <= 0) | (lo <= 0) | (c <= 0), Reason.NON_POSITIVE_PRICE)
+    _mark(reasons, h < lo, Reason.HIGH_BELOW_LOW)
+    _mark(reasons, (h < o) | (h < c), Reason.HIGH_BELOW_OPEN_OR_CLOSE)
+    _mark(reasons, (lo > o) | (lo > c), Reason.LOW_ABOVE_OPEN_OR_CLOSE)
+    _mark(reasons, v < 0, Reason.NEGATIVE_VOLUME)
+    _mark(reasons, (v - v.round()).abs() > 1e-6, Reason.NON_INTEGRAL_VOLUME)
+    tx = f["transactions"]
+    _mark(reasons, tx.notna() & ((tx < 0) | ((tx - tx.round()).abs() > 1e-6)),
+          Reason.UNPARSEABLE_VALUE)
+
+
+def _duplicate_reasons(f: pd.DataFrame, reasons: pd.Series) -> None:
+    live = reasons.isna()
+    cols = ["ticker", *_NUMERIC, "transactions"]
+    dup_ticker = f["ticker"].where(live).duplicated(keep=False) & live
+    if not dup_ticker.any():
+        return
+    same = f[live].duplicated(subset=cols, keep="first").reindex(f.index, fill_value=False)
+    groups = f[dup_ticker].groupby("ticker")[cols[1:]].nunique(dropna=False)
+    conflicting = set(groups.index[(groups > 1).any(axis=1)])
+    _mark(reasons, dup_ticker & f["ticker"].isin(conflicting), Reason.DUPLICATE_TICKER)
+    _mark(reasons, same, Reason.DUPLICATE_ROW)
+
+
+def check_day(table: pa.Table, session: date, tickers: dict[str, int]) -> DayCheck:
+    """Split a day file's rows into accepted bars and rejected rows with reasons."""
+    f = _to_frame(table)
+    reasons = pd.Series(pd.NA, index=f.index, dtype=object)
+    _mark(reasons, f[list(_NUMERIC)].isna().any(axis=1), Reason.UNPARSEABLE_VALUE)
+    valid_ticker = f["ticker"].str.fullmatch(r"[A-Z0-9][A-Z0-9.\-]{0,15}")
+    _mark(reasons, ~valid_ticker.fillna(False).astype(bool), Reason.INVALID_TICKER)
+    offset = f["window_start"] - session_midnight_ns(session)
+    _mark(reasons, ~((offset >= 0) & (offset < NS_PER_DAY)), Reason.WINDOW_START_MISMATCH)
+    _duplicate_reasons(f, reasons)
+    _bar_reasons(f, reasons)
+    ids = f["ticker"].map(tickers)
+    unknown = ids.isna() & reasons.isna()
+    _mark(reasons, unknown, Reason.UNKNOWN_TICKER)
+    ok = reasons.isna()
+    accepted = f.loc[ok, ["ticker", "open", "high", "low", "close", "volume", "transactions"]]
+    accepted.insert(0, "security_id", ids[ok].astype("int64"))
+    accepted["volume"] = accepted["volume"].round().astype("int64")
+    accepted["transactions"] = accepted["transactions"].round().astype("Int64")
+    rejected = table.to_pandas().astype(str).loc[~ok].copy()
+    rejected["reason"] = reasons[~ok]
+    return DayCheck(accepted.reset_index(drop=True), rejected, int(unknown.sum()))
