@@ -123,7 +123,8 @@ def test_trigger_refuses_overlap_written_directly(db: str) -> None:
     with connect(db, autocommit=True) as c:
         c.execute("INSERT INTO securities (composite_figi) VALUES (%s), (%s)", (AAPL, IBM))
         c.execute("INSERT INTO ticker_history (ticker, valid_from, security_id) "
-                  "SELECT 'ZZ', '2020-01-02', security_id FROM securities WHERE composite_figi = %s",
+                  "SELECT 'ZZ', '2020-01-02', security_id FROM securities "
+                  "WHERE composite_figi = %s",
                   (AAPL,))
         with pytest.raises(psycopg.errors.ExclusionViolation, match="overlaps"):
             c.execute("INSERT INTO ticker_history (ticker, valid_from, security_id) "

@@ -67,7 +67,7 @@ def setup_logging(log_format: str, debug: bool) -> None:
     root.addHandler(handler)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group()
 @click.version_option(__version__, prog_name="stocksdb")
 @click.option("--dsn", envvar=None, default=None, metavar="DSN",
               help="PostgreSQL connection string (else STOCKSDB_DSN, else PG*, else embedded).")

@@ -141,7 +141,8 @@ class EmbeddedServer:
                 f"(exit {exc.returncode}): {exc.stderr.strip() or exc.stdout.strip()}"
             ) from exc
         except subprocess.TimeoutExpired as exc:
-            raise ServerError(f"{program} timed out for the embedded server in {self.pgdata}") from exc
+            raise ServerError(
+                f"{program} timed out for the embedded server in {self.pgdata}") from exc
 
     def _prepare_permissions(self) -> None:
         """As root, hand pgdata to the server user and let it traverse to its binaries."""

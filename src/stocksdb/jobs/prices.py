@@ -126,8 +126,8 @@ ON CONFLICT (source, key) DO UPDATE SET size_bytes = EXCLUDED.size_bytes,
 """
 
 
-def _write_session(conn: psycopg.Connection[Any], session: date, day: DayFile, rows: DayRows,
-                   check: DayCheck, report: JobReport, *, source: str, full: bool
+def _write_session(conn: psycopg.Connection[Any], session: date, day: DayFile, *,
+                   rows: DayRows, check: DayCheck, report: JobReport, source: str, full: bool
                    ) -> MergeCounts:
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s, %s)",
@@ -152,7 +152,7 @@ def _filter_symbols(rows: DayRows, symbols: tuple[str, ...] | None) -> tuple[Day
         table.num_rows
 
 
-def _load_session(ctx: Any, store: DayFileStore, session: date, intervals: pd.DataFrame,
+def _load_session(ctx: Any, store: DayFileStore, session: date, *, intervals: pd.DataFrame,
                   opts: PricesOptions, tally: PricesTally) -> MergeCounts | str:
     """Load one session; returns its counts, or 'missing' / 'failed'."""
     day = store.locate(session)
@@ -170,8 +170,8 @@ def _load_session(ctx: Any, store: DayFileStore, session: date, intervals: pd.Da
     tally.skipped_by_symbols += skipped
     check = check_day(rows.table, session, tickers_on(intervals, session))
     try:
-        counts = _write_session(ctx.conn, session, day, rows, check, ctx.report,
-                                source=store.source, full=not opts.symbols)
+        counts = _write_session(ctx.conn, session, day, rows=rows, check=check,
+                                report=ctx.report, source=store.source, full=not opts.symbols)
     except psycopg.Error as exc:
         tally.failed[session] = f"database error: {str(exc).strip().splitlines()[0]}"
         log.error("%s: rolled back, nothing written: %s", session, tally.failed[session])
@@ -207,7 +207,8 @@ def run_prices_daily(ctx: Any, store: DayFileStore, opts: PricesOptions,
     tally = PricesTally(sessions=len(sessions))
     t0 = time.monotonic()
     for session in sessions:
-        outcome = _load_session(ctx, store, session, intervals, opts, tally)
+        outcome = _load_session(ctx, store, session, intervals=intervals, opts=opts,
+                                tally=tally)
         if isinstance(outcome, MergeCounts):
             tally.ok.append(session)
             _add(tally.rows, outcome)

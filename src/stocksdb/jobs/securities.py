@@ -95,8 +95,10 @@ def parse_security(raw: dict[str, Any]) -> SecurityRow | tuple[Reason, str]:
 
 def validate_securities(frame: pd.DataFrame, source: str
                         ) -> tuple[list[SecurityRow], list[Rejected]]:
-    """Split raw rows into valid rows and rejected ones; exact duplicates collapse silently
-    into one, conflicting duplicates of one FIGI are all rejected (we cannot tell which is right)."""
+    """Split raw rows into valid rows and rejected ones.
+
+    Exact duplicates collapse into one; conflicting duplicates of one FIGI are all rejected
+    (we cannot tell which is right)."""
     good: dict[str, SecurityRow] = {}
     conflicts: set[str] = set()
     rejected: list[Rejected] = []

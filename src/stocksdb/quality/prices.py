@@ -44,8 +44,9 @@ def _to_frame(table: pa.Table) -> pd.DataFrame:
     if "transactions" not in frame.columns:
         frame["transactions"] = np.nan
     for col in (*_NUMERIC, "transactions"):
-        if frame[col].dtype == object:
-            frame[col] = pd.to_numeric(frame[col].replace("", np.nan), errors="coerce")
+        if not pd.api.types.is_numeric_dtype(frame[col]):
+            text = frame[col].astype(object).where(frame[col].astype(str).str.strip() != "")
+            frame[col] = pd.to_numeric(text, errors="coerce")
     frame["ticker"] = frame["ticker"].astype(str).str.strip().str.upper()
     return frame
 
