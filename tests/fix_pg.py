@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -54,7 +57,10 @@ def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PgServer]:
             pytest.exit(f"STOCKSDB_TEST_DSN does not connect: {exc}", returncode=1)
         yield PgServer(external)
         return
-    server = EmbeddedServer(tmp_path_factory.mktemp("pg") / "pgdata", fast=True)
+    # Not under pytest's basetemp: a concurrent pytest run prunes old basetemps, and pulling a
+    # running cluster's directory away crashes it.
+    home = Path(tempfile.mkdtemp(prefix="stocksdb-test-pg-"))
+    server = EmbeddedServer(home / "pgdata", fast=True)
     try:
         server.start()
     except Exception as exc:  # noqa: BLE001 - any failure here makes the run meaningless
@@ -63,6 +69,7 @@ def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PgServer]:
         yield PgServer(server.dsn("postgres"))
     finally:
         server.stop()
+        shutil.rmtree(home, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -14,33 +14,9 @@ from stocksdb.db.connection import connect
 from stocksdb.jobs.base import JobReport
 from stocksdb.jobs.runner import RunRequest, run_job
 from tests.fix_data import (
-    AAPL,
-    IBM,
-    META,
     make_bar,
-    make_interval,
-    make_security,
     write_day,
-    write_reference,
 )
-
-DAYS = ["2024-01-02", "2024-01-03", "2024-01-04"]
-
-
-@pytest.fixture
-def market(tmp_path: Path) -> Path:
-    """AAPL, IBM and META (FB until 2024-01-04, META from then) over three sessions."""
-    root = write_reference(
-        tmp_path / "m",
-        [make_security(AAPL), make_security(IBM), make_security(META)],
-        [make_interval(AAPL, "AAPL", "2000-01-03"), make_interval(IBM, "IBM", "2000-01-03"),
-         make_interval(META, "FB", "2012-05-18", "2024-01-04"),
-         make_interval(META, "META", "2024-01-04")])
-    for i, day in enumerate(DAYS):
-        fb = "FB" if day < "2024-01-04" else "META"
-        write_day(root, day, [make_bar("AAPL", day, 180 + i), make_bar("IBM", day, 160 + i),
-                              make_bar(fb, day, 350 + i)])
-    return root
 
 
 def load_reference(db: str, root: Path) -> None:

@@ -21,7 +21,7 @@ import pandas as pd
 import psycopg
 
 from stocksdb.domain.sessions import last_sessions, sessions_in_range
-from stocksdb.errors import InputError, InputFileError
+from stocksdb.errors import InputError, InputFileError, SourceError
 from stocksdb.jobs.base import JobReport, Rejected, write_rejected
 from stocksdb.jobs.prices_merge import MergeCounts, merge_day
 from stocksdb.quality.prices import DayCheck, check_day
@@ -155,7 +155,12 @@ def _filter_symbols(rows: DayRows, symbols: tuple[str, ...] | None) -> tuple[Day
 def _load_session(ctx: Any, store: DayFileStore, session: date, *, intervals: pd.DataFrame,
                   opts: PricesOptions, tally: PricesTally) -> MergeCounts | str:
     """Load one session; returns its counts, or 'missing' / 'failed'."""
-    day = store.locate(session)
+    try:
+        day = store.locate(session)
+    except SourceError as exc:
+        tally.failed[session] = str(exc)
+        log.error("%s: skipped, nothing written: %s", session, exc)
+        return "failed"
     if day is None:
         log.warning("%s: no day file (expected %s) — missing, nothing written", session,
                     f"{session:%Y/%m/%Y-%m-%d}.csv.gz")
