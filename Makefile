@@ -22,6 +22,7 @@ demo: venv
 	$(BIN)/stocksdb db migrate
 	$(BIN)/stocksdb run securities_master --source files --path $(SAMPLE)
 	$(BIN)/stocksdb run ticker_history --source files --path $(SAMPLE)
+	$(BIN)/stocksdb run prices_daily --source files --path $(SAMPLE) --start 2023-01-03
 	$(BIN)/stocksdb db status
 
 test: venv
