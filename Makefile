@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 
 demo: venv
 	$(BIN)/stocksdb db start
-	$(BIN)/stocksdb sample $(SAMPLE)
+	test -f $(SAMPLE)/manifest.json || $(BIN)/stocksdb sample $(SAMPLE)
 	$(BIN)/stocksdb db migrate
 	$(BIN)/stocksdb run securities_master --source files --path $(SAMPLE)
 	$(BIN)/stocksdb run ticker_history --source files --path $(SAMPLE)

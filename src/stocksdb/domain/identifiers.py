@@ -21,11 +21,16 @@ FIGI_PREFIX = "BBG"
 _FIGI_FORM = re.compile(r"BBG[0-9BCDFGHJKLMNPQRSTVWXYZ]{8}[0-9]")
 
 
-def _char_value(char: str) -> int:
-    """Digits are their value; letters A=10 .. Z=35 (ISIN convention)."""
-    if char.isdigit():
-        return int(char)
-    return ord(char) - ord("A") + 10
+def _digit_sum(value: int) -> int:
+    return sum(int(digit) for digit in str(value))
+
+
+# Per character: (digit sum of its value, digit sum of twice its value); digits are their
+# value, letters A=10 .. Z=35 (ISIN convention).
+_CHAR_SUMS = {
+    char: (_digit_sum(value), _digit_sum(2 * value))
+    for value, char in enumerate("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+}
 
 
 def figi_check_digit(body11: str) -> str:
@@ -37,15 +42,13 @@ def figi_check_digit(body11: str) -> str:
     Raises:
         InvalidIdentifierError: if `body11` is not 11 upper-case letters or digits.
     """
-    if len(body11) != 11 or not all(c.isdigit() or "A" <= c <= "Z" for c in body11):
+    if len(body11) != 11 or not all(c in _CHAR_SUMS for c in body11):
         raise InvalidIdentifierError(
             f"figi body {body11!r} is not 11 upper-case letters or digits; "
             "pass the first 11 characters of a FIGI"
         )
-    total = 0
-    for position, char in enumerate(body11, start=1):
-        value = _char_value(char) * (2 if position % 2 == 0 else 1)
-        total += sum(int(digit) for digit in str(value))
+    # Position 1 (1-based) is taken as is, position 2 doubled, and so on.
+    total = sum(_CHAR_SUMS[char][position % 2] for position, char in enumerate(body11))
     return str((10 - total % 10) % 10)
 
 

@@ -1,0 +1,184 @@
+"""prices_daily benchmarks (issue 3): our loader against baselines, in one process.
+
+(a) bare COPY of the same rows into an identical table (baseline), (b) our first load,
+(c) re-run over unchanged files, (d) re-run after one file per month was republished,
+(e) psycopg executemany upsert per date, (f) pandas to_sql(method="multi"), extrapolated;
+peak RSS for a month vs a year; median read times for one security and one date.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import random
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from common import DATA, fresh_database, median_ms, timed
+
+from stocksdb.config import Settings
+from stocksdb.db.connection import connect
+from stocksdb.db.migrate import migrate
+from stocksdb.jobs.runner import RunRequest, run_job
+
+COLS = "security_id, trade_date, open, high, low, close, volume, transactions, source, run_id"
+UPSERT = ("INSERT INTO {t} (" + COLS + ") VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s) "
+          "ON CONFLICT (security_id, trade_date) DO UPDATE SET open = EXCLUDED.open, "
+          "high = EXCLUDED.high, low = EXCLUDED.low, close = EXCLUDED.close, "
+          "volume = EXCLUDED.volume, transactions = EXCLUDED.transactions, "
+          "source = EXCLUDED.source, run_id = EXCLUDED.run_id")
+
+
+def load(dsn: str, market: Path) -> dict[str, Any]:
+    report = run_job(Settings(), dsn, RunRequest(job="prices_daily", path=market,
+                                                 start=date(2024, 1, 2), end=date(2024, 12, 31)))
+    assert report.status == "succeeded", report.as_dict()
+    return report.counts
+
+
+def prepare_reference(server: Any, market: Path) -> str:
+    """A database with schema and reference data only (template for the others)."""
+    dsn = fresh_database(server, "bench_ref")
+    with connect(dsn, autocommit=True) as conn:
+        migrate(conn)
+    for job in ("securities_master", "ticker_history"):
+        run_job(Settings(), dsn, RunRequest(job=job, path=market))
+    return dsn
+
+
+def dump_days(dsn: str) -> list[bytes]:
+    """The loaded rows, one CSV payload per date (what the baselines write)."""
+    out = []
+    with connect(dsn) as conn:
+        days = [d for (d,) in conn.execute("SELECT DISTINCT trade_date FROM prices_daily "
+                                           "ORDER BY 1")]
+        for d in days:
+            buf = io.BytesIO()
+            with conn.cursor().copy(f"COPY (SELECT {COLS} FROM prices_daily WHERE trade_date = "
+                                    f"'{d}') TO STDOUT (FORMAT csv)") as cp:
+                for chunk in cp:
+                    buf.write(chunk)
+            out.append(buf.getvalue())
+    return out
+
+
+def bare_copy(dsn: str, payloads: list[bytes]) -> float:
+    """(a) COPY each date's rows into an identical table, one transaction per date."""
+    with connect(dsn, autocommit=True) as conn:
+        conn.execute("DROP TABLE IF EXISTS bench_copy")
+        conn.execute("CREATE TABLE bench_copy (LIKE prices_daily INCLUDING ALL)")
+        with timed() as elapsed:
+            for payload in payloads:
+                with conn.transaction(), conn.cursor().copy(
+                        f"COPY bench_copy ({COLS}) FROM STDIN (FORMAT csv)") as cp:
+                    cp.write(payload)
+        conn.execute("DROP TABLE bench_copy")
+    return elapsed()
+
+
+def rows_of(payload: bytes) -> list[tuple[Any, ...]]:
+    import csv
+
+    return [tuple(None if v == "" else v for v in r)
+            for r in csv.reader(io.StringIO(payload.decode()))]
+
+
+def executemany(dsn: str, payloads: list[bytes]) -> tuple[int, float]:
+    """(e) psycopg executemany upsert per date (a slice of dates)."""
+    with connect(dsn, autocommit=True) as conn:
+        conn.execute("DROP TABLE IF EXISTS bench_em")
+        conn.execute("CREATE TABLE bench_em (LIKE prices_daily INCLUDING ALL)")
+        batches = [rows_of(p) for p in payloads]
+        with timed() as elapsed:
+            for rows in batches:
+                with conn.transaction(), conn.cursor() as cur:
+                    cur.executemany(UPSERT.format(t="bench_em"), rows)
+        conn.execute("DROP TABLE bench_em")
+    return sum(len(b) for b in batches), elapsed()
+
+
+def to_sql(dsn: str, payloads: list[bytes]) -> tuple[int, float]:
+    """(f) pandas DataFrame.to_sql(method="multi") for a slice."""
+    import pandas as pd
+    import sqlalchemy
+
+    url = sqlalchemy.engine.make_url("postgresql+psycopg://").set(
+        **{k: v for k, v in _conninfo(dsn).items() if k in ("host", "port", "database",
+                                                             "username")})
+    engine = sqlalchemy.create_engine(url)
+    with connect(dsn, autocommit=True) as conn:
+        conn.execute("DROP TABLE IF EXISTS bench_tosql")
+        conn.execute("CREATE TABLE bench_tosql (LIKE prices_daily INCLUDING ALL)")
+    frames = [pd.read_csv(io.BytesIO(p), names=[c.strip() for c in COLS.split(",")])
+              for p in payloads]
+    with timed() as elapsed:
+        for frame in frames:
+            frame.to_sql("bench_tosql", engine, schema="stocks_research", if_exists="append",
+                         index=False, method="multi", chunksize=1000)
+    engine.dispose()
+    return sum(len(f) for f in frames), elapsed()
+
+
+def _conninfo(dsn: str) -> dict[str, Any]:
+    from psycopg.conninfo import conninfo_to_dict
+
+    info = conninfo_to_dict(dsn)
+    return {"host": info.get("host"), "port": int(info.get("port", 5432)),
+            "database": info.get("dbname"), "username": info.get("user")}
+
+
+def republish(market: Path) -> dict[Path, bytes]:
+    """(d) rewrite the first file of each month: 10% closes nudged, 1% rows dropped."""
+    rng = random.Random(5)
+    originals: dict[Path, bytes] = {}
+    base = market / "flatfiles/us_stocks_sip/day_aggs_v1/2024"
+    for month in sorted(base.iterdir()):
+        path = sorted(month.glob("*.csv.gz"))[0]
+        originals[path] = path.read_bytes()
+        lines = gzip.decompress(originals[path]).decode().splitlines()
+        out = [lines[0]]
+        for line in lines[1:]:
+            if rng.random() < 0.01:
+                continue
+            f = line.split(",")
+            if rng.random() < 0.10 and len(f) == 8:
+                try:
+                    o, c, h, lo = (float(x) for x in (f[2], f[3], f[4], f[5]))
+                    c2 = round(min(h, max(lo, c * 1.001)), 4)
+                    f[3] = repr(c2) if c2 != c else f[3]
+                except ValueError:
+                    pass
+            out.append(",".join(f))
+        path.write_bytes(gzip.compress(("\n".join(out) + "\n").encode(), mtime=0))
+    return originals
+
+
+def peak_rss(server: Any, market: Path, end: str) -> dict[str, Any]:
+    dsn = fresh_database(server, "bench_rss", template="bench_ref")
+    probe = Path(__file__).with_name("rss_probe.py")
+    out = subprocess.run([sys.executable, str(probe), dsn, str(market), "2024-01-02", end],
+                         check=True, capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def read_paths(dsn: str) -> dict[str, float]:
+    with connect(dsn, autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE prices_daily")
+        ids = [r[0] for r in conn.execute("SELECT security_id FROM securities ORDER BY random() "
+                                          "LIMIT 50")]
+        days = [r[0] for r in conn.execute("SELECT DISTINCT trade_date FROM prices_daily "
+                                           "ORDER BY random() LIMIT 50")]
+        hist = median_ms(lambda i: conn.execute(
+            "SELECT * FROM prices_daily WHERE security_id = %s ORDER BY trade_date",
+            (i,)).fetchall(), ids)
+        cross = median_ms(lambda d: conn.execute(
+            "SELECT * FROM prices_daily WHERE trade_date = %s", (d,)).fetchall(), days)
+    return {"security_history_ms": round(hist, 2), "date_cross_section_ms": round(cross, 2)}
+
+
+__all__ = ["DATA", "bare_copy", "dump_days", "executemany", "load", "peak_rss",
+           "prepare_reference", "read_paths", "republish", "to_sql"]

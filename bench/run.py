@@ -1,0 +1,99 @@
+"""`make bench`: every benchmark, in one process, printed as rows/s and ratios.
+
+Results are printed and written to bench/data/results.json; docs/performance.md records them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import bench_prices as bp  # noqa: E402
+from common import DATA, bench_server, ensure_market, fresh_database, timed  # noqa: E402
+
+
+def rate(rows: int, seconds: float) -> float:
+    return rows / seconds if seconds > 0 else float("nan")
+
+
+def main() -> None:
+    market = ensure_market()
+    server = bench_server()
+    results: dict[str, object] = {"machine": f"{platform.machine()}, {os.cpu_count()} cores, "
+                                  f"Python {platform.python_version()}"}
+    bp.prepare_reference(server, market)
+    dsn = fresh_database(server, "bench_load", template="bench_ref")
+    with timed() as t_first:
+        counts = bp.load(dsn, market)
+    rows = int(counts["rows_written"])
+    payloads = bp.dump_days(dsn)
+    t_copy = bp.bare_copy(dsn, payloads)
+    with timed() as t_rerun:
+        rerun = bp.load(dsn, market)
+    originals = bp.republish(market)
+    try:
+        with timed() as t_repub:
+            repub = bp.load(dsn, market)
+    finally:
+        for path, data in originals.items():
+            path.write_bytes(data)
+    bp.load(dsn, market)  # back to the original files
+    em_rows, t_em = bp.executemany(dsn, payloads[:10])
+    ts_rows, t_ts = bp.to_sql(dsn, payloads[:2])
+    r = {
+        "rows": rows,
+        "a_bare_copy_rows_s": rate(rows, t_copy),
+        "b_first_load_rows_s": rate(rows, t_first()),
+        "c_rerun_rows_s": rate(int(rerun["rows_unchanged"]), t_rerun()),
+        "d_republished_rows_s": rate(rows, t_repub()),
+        "d_counts": {k: repub[k] for k in ("rows_updated", "rows_deleted", "rows_unchanged")},
+        "e_executemany_rows_s": rate(em_rows, t_em),
+        "f_to_sql_multi_rows_s": rate(ts_rows, t_ts),
+    }
+    r["ratio_b_over_a"] = r["b_first_load_rows_s"] / r["a_bare_copy_rows_s"]  # type: ignore[operator]
+    r["ratio_c_over_b"] = r["c_rerun_rows_s"] / r["b_first_load_rows_s"]  # type: ignore[operator]
+    r["ratio_b_over_e"] = r["b_first_load_rows_s"] / r["e_executemany_rows_s"]  # type: ignore[operator]
+    r["ratio_b_over_f"] = r["b_first_load_rows_s"] / r["f_to_sql_multi_rows_s"]  # type: ignore[operator]
+    r["to_sql_full_year_extrapolated_s"] = rows / r["f_to_sql_multi_rows_s"]  # type: ignore[operator]
+    month, year = bp.peak_rss(server, market, "2024-01-31"), bp.peak_rss(server, market,
+                                                                       "2024-12-31")
+    r["rss_month"], r["rss_year"] = month, year
+    r["ratio_rss_year_over_month"] = year["peak_rss_mb"] / month["peak_rss_mb"]
+    r.update(bp.read_paths(dsn))
+    results["prices_daily"] = r
+    print_results(results)
+    (DATA / "results.json").write_text(json.dumps(results, indent=2, default=str))
+
+
+def print_results(results: dict[str, object]) -> None:
+    r = results["prices_daily"]
+    assert isinstance(r, dict)
+    print(f"\nmachine: {results['machine']}; rows: {r['rows']:,}")
+    lines = [
+        ("(a) bare COPY, keyed table (baseline)", r["a_bare_copy_rows_s"], None),
+        ("(b) prices_daily first load", r["b_first_load_rows_s"],
+         f"{r['ratio_b_over_a']:.2f} x (a)   target >= 0.8"),
+        ("(c) re-run, unchanged files", r["c_rerun_rows_s"],
+         f"{r['ratio_c_over_b']:.2f} x (b)   target >= 1.0"),
+        ("(d) re-run, 12 files republished", r["d_republished_rows_s"], str(r["d_counts"])),
+        ("(e) psycopg executemany upsert", r["e_executemany_rows_s"],
+         f"(b) is {r['ratio_b_over_e']:.1f} x   target >= 3"),
+        ("(f) pandas to_sql(method='multi')", r["f_to_sql_multi_rows_s"],
+         f"(b) is {r['ratio_b_over_f']:.0f} x   target >= 30"),
+    ]
+    for name, value, note in lines:
+        print(f"{name:40} {value:>12,.0f} rows/s   {note or ''}")
+    print(f"peak RSS: 1 month {r['rss_month']['peak_rss_mb']} MB, 1 year "
+          f"{r['rss_year']['peak_rss_mb']} MB -> {r['ratio_rss_year_over_month']:.2f} x "
+          "(target <= 1.2)")
+    print(f"read paths (median): one security's history {r['security_history_ms']} ms, "
+          f"one date's cross-section {r['date_cross_section_ms']} ms (target < 20 ms)")
+
+
+if __name__ == "__main__":
+    main()
