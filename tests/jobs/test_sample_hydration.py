@@ -59,11 +59,13 @@ def manifest(root: Path) -> dict[str, Any]:
 
 def expected_bars(root: Path) -> set[tuple[str, str, float]]:
     """(figi, date, close) of every valid row, derived directly from the files by plain rules."""
-    intervals = list(csv.DictReader((root / "reference/ticker_history.csv").open()))
+    with (root / "reference/ticker_history.csv").open() as fh:
+        intervals = list(csv.DictReader(fh))
     out: set[tuple[str, str, float]] = set()
     for path in sorted((root / "flatfiles").rglob("*.csv.gz")):
         day = path.name[:10]
-        rows = list(csv.DictReader(gzip.open(path, "rt")))
+        with gzip.open(path, "rt") as fh:
+            rows = list(csv.DictReader(fh))
         seen: dict[str, list[dict[str, str]]] = {}
         for row in rows:
             ws = datetime.fromtimestamp(int(row["window_start"]) / 1e9, tz=NY).date().isoformat()
