@@ -18,7 +18,9 @@ from common import DATA, bench_server, ensure_market, fresh_database, timed  # n
 
 
 def rate(rows: int, seconds: float) -> float:
-    return rows / seconds if seconds > 0 else float("nan")
+    value = rows / seconds if seconds > 0 else float("nan")
+    print(f"  ... {rows:,} rows in {seconds:.1f}s = {value:,.0f} rows/s", flush=True)
+    return value
 
 
 def main() -> None:

