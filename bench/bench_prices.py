@@ -23,6 +23,7 @@ from common import DATA, fresh_database, median_ms, timed
 from stocksdb.config import Settings
 from stocksdb.db.connection import connect
 from stocksdb.db.migrate import migrate
+from stocksdb.db.queries import read_prices_daily
 from stocksdb.jobs.runner import RunRequest, run_job
 
 COLS = "security_id, trade_date, open, high, low, close, volume, transactions, source, run_id"
@@ -172,11 +173,8 @@ def read_paths(dsn: str) -> dict[str, float]:
                                           "LIMIT 50")]
         days = [r[0] for r in conn.execute("SELECT d FROM (SELECT DISTINCT trade_date AS d "
                                            "FROM prices_daily) x ORDER BY random() LIMIT 50")]
-        hist = median_ms(lambda i: conn.execute(
-            "SELECT * FROM prices_daily WHERE security_id = %s ORDER BY trade_date",
-            (i,)).fetchall(), ids)
-        cross = median_ms(lambda d: conn.execute(
-            "SELECT * FROM prices_daily WHERE trade_date = %s", (d,)).fetchall(), days)
+        hist = median_ms(lambda i: read_prices_daily(conn, security_ids=[i]), ids)
+        cross = median_ms(lambda d: read_prices_daily(conn, trade_date=d), days)
     return {"security_history_ms": round(hist, 2), "date_cross_section_ms": round(cross, 2)}
 
 

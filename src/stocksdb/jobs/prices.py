@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -23,7 +23,7 @@ import psycopg
 from stocksdb.domain.sessions import last_sessions, sessions_in_range
 from stocksdb.errors import InputError, InputFileError, SourceError
 from stocksdb.jobs.base import JobReport, Rejected, write_rejected
-from stocksdb.jobs.prices_merge import MergeCounts, merge_day
+from stocksdb.jobs.prices_merge import MergeCounts, Payload, encode_bars, merge_day
 from stocksdb.quality.prices import DayCheck, check_day
 from stocksdb.sources.flatfiles import DayFile, DayFileStore, DayRows, read_day_file
 
@@ -129,13 +129,12 @@ ON CONFLICT (source, key) DO UPDATE SET size_bytes = EXCLUDED.size_bytes,
 
 
 def _write_session(conn: psycopg.Connection[Any], session: date, day: DayFile, *,
-                   rows: DayRows, check: DayCheck, report: JobReport, source: str, full: bool
-                   ) -> MergeCounts:
+                   rows: DayRows, check: DayCheck, payload: Payload, report: JobReport,
+                   source: str, full: bool) -> MergeCounts:
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s, %s)",
                      (_LOCK_NAMESPACE, session.toordinal()))
-        counts = merge_day(conn, session, check.accepted, source=source,
-                           run_id=report.run_id, delete_missing=full)
+        counts = merge_day(conn, payload, source=source, delete_missing=full)
         write_rejected(conn, report, _rejected_rows(check, day, session, source))
         conn.execute(_SOURCE_FILE, (source, day.key, rows.size, day.etag, rows.sha256,
                                     rows.table.num_rows, report.run_id))
@@ -154,42 +153,82 @@ def _filter_symbols(rows: DayRows, symbols: tuple[str, ...] | None) -> tuple[Day
         table.num_rows
 
 
-def _load_session(ctx: Any, store: DayFileStore, session: date, *, intervals: pd.DataFrame,
-                  opts: PricesOptions, tally: PricesTally) -> MergeCounts | str:
-    """Load one session; returns its counts, or 'missing' / 'failed'."""
+@dataclass(frozen=True)
+class Prepared:
+    """A session read and checked, ready to write (or why it cannot be)."""
+
+    session: date
+    day: DayFile | None = None
+    rows: DayRows | None = None
+    check: DayCheck | None = None
+    payload: Payload | None = None
+    failure: str | None = None
+    skipped: int = 0
+
+
+def prepare_session(store: DayFileStore, session: date, intervals: pd.DataFrame,
+                    symbols: tuple[str, ...] | None, run_id: int) -> Prepared:
+    """Locate, read and check one session's file (no database work; runs in a worker)."""
     try:
         day = store.locate(session)
-    except SourceError as exc:
-        tally.failed[session] = str(exc)
-        log.error("%s: skipped, nothing written: %s", session, exc)
+        if day is None:
+            return Prepared(session)
+        rows = read_day_file(day.path)
+    except (SourceError, InputFileError) as exc:
+        return Prepared(session, failure=str(exc))
+    rows, skipped = _filter_symbols(rows, symbols)
+    check = check_day(rows.table, session, tickers_on(intervals, session))
+    payload = encode_bars(check.accepted, session, source=store.source, run_id=run_id)
+    return Prepared(session, day, rows, check, payload, skipped=skipped)
+
+
+def _load_session(ctx: Any, store: DayFileStore, prep: Prepared, *, opts: PricesOptions,
+                  tally: PricesTally) -> MergeCounts | str:
+    """Write one prepared session; returns its counts, or 'missing' / 'failed'."""
+    session = prep.session
+    if prep.failure is not None:
+        tally.failed[session] = prep.failure
+        log.error("%s: skipped, nothing written: %s", session, prep.failure)
         return "failed"
-    if day is None:
+    if prep.day is None or prep.rows is None or prep.check is None or prep.payload is None:
         log.warning("%s: no day file (expected %s) — missing, nothing written", session,
                     f"{session:%Y/%m/%Y-%m-%d}.csv.gz")
         return "missing"
+    tally.skipped_by_symbols += prep.skipped
     try:
-        rows = read_day_file(day.path)
-    except InputFileError as exc:
-        tally.failed[session] = str(exc)
-        log.error("%s: skipped, nothing written: %s", session, exc)
-        return "failed"
-    rows, skipped = _filter_symbols(rows, opts.symbols)
-    tally.skipped_by_symbols += skipped
-    check = check_day(rows.table, session, tickers_on(intervals, session))
-    try:
-        counts = _write_session(ctx.conn, session, day, rows=rows, check=check,
-                                report=ctx.report, source=store.source, full=not opts.symbols)
+        counts = _write_session(ctx.conn, session, prep.day, rows=prep.rows, check=prep.check,
+                                payload=prep.payload, report=ctx.report, source=store.source,
+                                full=not opts.symbols)
     except psycopg.Error as exc:
         tally.failed[session] = f"database error: {str(exc).strip().splitlines()[0]}"
         log.error("%s: rolled back, nothing written: %s", session, tally.failed[session])
         if ctx.conn.broken or ctx.conn.closed:
             ctx.reconnect()
         return "failed"
-    tally.rejected += len(check.rejected)
-    unknown = check.rejected.loc[check.rejected["reason"] == "unknown_ticker", "ticker"]
-    tally.unknown_tickers.update(unknown.tolist())
+    rejected = prep.check.rejected
+    tally.rejected += len(rejected)
+    tally.unknown_tickers.update(
+        rejected.loc[rejected["reason"] == "unknown_ticker", "ticker"].tolist())
     log.debug("%s: %s", session, counts)
     return counts
+
+
+def _prepared(store: DayFileStore, sessions: list[date], intervals: pd.DataFrame,
+              symbols: tuple[str, ...] | None, run_id: int) -> Iterator[Prepared]:
+    """Prepared sessions in order; the next one is read and checked in a worker thread while
+    the caller writes the current one (pyarrow and the database wait release the GIL).
+    At most two sessions are in memory at once, so memory stays flat in the range length."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="prices-prep") as pool:
+        pending = [pool.submit(prepare_session, store, s, intervals, symbols, run_id)
+                   for s in sessions[:1]]
+        for i in range(len(sessions)):
+            current = pending.pop()
+            if i + 1 < len(sessions):
+                pending.append(pool.submit(prepare_session, store, sessions[i + 1], intervals,
+                                           symbols, run_id))
+            yield current.result()
 
 
 def _add(total: MergeCounts, part: MergeCounts) -> None:
@@ -213,9 +252,9 @@ def run_prices_daily(ctx: Any, store: DayFileStore, opts: PricesOptions,
     intervals = read_ticker_intervals(ctx.conn)
     tally = PricesTally(sessions=len(sessions))
     t0 = time.monotonic()
-    for session in sessions:
-        outcome = _load_session(ctx, store, session, intervals=intervals, opts=opts,
-                                tally=tally)
+    for prep in _prepared(store, sessions, intervals, opts.symbols, report.run_id):
+        session = prep.session
+        outcome = _load_session(ctx, store, prep, opts=opts, tally=tally)
         if isinstance(outcome, MergeCounts):
             tally.ok.append(session)
             _add(tally.rows, outcome)

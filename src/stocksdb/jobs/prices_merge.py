@@ -44,19 +44,29 @@ def _csv(frame: pd.DataFrame) -> bytes:
     return buf.getvalue()
 
 
-def _copy_in(conn: psycopg.Connection[Any], table: sql.Composable, frame: pd.DataFrame) -> None:
+def _copy_in(conn: psycopg.Connection[Any], table: sql.Composable, payload: bytes) -> None:
     stmt = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(
         table, sql.SQL(", ").join(map(sql.Identifier, _INSERT_COLS)))
     with conn.cursor().copy(stmt) as cp:
-        cp.write(_csv(frame.loc[:, list(_INSERT_COLS)]))
+        cp.write(payload)
 
 
-def _with_meta(bars: pd.DataFrame, session: date, source: str, run_id: int) -> pd.DataFrame:
+@dataclass(frozen=True)
+class Payload:
+    """A session's accepted bars encoded for COPY (built off the database thread)."""
+
+    session: date
+    rows: int
+    data: bytes
+
+
+def encode_bars(bars: pd.DataFrame, session: date, *, source: str, run_id: int) -> Payload:
+    """The bars as COPY CSV in the column order of _INSERT_COLS."""
     out = bars.loc[:, ["security_id", *_VALUES]].copy()
     out.insert(1, "trade_date", session.isoformat())
     out["source"] = source
     out["run_id"] = run_id
-    return out
+    return Payload(session, len(out), _csv(out.loc[:, list(_INSERT_COLS)]))
 
 
 _TABLE = sql.Identifier("stocks_research", "prices_daily")
@@ -93,23 +103,23 @@ SELECT s.security_id, s.trade_date, s.open, s.high, s.low, s.close, s.volume, s.
 """
 
 
-def merge_day(conn: psycopg.Connection[Any], session: date, bars: pd.DataFrame, *,
-              source: str, run_id: int, delete_missing: bool) -> MergeCounts:
-    """Make prices_daily for `session` agree with `bars` (see module docstring)."""
-    rows = _with_meta(bars, session, source, run_id)
+def merge_day(conn: psycopg.Connection[Any], payload: Payload, *, source: str,
+              delete_missing: bool) -> MergeCounts:
+    """Make prices_daily for the payload's session agree with it (see module docstring)."""
+    session, n = payload.session, payload.rows
     row = conn.execute(_HAS_ROWS, (session,)).fetchone()
     if not (row and row[0]):
-        if not rows.empty:
-            _copy_in(conn, _TABLE, rows)
-        return MergeCounts(inserted=len(rows))
+        if n:
+            _copy_in(conn, _TABLE, payload.data)
+        return MergeCounts(inserted=n)
     conn.execute(_STAGE)
-    if not rows.empty:
-        _copy_in(conn, _STAGE_NAME, rows)
+    if n:
+        _copy_in(conn, _STAGE_NAME, payload.data)
     params = {"day": session, "source": source}
     counts = MergeCounts()
     counts.updated = conn.execute(_UPDATE, params).rowcount
     if delete_missing:
         counts.deleted = conn.execute(_DELETE, params).rowcount
     counts.inserted = conn.execute(_INSERT, params).rowcount
-    counts.unchanged = len(rows) - counts.updated - counts.inserted
+    counts.unchanged = n - counts.updated - counts.inserted
     return counts
