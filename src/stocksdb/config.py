@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from stocksdb.errors import ConfigError
+
 DEFAULT_DATABASE = "stocks_research"
 
 # Each setting is declared once with its help text; docs/cli.md lists them and a test checks it.
@@ -21,6 +23,8 @@ SETTING_HELP: dict[str, str] = {
     "stocks_research)",
     "massive_api_key": "Massive REST API key (env MASSIVE_API_KEY); secret",
     "massive_api_url": "Massive REST base URL (env MASSIVE_API_URL, default https://api.massive.com)",
+    "massive_rest_calls_per_minute": "Client-side cap on Massive REST calls (env "
+    "MASSIVE_REST_CALLS_PER_MINUTE, default 5 = the free plan; 0 = no cap, for paid plans)",
     "massive_s3_access_key_id": "Massive flat-files S3 access key (env MASSIVE_S3_ACCESS_KEY_ID); "
     "secret",
     "massive_s3_secret_access_key": "Massive flat-files S3 secret (env "
@@ -32,6 +36,18 @@ SETTING_HELP: dict[str, str] = {
     "openfigi_api_url": "OpenFIGI base URL (env OPENFIGI_API_URL, default https://api.openfigi.com)",
     "sec_user_agent": "User-Agent for SEC EDGAR, required by the SEC (env STOCKSDB_SEC_USER_AGENT)",
 }
+
+def _int(value: str | None, default: int, name: str) -> int:
+    if value is None:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        number = -1
+    if number < 0:
+        raise ConfigError(f"{name} is {value!r}; expected a whole number >= 0")
+    return number
+
 
 _PG_VARS = ("PGHOST", "PGPORT", "PGDATABASE", "PGUSER", "PGPASSWORD")
 
@@ -46,6 +62,7 @@ class Settings:
     database: str = DEFAULT_DATABASE
     massive_api_key: str | None = field(default=None, repr=False)
     massive_api_url: str = "https://api.massive.com"
+    massive_rest_calls_per_minute: int = 5
     massive_s3_access_key_id: str | None = field(default=None, repr=False)
     massive_s3_secret_access_key: str | None = field(default=None, repr=False)
     massive_s3_endpoint: str = "https://files.massive.com"
@@ -70,6 +87,8 @@ class Settings:
             database=get("PGDATABASE", DEFAULT_DATABASE) or DEFAULT_DATABASE,
             massive_api_key=get("MASSIVE_API_KEY"),
             massive_api_url=get("MASSIVE_API_URL", cls.massive_api_url) or cls.massive_api_url,
+            massive_rest_calls_per_minute=_int(get("MASSIVE_REST_CALLS_PER_MINUTE"), 5,
+                                               "MASSIVE_REST_CALLS_PER_MINUTE"),
             massive_s3_access_key_id=get("MASSIVE_S3_ACCESS_KEY_ID"),
             massive_s3_secret_access_key=get("MASSIVE_S3_SECRET_ACCESS_KEY"),
             massive_s3_endpoint=get("MASSIVE_S3_ENDPOINT", cls.massive_s3_endpoint)

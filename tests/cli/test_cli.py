@@ -115,3 +115,54 @@ def test_embedded_server_lifecycle(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     finally:
         code, out, _ = stocksdb(capsys, "db", "stop")
     assert code == 0 and "stopped" in out
+
+
+def test_prices_run_with_missing_date_exits_1_and_names_it(
+        db: str, market: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A prices_daily run missing a day file exits 1, names the date, records it in job_runs."""
+    for job in ("securities_master", "ticker_history"):
+        assert stocksdb(capsys, "--dsn", db, "run", job, "--path", str(market))[0] == 0
+    (market / "flatfiles/us_stocks_sip/day_aggs_v1/2024/01/2024-01-03.csv.gz").unlink()
+    code, out, _ = stocksdb(capsys, "--dsn", db, "run", "prices_daily", "--path", str(market),
+                            "--start", "2024-01-02", "--end", "2024-01-04", "--json")
+    summary = json.loads(out)
+    assert code == 1 and summary["status"] == "partial"
+    assert summary["missing_dates"] == ["2024-01-03"]
+    assert summary["counts"]["sessions_ok"] == 2
+    from stocksdb.db.connection import connect
+
+    with connect(db) as c:
+        row = c.execute("SELECT status, counts->'missing_dates', error FROM ingestion.job_runs "
+                        "WHERE job = 'prices_daily'").fetchone()
+    assert row is not None and row[0] == "partial" and row[1] == ["2024-01-03"]
+    assert "2024-01-03" in row[2]
+
+
+def test_start_and_days_together_is_a_usage_error(
+        db: str, market: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--start with --days exits 2."""
+    code, _, err = stocksdb(capsys, "--dsn", db, "run", "prices_daily", "--path", str(market),
+                            "--start", "2024-01-02", "--days", "2")
+    assert code == 2 and "--days" in err
+
+
+def test_python_dash_m_runs_the_cli() -> None:
+    """`python -m stocksdb --version` works (the module entry point)."""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "stocksdb", "--version"], capture_output=True,
+                         text=True, check=True).stdout
+    assert out.startswith("stocksdb, version ")
+
+
+def test_tickers_view_lists_the_current_universe(db: str, market: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """The seed-004 `tickers` view shows today's symbols: META, not FB."""
+    for job in ("securities_master", "ticker_history"):
+        stocksdb(capsys, "--dsn", db, "run", job, "--path", str(market))
+    from stocksdb.db.connection import connect
+
+    with connect(db) as c:
+        symbols = {s for (s,) in c.execute("SELECT symbol FROM tickers")}
+    assert symbols == {"AAPL", "IBM", "META"}

@@ -77,8 +77,9 @@ def finish_run(conn: psycopg.Connection[Any], report: JobReport, status: str,
     report.status = status
     report.error = error
     report.elapsed_s = time.monotonic() - float(report.details.pop("_t0", time.monotonic()))
+    extra = {k: v for k, v in report.details.items() if not k.startswith("_")}
     counts: dict[str, Any] = dict(report.counts, rejected=report.rejected,
-                                  elapsed_s=round(report.elapsed_s, 3))
+                                  elapsed_s=round(report.elapsed_s, 3), **extra)
     with conn.transaction():
         conn.execute(
             "UPDATE ingestion.job_runs SET status = %s, finished_at = clock_timestamp(), "

@@ -89,9 +89,12 @@ def _reference_batch(ctx: JobContext) -> ReferenceBatch:
         from stocksdb.sources.local_files import read_reference
 
         return read_reference(_require_path(ctx.request))
+    from stocksdb.sources.http import RateLimit
     from stocksdb.sources.massive_rest import fetch_reference
 
-    return fetch_reference(ctx.settings)
+    per_minute = ctx.settings.massive_rest_calls_per_minute
+    return fetch_reference(ctx.settings,
+                           rate_limit=RateLimit(per_minute, 60.0) if per_minute else None)
 
 
 def _securities(ctx: JobContext) -> JobReport:
