@@ -28,3 +28,17 @@ def test_every_setting_is_declared_with_help() -> None:
     """Every Settings field that is configurable has a help line (and so a docs row)."""
     fields = set(Settings.__dataclass_fields__) - {"pg_env"}
     assert fields == set(SETTING_HELP), fields ^ set(SETTING_HELP)
+
+
+def test_every_gate_check_and_reason_is_documented(db: str) -> None:
+    """Each check every gate runs, and its reason code, appears in docs/checks.md."""
+    from stocksdb.db.connection import connect
+    from stocksdb.gates.gate import GATES, run_gate
+
+    text = (DOCS / "checks.md").read_text()
+    with connect(db) as conn:
+        results = [r for job in GATES for phase in ("pre", "post")
+                   for r in run_gate(conn, job, phase).results]
+    missing = sorted({name for r in results for name in (r.check, r.reason)
+                      if f"`{name}`" not in text})
+    assert not missing, f"document these checks / reason codes in docs/checks.md: {missing}"

@@ -82,11 +82,12 @@ def cli(ctx: click.Context, dsn: str | None, log_format: str, debug: bool) -> No
 
 
 def _register() -> None:
-    from stocksdb.cli import db, ingest, sample
+    from stocksdb.cli import db, ingest, sample, validate
 
     cli.add_command(db.db)
     cli.add_command(ingest.run)
     cli.add_command(sample.sample)
+    cli.add_command(validate.validate)
 
 
 _register()

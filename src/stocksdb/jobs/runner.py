@@ -17,7 +17,13 @@ import psycopg
 from stocksdb.config import Settings
 from stocksdb.db.connection import connect
 from stocksdb.db.migrate import require_latest
-from stocksdb.errors import DatabaseStateError, InputError, StocksdbError, UnknownJobError
+from stocksdb.errors import (
+    DatabaseStateError,
+    GateFailedError,
+    InputError,
+    StocksdbError,
+    UnknownJobError,
+)
 from stocksdb.jobs.base import JobReport, finish_run, start_run
 from stocksdb.sources.base import ReferenceBatch
 
@@ -60,6 +66,7 @@ class JobContext:
     report: JobReport
     conn: psycopg.Connection[Any]
     progress: Callable[..., None] | None = field(default=None)
+    sessions: tuple[date, ...] = ()     # what a dated job covered, for its post-gate
 
     def reconnect(self) -> bool:
         """Replace a broken connection; False when the database is still unreachable."""
@@ -124,7 +131,9 @@ def _prices(ctx: JobContext) -> JobReport:
 
         store = MassiveS3(ctx.settings)
     opts = PricesOptions(start=r.start, end=r.end, days=r.days, symbols=r.symbols)
-    return run_prices_daily(ctx, store, opts, ctx.progress)
+    report = run_prices_daily(ctx, store, opts, ctx.progress)
+    ctx.sessions = tuple(date.fromisoformat(d) for d in report.details.get("sessions", ()))
+    return report
 
 
 # Jobs in dependency order (SPEC section 4); later issues add the rest.
@@ -158,15 +167,42 @@ def run_job(settings: Settings, dsn: str, request: RunRequest,
         report = start_run(conn, request.job, request.params())
     ctx = JobContext(dsn, settings, request, report, connect(dsn, autocommit=True), progress)
     try:
+        _gate(ctx, "pre")
         try:
             func(ctx)
         except (StocksdbError, psycopg.Error) as exc:
             _finish(ctx, "failed", str(exc))
             raise
+        _gate(ctx, "post")
         status = "succeeded" if report.status == "running" else report.status
         return _finish(ctx, status, report.error)
     finally:
         ctx.conn.close()
+
+
+def _gate(ctx: JobContext, phase: str) -> None:
+    """Run and record a gate phase; a failure ends the run (refused before, failed after).
+
+    Raises:
+        GateFailedError: a check of the phase failed.
+    """
+    from stocksdb.gates.checks import GateContext
+    from stocksdb.gates.gate import record_gate, run_gate
+
+    gate = run_gate(ctx.conn, ctx.request.job, phase,
+                    GateContext(ctx.request.job, ctx.sessions, ctx.request.source))
+    record_gate(ctx.conn, ctx.report.run_id, gate)
+    ctx.report.details.setdefault("gates", {})[phase] = [r.as_dict() for r in gate.results]
+    for warn in (r for r in gate.results if r.status.value == "warn"):
+        log.warning("%s-gate warning %s [%s]: %d, e.g. %s", phase, warn.check, warn.reason,
+                    warn.failed, list(warn.examples[:3]))
+    if not gate.passed:
+        status = "refused" if phase == "pre" else "failed"
+        _finish(ctx, status, gate.summary())
+        raise GateFailedError(
+            gate.summary() + ("\nnothing was written" if phase == "pre" else
+                              f"\nfull results: ingestion.gate_results, run {ctx.report.run_id}"),
+            report=gate)
 
 
 def _finish(ctx: JobContext, status: str, error: str | None) -> JobReport:

@@ -1,0 +1,48 @@
+"""`stocksdb validate JOB`: run a job's pre-gate and show every check."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from stocksdb.cli import CliState, pass_state
+
+
+@click.command()
+@click.argument("job")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+@pass_state
+def validate(state: CliState, job: str, as_json: bool) -> int:
+    """Run JOB's pre-gate (read-only). Exit 0 when no check fails, 3 when one does."""
+    from stocksdb.db.connection import connect
+    from stocksdb.errors import UnknownJobError
+    from stocksdb.gates.gate import GATES, run_gate
+
+    if job not in GATES:
+        raise UnknownJobError(f"job {job!r} has no gate; expected one of {list(GATES)}")
+    with connect(state.dsn()) as conn:
+        report = run_gate(conn, job, "pre")
+    if as_json:
+        click.echo(json.dumps({"job": job, "phase": "pre", "passed": report.passed,
+                               "results": [r.as_dict() for r in report.results]}, indent=2,
+                              default=str))
+    else:
+        _render(report)
+    return 0 if report.passed else 3
+
+
+def _render(report: object) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from stocksdb.gates.gate import GateReport
+
+    assert isinstance(report, GateReport)
+    colour = {"pass": "green", "warn": "yellow", "fail": "red"}
+    table = Table("check", "status", "failed", "reason", "examples",
+                  title=f"pre-gate of {report.job}")
+    for r in report.results:
+        table.add_row(r.check, f"[{colour[r.status.value]}]{r.status.value}[/]", str(r.failed),
+                      r.reason, ", ".join(map(str, r.examples[:3])))
+    Console().print(table)

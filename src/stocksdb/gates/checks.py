@@ -1,0 +1,164 @@
+"""The checks of the phase gates: each reads the database and returns a CheckResult.
+
+Reads: the schema ledger, securities, ticker_history, prices_daily. Never writes, never raises
+for bad data (a broken invariant is a result, not an exception).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import psycopg
+
+from stocksdb.errors import DatabaseStateError
+from stocksdb.quality.result import CheckResult, Severity, result
+
+COVERAGE_WARN = 0.90   # like the seeds' CoverageValidator
+COVERAGE_FAIL = 0.75
+MIN_SESSIONS_FOR_COVERAGE = 20  # a per-security ratio over fewer sessions says little
+MIN_UNIVERSE_FOR_COVERAGE = 20  # a per-date ratio over fewer securities says little
+
+
+@dataclass(frozen=True)
+class GateContext:
+    """What a check may know about the run it guards."""
+
+    job: str
+    sessions: tuple[date, ...] = ()    # the sessions a prices_daily run covered
+    source: str | None = None
+
+
+def _rows(conn: psycopg.Connection[Any], query: str, params: Any = None) -> list[Any]:
+    return conn.execute(query, params).fetchall()
+
+
+def schema_is_latest(conn: psycopg.Connection[Any], _: GateContext) -> CheckResult:
+    """Every shipped migration is applied and unedited."""
+    from stocksdb.db.migrate import require_latest
+
+    try:
+        require_latest(conn)
+    except DatabaseStateError as exc:
+        return CheckResult("schema.latest_migration", "schema_not_latest", Severity.FAIL, 1,
+                           (str(exc),))
+    return CheckResult("schema.latest_migration", "schema_not_latest", Severity.PASS)
+
+
+def securities_present(conn: psycopg.Connection[Any], _: GateContext) -> CheckResult:
+    """There is at least one security."""
+    (n,) = _rows(conn, "SELECT count(*) FROM stocks_research.securities")[0]
+    return result("securities.non_empty", "no_securities", 0 if n else 1,
+                  ["securities is empty; run securities_master first"], rows=n)
+
+
+def securities_figis_valid(conn: psycopg.Connection[Any], _: GateContext) -> CheckResult:
+    """Every composite FIGI is well formed (also a CHECK constraint; this proves it)."""
+    bad = _rows(conn, "SELECT composite_figi FROM stocks_research.securities "
+                      "WHERE NOT stocks_research.figi_is_valid(composite_figi) ORDER BY 1")
+    return result("securities.figi_valid", "invalid_figi", len(bad), [b[0] for b in bad])
+
+
+def ticker_history_present(conn: psycopg.Connection[Any], _: GateContext) -> CheckResult:
+    """There is at least one ticker interval (prices cannot be resolved without one)."""
+    (n,) = _rows(conn, "SELECT count(*) FROM stocks_research.ticker_history")[0]
+    return result("ticker_history.non_empty", "no_ticker_history", 0 if n else 1,
+                  ["ticker_history is empty; run ticker_history first"], rows=n)
+
+
+_OVERLAP = """
+SELECT a.{key}, a.ticker, a.valid_from, b.ticker, b.valid_from
+  FROM stocks_research.ticker_history a
+  JOIN stocks_research.ticker_history b
+    ON a.{key} = b.{key} AND (a.ticker, a.valid_from) < (b.ticker, b.valid_from)
+   AND daterange(a.valid_from, a.valid_to) && daterange(b.valid_from, b.valid_to)
+ ORDER BY 1, 2, 3
+"""
+
+
+def ticker_intervals_disjoint(conn: psycopg.Connection[Any], _: GateContext) -> CheckResult:
+    """No two intervals of one ticker overlap."""
+    bad = _rows(conn, _OVERLAP.format(key="ticker"))
+    return result("ticker_history.no_overlaps", "ticker_interval_overlap", len(bad),
+                  [(r[1], str(r[2]), str(r[4])) for r in bad])
+
+
+def one_ticker_per_security(conn: psycopg.Connection[Any], _: GateContext) -> CheckResult:
+    """No security has two tickers on the same day."""
+    bad = _rows(conn, _OVERLAP.format(key="security_id"))
+    return result("ticker_history.one_ticker_at_a_time", "security_ticker_overlap", len(bad),
+                  [(r[0], r[1], r[3]) for r in bad])
+
+
+_ORPHANS = """
+SELECT DISTINCT t.security_id FROM stocks_research.{table} t
+ WHERE NOT EXISTS (SELECT 1 FROM stocks_research.securities s
+                    WHERE s.security_id = t.security_id)
+ ORDER BY 1
+"""
+
+
+def no_orphans(table: str) -> Any:
+    """A check that every security_id of `table` resolves to a security."""
+    def check(conn: psycopg.Connection[Any], _: GateContext) -> CheckResult:
+        bad = _rows(conn, _ORPHANS.format(table=table))
+        return result(f"{table}.no_orphans", "orphan_rows", len(bad), [b[0] for b in bad])
+    check.__doc__ = f"Every security_id in {table} is a security."
+    return check
+
+
+_DATE_COVERAGE = """
+WITH s AS (SELECT unnest(%(sessions)s::date[]) AS d),
+listed AS (
+  SELECT s.d, count(DISTINCT th.security_id) AS expected
+    FROM s JOIN stocks_research.ticker_history th
+      ON th.valid_from <= s.d AND (th.valid_to IS NULL OR s.d < th.valid_to)
+   GROUP BY s.d),
+got AS (SELECT trade_date AS d, count(*) AS n FROM stocks_research.prices_daily
+         WHERE trade_date = ANY(%(sessions)s::date[]) GROUP BY 1)
+SELECT l.d, l.expected, coalesce(g.n, 0) FROM listed l LEFT JOIN got g USING (d)
+ WHERE l.expected >= %(min)s ORDER BY 1
+"""
+
+
+def date_coverage(conn: psycopg.Connection[Any], ctx: GateContext) -> CheckResult:
+    """Per session of the run: bars loaded / securities with a ticker that day
+    (< 90% warn, < 75% fail); days with fewer than 20 such securities are not judged."""
+    rows = _rows(conn, _DATE_COVERAGE, {"sessions": list(ctx.sessions),
+                                        "min": MIN_UNIVERSE_FOR_COVERAGE})
+    ratios = [(d, n / e) for d, e, n in rows if e]
+    worst = min((r for _, r in ratios), default=1.0)
+    low = [(str(d), round(r, 3)) for d, r in ratios if r < COVERAGE_WARN]
+    severity = Severity.FAIL if worst < COVERAGE_FAIL else Severity.WARN
+    return result("prices_daily.date_coverage", "low_date_coverage", len(low), low,
+                  severity=severity, worst=round(worst, 4), sessions=len(ratios))
+
+
+_SECURITY_COVERAGE = """
+WITH s AS (SELECT unnest(%(sessions)s::date[]) AS d),
+expected AS (
+  SELECT th.security_id, count(DISTINCT s.d) AS n
+    FROM s JOIN stocks_research.ticker_history th
+      ON th.valid_from <= s.d AND (th.valid_to IS NULL OR s.d < th.valid_to)
+    JOIN stocks_research.securities sec ON sec.security_id = th.security_id
+   WHERE (sec.list_date IS NULL OR s.d >= sec.list_date)
+     AND (sec.delist_date IS NULL OR s.d < sec.delist_date)
+   GROUP BY 1),
+got AS (SELECT security_id, count(*) AS n FROM stocks_research.prices_daily
+         WHERE trade_date = ANY(%(sessions)s::date[]) GROUP BY 1)
+SELECT e.security_id, e.n, coalesce(g.n, 0) FROM expected e LEFT JOIN got g USING (security_id)
+ WHERE e.n >= %(min)s ORDER BY coalesce(g.n, 0)::float / e.n, 1
+"""
+
+
+def security_coverage(conn: psycopg.Connection[Any], ctx: GateContext) -> CheckResult:
+    """Per security over the run's sessions inside its listed life: bars / sessions
+    (< 90% warn, < 75% fail); securities with fewer than 20 such sessions are not judged."""
+    rows = _rows(conn, _SECURITY_COVERAGE, {"sessions": list(ctx.sessions),
+                                            "min": MIN_SESSIONS_FOR_COVERAGE})
+    low = [(sid, round(n / e, 3)) for sid, e, n in rows if n / e < COVERAGE_WARN]
+    worst = min((n / e for _, e, n in rows), default=1.0)
+    severity = Severity.FAIL if worst < COVERAGE_FAIL else Severity.WARN
+    return result("prices_daily.security_coverage", "low_security_coverage", len(low), low,
+                  severity=severity, worst=round(worst, 4), securities=len(rows))

@@ -1,0 +1,102 @@
+"""Phase gates: pre-gates refuse and write nothing; post-gates flag broken invariants."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from stocksdb.cli import main
+from stocksdb.config import Settings
+from stocksdb.db.connection import connect
+from stocksdb.errors import GateFailedError
+from stocksdb.jobs.runner import RunRequest, run_job
+from stocksdb.sample import generate_sample
+from tests.fix_data import IBM, make_interval, make_security, write_reference
+from tests.fix_pg import count_rows
+
+
+def stocksdb(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def gate_rows(db: str) -> list[tuple[str, str, str, str]]:
+    with connect(db) as c:
+        return c.execute("SELECT j.status, g.phase, g.check_name, g.status FROM "
+                         "ingestion.gate_results g JOIN ingestion.job_runs j USING (run_id) "
+                         "ORDER BY g.run_id, g.phase DESC, g.check_name").fetchall()
+
+
+def test_prices_without_ticker_history_is_refused_with_exit_3(
+        db: str, market: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The pre-gate refuses prices_daily before any ticker history exists; nothing is written."""
+    assert stocksdb(capsys, "--dsn", db, "run", "securities_master", "--path", str(market))[0] == 0
+    code, _, err = stocksdb(capsys, "--dsn", db, "run", "prices_daily", "--path", str(market),
+                            "--start", "2024-01-02")
+    assert code == 3 and "ticker_history.non_empty" in err and "nothing was written" in err
+    assert count_rows(db, "prices_daily") == 0
+    assert count_rows(db, "ingestion.source_files") == 0
+    refused = [r for r in gate_rows(db) if r[0] == "refused"]
+    assert ("refused", "pre", "ticker_history.non_empty", "fail") in refused
+
+
+def test_validate_prints_each_check_and_exits_3_on_failure(
+        db: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """`validate ticker_history` on an empty database fails securities.non_empty (exit 3)."""
+    code, out, _ = stocksdb(capsys, "--dsn", db, "validate", "ticker_history", "--json")
+    results = {r["check"]: r["status"] for r in json.loads(out)["results"]}
+    assert code == 3
+    assert results == {"schema.latest_migration": "pass", "securities.non_empty": "fail"}
+    code, out, _ = stocksdb(capsys, "--dsn", db, "validate", "securities_master")
+    assert code == 0 and "schema.latest_migration" in out
+
+
+def test_overlapping_history_in_database_blocks_prices(db: str, tmp_path: Path) -> None:
+    """Overlaps written behind the trigger's back are caught by the pre-gate, with keys."""
+    root = write_reference(tmp_path, [make_security(IBM)],
+                           [make_interval(IBM, "IBM", "2000-01-03")])
+    for job in ("securities_master", "ticker_history"):
+        run_job(Settings(), db, RunRequest(job=job, path=root))
+    with connect(db, autocommit=True) as c:
+        c.execute("ALTER TABLE ticker_history DISABLE TRIGGER ticker_history_no_overlap")
+        c.execute("INSERT INTO ticker_history (ticker, valid_from, security_id) "
+                  "SELECT 'IBM', '2010-01-04', security_id FROM securities")
+    with pytest.raises(GateFailedError, match=r"ticker_history.no_overlaps.*IBM") as err:
+        run_job(Settings(), db, RunRequest(job="prices_daily", path=root, start=date(2024, 1, 2)))
+    assert err.value.exit_code == 3
+
+
+def test_orphan_price_row_fails_the_post_gate(db: str, market: Path) -> None:
+    """A prices_daily row whose security does not exist fails prices_daily.no_orphans."""
+    for job in ("securities_master", "ticker_history"):
+        run_job(Settings(), db, RunRequest(job=job, path=market))
+    with connect(db, autocommit=True) as c:
+        c.execute("INSERT INTO prices_daily (security_id, trade_date, open, high, low, close, "
+                  "volume, source) VALUES (999999, '2023-06-01', 1, 1, 1, 1, 0, 'x')")
+    with pytest.raises(GateFailedError, match=r"prices_daily.no_orphans.*999999"):
+        run_job(Settings(), db, RunRequest(job="prices_daily", path=market,
+                                           start=date(2024, 1, 2)))
+    assert gate_rows(db)[-3:][0][:1] == ("failed",)
+
+
+def test_gutted_day_file_fails_date_coverage(db: str, tmp_path: Path) -> None:
+    """A day file holding a handful of the listed universe fails prices_daily.date_coverage."""
+    root = tmp_path / "m"
+    generate_sample(root, securities=60, start=date(2024, 1, 2), end=date(2024, 3, 1), seed=5)
+    path = root / "flatfiles/us_stocks_sip/day_aggs_v1/2024/02/2024-02-01.csv.gz"
+    lines = gzip.decompress(path.read_bytes()).decode().splitlines()
+    path.write_bytes(gzip.compress(("\n".join(lines[:6]) + "\n").encode(), mtime=0))
+    for job in ("securities_master", "ticker_history"):
+        run_job(Settings(), db, RunRequest(job=job, path=root))
+    with pytest.raises(GateFailedError, match=r"date_coverage.*2024-02-01"):
+        run_job(Settings(), db, RunRequest(job="prices_daily", path=root,
+                                           start=date(2024, 1, 2)))
+    with connect(db) as c:
+        status = c.execute("SELECT status FROM ingestion.job_runs WHERE job = 'prices_daily'"
+                           ).fetchone()
+    assert status == ("failed",)
