@@ -87,7 +87,7 @@ def finish_run(conn: psycopg.Connection[Any], report: JobReport, status: str,
             (status, Jsonb(counts), error, report.run_id),
         )
     log.info("job %s finished (run %s): %s %s", report.job, report.run_id, status,
-             json.dumps(counts, default=str))
+             json.dumps(dict(report.counts, rejected=report.rejected), default=str))
     return report
 
 

@@ -270,7 +270,7 @@ def run_prices_daily(ctx: Any, store: DayFileStore, opts: PricesOptions,
 def _summarize(report: JobReport, tally: PricesTally, elapsed: float) -> None:
     report.counts.update(tally.counts())
     report.details["failed_dates"] = {d.isoformat(): why for d, why in tally.failed.items()}
-    report.details["sessions"] = [d.isoformat() for d in tally.ok]
+    report.details["session_dates"] = [d.isoformat() for d in tally.ok]
     report.details["missing_dates"] = [d.isoformat() for d in tally.missing]
     if tally.unknown_tickers:
         sample = ", ".join(sorted(tally.unknown_tickers)[:10])

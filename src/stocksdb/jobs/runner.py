@@ -132,7 +132,7 @@ def _prices(ctx: JobContext) -> JobReport:
         store = MassiveS3(ctx.settings)
     opts = PricesOptions(start=r.start, end=r.end, days=r.days, symbols=r.symbols)
     report = run_prices_daily(ctx, store, opts, ctx.progress)
-    ctx.sessions = tuple(date.fromisoformat(d) for d in report.details.get("sessions", ()))
+    ctx.sessions = tuple(date.fromisoformat(d) for d in report.details.get("session_dates", ()))
     return report
 
 
