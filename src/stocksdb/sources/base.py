@@ -43,3 +43,26 @@ class ReferenceBatch:
     securities: pd.DataFrame
     ticker_history: pd.DataFrame
     problems: tuple[SourceProblem, ...] = ()
+
+
+# Columns of corporate_actions/splits.json results (Massive v3 splits) and ActionsBatch.splits.
+SPLIT_COLUMNS: tuple[str, ...] = ("id", "execution_date", "split_from", "split_to", "ticker")
+# Columns of corporate_actions/dividends.json results (Massive v3 dividends).
+DIVIDEND_COLUMNS: tuple[str, ...] = (
+    "id", "cash_amount", "currency", "declaration_date", "dividend_type", "ex_dividend_date",
+    "frequency", "pay_date", "record_date", "ticker",
+)
+
+
+@dataclass(frozen=True)
+class ActionsBatch:
+    """Raw corporate actions as the vendor sent them (validation happens in the job).
+
+    `splits` has SPLIT_COLUMNS and `dividends` DIVIDEND_COLUMNS, values as received (numbers
+    stay numbers, missing fields None), plus a `source_key` column (file#index or URL).
+    """
+
+    source: str
+    splits: pd.DataFrame
+    dividends: pd.DataFrame
+    problems: tuple[SourceProblem, ...] = ()
