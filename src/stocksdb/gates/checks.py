@@ -28,6 +28,8 @@ class GateContext:
     job: str
     sessions: tuple[date, ...] = ()    # the sessions a prices_daily run covered
     source: str | None = None
+    run_id: int | None = None
+    method: str | None = None          # adjustment method of an adjustment_factors_daily run
 
 
 def _rows(conn: psycopg.Connection[Any], query: str, params: Any = None) -> list[Any]:
@@ -162,3 +164,44 @@ def security_coverage(conn: psycopg.Connection[Any], ctx: GateContext) -> CheckR
     severity = Severity.FAIL if worst < COVERAGE_FAIL else Severity.WARN
     return result("prices_daily.security_coverage", "low_security_coverage", len(low), low,
                   severity=severity, worst=round(worst, 4), securities=len(rows))
+
+
+def split_ratios_positive(conn: psycopg.Connection[Any], _: GateContext) -> CheckResult:
+    """Every split, reverse split and stock dividend has split_from > 0 and split_to > 0."""
+    bad = _rows(conn, "SELECT security_id, ex_date, split_from, split_to "
+                      "FROM stocks_research.corporate_actions "
+                      "WHERE action_type IN ('split', 'reverse_split', 'stock_dividend') "
+                      "AND NOT (split_from > 0 AND split_to > 0) ORDER BY 1, 2")
+    return result("corporate_actions.split_ratio_positive", "non_positive_ratio", len(bad),
+                  [(r[0], str(r[1]), r[2], r[3]) for r in bad])
+
+
+_JUDGED = ("ex_date > (SELECT min(trade_date) FROM stocks_research.prices_daily)")
+
+
+def dividends_have_previous_close(conn: psycopg.Connection[Any], _: GateContext) -> CheckResult:
+    """Every cash/special dividend dated after the first loaded session has a previous close
+    for its security (the crsp factor needs it)."""
+    bad = _rows(conn, "SELECT security_id, ex_date, cash_amount FROM "
+                      f"stocks_research.dividend_context_v WHERE prev_close IS NULL AND {_JUDGED}"
+                      " ORDER BY 1, 2")
+    return result("corporate_actions.dividend_has_previous_close", "missing_previous_close",
+                  len(bad), [(r[0], str(r[1]), r[2]) for r in bad])
+
+
+def dividends_below_previous_close(conn: psycopg.Connection[Any], _: GateContext) -> CheckResult:
+    """Every dividend is below the previous close (per post-split share on a split day)."""
+    bad = _rows(conn, "SELECT security_id, ex_date, cash_amount, "
+                      "prev_close * same_day_split_factor FROM stocks_research.dividend_context_v "
+                      "WHERE cash_amount >= prev_close * same_day_split_factor ORDER BY 1, 2")
+    return result("corporate_actions.dividend_below_previous_close", "dividend_not_below_close",
+                  len(bad), [(r[0], str(r[1]), r[2], r[3]) for r in bad])
+
+
+def no_conflicting_duplicates(conn: psycopg.Connection[Any], ctx: GateContext) -> CheckResult:
+    """The run found no two different values for one security, action type and ex-date."""
+    bad = _rows(conn, "SELECT subject FROM ingestion.quality_findings WHERE run_id = %s AND "
+                      "check_name = 'corporate_actions.no_conflicting_duplicates' "
+                      "ORDER BY finding_id", (ctx.run_id,)) if ctx.run_id else []
+    return result("corporate_actions.no_conflicting_duplicates", "conflicting_duplicate",
+                  len(bad), [r[0] for r in bad])

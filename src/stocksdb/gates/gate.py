@@ -44,6 +44,12 @@ GATES: dict[str, Gate] = {
         pre=(c.schema_is_latest, c.securities_present, c.ticker_history_present,
              c.ticker_intervals_disjoint, c.one_ticker_per_security),
         post=(c.no_orphans("prices_daily"), c.date_coverage, c.security_coverage)),
+    "corporate_actions": Gate(
+        "corporate_actions",
+        pre=(c.schema_is_latest, c.securities_present, c.ticker_history_present),
+        post=(c.no_conflicting_duplicates, c.split_ratios_positive,
+              c.dividends_have_previous_close, c.dividends_below_previous_close,
+              c.no_orphans("corporate_actions"))),
 }
 
 

@@ -96,6 +96,10 @@ def write_rejected(conn: psycopg.Connection[Any], report: JobReport,
     """COPY rejected rows into ingestion.rejected_rows; counts them by reason on the report."""
     n = 0
     by_reason: Counter[str] = Counter()
+    rows = list(rows)
+    if report.details.get("_keep_rejected"):
+        # an atomic run may be rolled back by its gate: keep them to record again afterwards
+        report.details.setdefault("_rejected_rows", []).extend(rows)
     with conn.cursor().copy(
         "COPY ingestion.rejected_rows (run_id, job, source, source_key, trade_date, ticker, "
         "reason_code, detail, raw) FROM STDIN"

@@ -116,6 +116,20 @@ def _tickers(ctx: JobContext) -> JobReport:
     return run_ticker_history(ctx.conn, _reference_batch(ctx), ctx.report)
 
 
+def _actions(ctx: JobContext) -> JobReport:
+    from stocksdb.jobs.corporate_actions import run_corporate_actions
+
+    if ctx.request.source == "files":
+        from stocksdb.sources.local_files import read_corporate_actions
+
+        batch = read_corporate_actions(_require_path(ctx.request))
+    else:
+        from stocksdb.sources.massive_actions import fetch_corporate_actions
+
+        batch = fetch_corporate_actions(ctx.settings)
+    return run_corporate_actions(ctx.conn, batch, ctx.report)
+
+
 def _prices(ctx: JobContext) -> JobReport:
     from stocksdb.jobs.prices import PricesOptions, run_prices_daily
     from stocksdb.sources.flatfiles import DayFileStore
@@ -141,7 +155,10 @@ JOBS: dict[str, JobFunc] = {
     "securities_master": _securities,
     "ticker_history": _tickers,
     "prices_daily": _prices,
+    "corporate_actions": _actions,
 }
+# Jobs whose writes and post-gate share one transaction: a failing post-gate writes nothing.
+ATOMIC_JOBS = frozenset({"corporate_actions", "adjustment_factors_daily"})
 
 
 def job_names() -> list[str]:
@@ -169,28 +186,76 @@ def run_job(settings: Settings, dsn: str, request: RunRequest,
     try:
         _gate(ctx, "pre")
         try:
-            func(ctx)
+            if request.job in ATOMIC_JOBS:
+                _run_atomic(ctx, func)
+            else:
+                func(ctx)
         except (StocksdbError, psycopg.Error) as exc:
-            _finish(ctx, "failed", str(exc))
+            if not isinstance(exc, GateFailedError):
+                _finish(ctx, "failed", str(exc))
             raise
-        _gate(ctx, "post")
+        if request.job not in ATOMIC_JOBS:
+            _gate(ctx, "post")
         status = "succeeded" if report.status == "running" else report.status
         return _finish(ctx, status, report.error)
     finally:
         ctx.conn.close()
 
 
+class _PostGateFailed(Exception):
+    def __init__(self, gate: Any) -> None:
+        super().__init__("post-gate failed")
+        self.gate = gate
+
+
+def _run_atomic(ctx: JobContext, func: JobFunc) -> None:
+    """Run the job and its post-gate in one transaction; roll it all back if the gate fails,
+    then record the gate results and the rejected rows (which must not be lost) on their own."""
+    from stocksdb.gates.gate import run_gate
+
+    ctx.report.details["_keep_rejected"] = True
+    try:
+        with ctx.conn.transaction():
+            func(ctx)
+            gate = run_gate(ctx.conn, ctx.request.job, "post", _gate_context(ctx))
+            if not gate.passed:
+                raise _PostGateFailed(gate)
+    except _PostGateFailed as failed:
+        from stocksdb.jobs.base import write_rejected
+
+        rows = ctx.report.details.pop("_rejected_rows", [])
+        ctx.report.details.pop("_keep_rejected", None)
+        ctx.report.rejected.clear()
+        with ctx.conn.transaction():
+            write_rejected(ctx.conn, ctx.report, rows)
+        _conclude(ctx, failed.gate, note="\nthe run was rolled back: nothing was written")
+        return
+    _conclude(ctx, gate)
+
+
+def _gate_context(ctx: JobContext) -> Any:
+    from stocksdb.gates.checks import GateContext
+
+    return GateContext(ctx.request.job, ctx.sessions, ctx.request.source, ctx.report.run_id,
+                       ctx.request.method)
+
+
 def _gate(ctx: JobContext, phase: str) -> None:
-    """Run and record a gate phase; a failure ends the run (refused before, failed after).
+    """Run and record a gate phase outside any transaction (see _conclude)."""
+    from stocksdb.gates.gate import run_gate
+
+    _conclude(ctx, run_gate(ctx.conn, ctx.request.job, phase, _gate_context(ctx)))
+
+
+def _conclude(ctx: JobContext, gate: Any, note: str = "") -> None:
+    """Record a gate phase's results; a failure ends the run (refused before, failed after).
 
     Raises:
         GateFailedError: a check of the phase failed.
     """
-    from stocksdb.gates.checks import GateContext
-    from stocksdb.gates.gate import record_gate, run_gate
+    from stocksdb.gates.gate import record_gate
 
-    gate = run_gate(ctx.conn, ctx.request.job, phase,
-                    GateContext(ctx.request.job, ctx.sessions, ctx.request.source))
+    phase = gate.phase
     record_gate(ctx.conn, ctx.report.run_id, gate)
     ctx.report.details.setdefault("gates", {})[phase] = [r.as_dict() for r in gate.results]
     for warn in (r for r in gate.results if r.status.value == "warn"):
@@ -198,9 +263,9 @@ def _gate(ctx: JobContext, phase: str) -> None:
                     warn.failed, list(warn.examples[:3]))
     if not gate.passed:
         status = "refused" if phase == "pre" else "failed"
-        _finish(ctx, status, gate.summary())
+        _finish(ctx, status, gate.summary() + note)
         raise GateFailedError(
-            gate.summary() + ("\nnothing was written" if phase == "pre" else
+            gate.summary() + ("\nnothing was written" if phase == "pre" else note or
                               f"\nfull results: ingestion.gate_results, run {ctx.report.run_id}"),
             report=gate)
 

@@ -44,3 +44,7 @@ class Reason(StrEnum):
     NEGATIVE_VOLUME = "negative_volume"
     NON_INTEGRAL_VOLUME = "non_integral_volume"
     UNKNOWN_TICKER = "unknown_ticker"
+    # corporate actions
+    ONE_TO_ONE_SPLIT = "one_to_one_split"
+    DUPLICATE_EVENT = "duplicate_event"
+    NON_POSITIVE_DIVIDEND = "non_positive_dividend"

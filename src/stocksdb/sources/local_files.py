@@ -11,7 +11,14 @@ from pathlib import Path
 import pandas as pd
 
 from stocksdb.errors import InputFileError
-from stocksdb.sources.base import SECURITY_COLUMNS, TICKER_HISTORY_COLUMNS, ReferenceBatch
+from stocksdb.sources.base import (
+    DIVIDEND_COLUMNS,
+    SECURITY_COLUMNS,
+    SPLIT_COLUMNS,
+    TICKER_HISTORY_COLUMNS,
+    ActionsBatch,
+    ReferenceBatch,
+)
 
 SOURCE_NAME = "files"
 SECURITIES_FILE = Path("reference/securities.csv")
@@ -52,4 +59,42 @@ def read_reference(root: Path) -> ReferenceBatch:
         source=SOURCE_NAME,
         securities=read_reference_csv(root / SECURITIES_FILE, SECURITY_COLUMNS),
         ticker_history=read_reference_csv(root / TICKER_HISTORY_FILE, TICKER_HISTORY_COLUMNS),
+    )
+
+
+SPLITS_FILE = Path("corporate_actions/splits.json")
+DIVIDENDS_FILE = Path("corporate_actions/dividends.json")
+
+
+def read_results_json(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
+    """The `results` array of a Massive-shaped JSON file as a frame (values as received).
+
+    Raises:
+        InputFileError: the file is missing, not JSON, or has no `results` list.
+    """
+    import json
+
+    if not path.is_file():
+        raise InputFileError(f"corporate actions file {str(path)!r} does not exist; expected "
+                             "DIR/corporate_actions/{splits,dividends}.json")
+    try:
+        payload = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InputFileError(f"corporate actions file {str(path)!r} is not JSON: {exc}") from exc
+    results = payload.get("results") if isinstance(payload, dict) else None
+    if not isinstance(results, list):
+        raise InputFileError(f"corporate actions file {str(path)!r} has no `results` list; "
+                             "expected the Massive v3 envelope {\"results\": [...]}")
+    rows = [{c: (r.get(c) if isinstance(r, dict) else None) for c in columns} for r in results]
+    frame = pd.DataFrame(rows, columns=list(columns), dtype=object)
+    frame["source_key"] = [f"{path.name}#{i}" for i in range(len(frame))]
+    return frame
+
+
+def read_corporate_actions(root: Path) -> ActionsBatch:
+    """Splits and dividends from a local tree."""
+    return ActionsBatch(
+        source=SOURCE_NAME,
+        splits=read_results_json(root / SPLITS_FILE, SPLIT_COLUMNS),
+        dividends=read_results_json(root / DIVIDENDS_FILE, DIVIDEND_COLUMNS),
     )
