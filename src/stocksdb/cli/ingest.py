@@ -64,19 +64,23 @@ def _day(value: datetime | None) -> date | None:
               help="The last N XNYS sessions up to --end (instead of --start).")
 @click.option("--symbols", callback=_symbols, default=None, metavar="A,B",
               help="Only these tickers: an explicit, logged, non-authoritative override.")
+@click.option("--method", type=click.Choice(["crsp", "exdate_close"]), default=None,
+              help="Dividend adjustment method (adjustment_factors_daily; default crsp).")
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON.")
 @pass_state
 def run(state: CliState, job: str, source: str, path: Path | None, start: datetime | None,
         end: datetime | None, days: int | None, symbols: tuple[str, ...] | None,
-        as_json: bool) -> int:
-    """Run JOB (securities_master, ticker_history, prices_daily) and record it in
-    ingestion.job_runs. Exit 1 when the run failed or some dates failed or were missing."""
+        method: str | None, as_json: bool) -> int:
+    """Run JOB behind its gate and record it in ingestion.job_runs. Jobs, in order:
+    securities_master, ticker_history, prices_daily, corporate_actions,
+    adjustment_factors_daily. Exit 1 when the run failed or some dates failed or were missing,
+    3 when a gate refused."""
     from stocksdb.jobs.runner import RunRequest, run_job
 
     if start is not None and days is not None:
         raise click.UsageError("pass either --start/--end or --days, not both")
     request = RunRequest(job=job, source=source, path=path, start=_day(start), end=_day(end),
-                         days=days, symbols=symbols)
+                         days=days, symbols=symbols, method=method)
     with _progress(job == "prices_daily") as progress:
         report = run_job(state.settings, state.dsn(), request, progress=progress)
     if as_json:

@@ -205,3 +205,73 @@ def no_conflicting_duplicates(conn: psycopg.Connection[Any], ctx: GateContext) -
                       "ORDER BY finding_id", (ctx.run_id,)) if ctx.run_id else []
     return result("corporate_actions.no_conflicting_duplicates", "conflicting_duplicate",
                   len(bad), [r[0] for r in bad])
+
+
+def prices_present(conn: psycopg.Connection[Any], _: GateContext) -> CheckResult:
+    """There is at least one bar."""
+    row = _rows(conn, "SELECT EXISTS (SELECT 1 FROM stocks_research.prices_daily)")[0]
+    return result("prices_daily.non_empty", "no_prices", 0 if row[0] else 1,
+                  ["prices_daily is empty; run prices_daily first"])
+
+
+def dividends_have_exdate_close(conn: psycopg.Connection[Any], ctx: GateContext) -> CheckResult:
+    """With method exdate_close, every dividend has a raw close on its ex-date."""
+    if ctx.method != "exdate_close":
+        return result("corporate_actions.dividend_has_exdate_close", "missing_exdate_close", 0,
+                      [], method=ctx.method)
+    bad = _rows(conn, "SELECT security_id, ex_date, cash_amount FROM "
+                      f"stocks_research.dividend_context_v WHERE ex_close IS NULL AND {_JUDGED}"
+                      " ORDER BY 1, 2")
+    return result("corporate_actions.dividend_has_exdate_close", "missing_exdate_close",
+                  len(bad), [(r[0], str(r[1]), r[2]) for r in bad], method=ctx.method)
+
+
+def factors_recompute_identically(conn: psycopg.Connection[Any],
+                                  ctx: GateContext) -> CheckResult:
+    """Recomputing the factors from the stored inputs gives exactly the stored factors, and
+    every bar has its factor row."""
+    from stocksdb.jobs.adjustments import FACTORS
+
+    bad = _rows(conn, f"""
+        SELECT coalesce(f.security_id, a.security_id), coalesce(f.trade_date, a.trade_date)
+          FROM ({FACTORS}) f
+          FULL JOIN (SELECT * FROM stocks_research.adjustment_factors_daily
+                      WHERE method = %(method)s) a
+            ON a.security_id = f.security_id AND a.trade_date = f.trade_date
+         WHERE f.security_id IS NULL OR a.security_id IS NULL
+            OR (f.price_factor, f.volume_factor, f.split_factor, f.dividend_factor)
+               IS DISTINCT FROM (a.price_factor, a.volume_factor, a.split_factor,
+                                 a.dividend_factor)
+         ORDER BY 1, 2""", {"method": ctx.method or "crsp"})
+    return result("adjustment_factors_daily.recompute_identical", "factors_not_reproducible",
+                  len(bad), [(r[0], str(r[1])) for r in bad], method=ctx.method)
+
+
+JUMP_TOLERANCE = 1.5  # adjusted previous close beyond 1.5x the ex-day's adjusted range
+
+
+def adjusted_continuous(conn: psycopg.Connection[Any], ctx: GateContext) -> CheckResult:
+    """At every event, the adjusted previous close lies within the ex-day's adjusted low..high
+    widened 1.5x: a missing or wrong split adjustment shows as a jump."""
+    bad = _rows(conn, """
+        WITH ev AS (SELECT DISTINCT security_id, ex_date FROM stocks_research.corporate_actions)
+        SELECT ev.security_id, ev.ex_date, prev.close * fp.price_factor AS adj_prev,
+               ex.low * fx.price_factor AS adj_low, ex.high * fx.price_factor AS adj_high
+          FROM ev
+          JOIN stocks_research.prices_daily ex
+            ON ex.security_id = ev.security_id AND ex.trade_date = ev.ex_date
+          JOIN LATERAL (SELECT p.trade_date, p.close FROM stocks_research.prices_daily p
+                         WHERE p.security_id = ev.security_id AND p.trade_date < ev.ex_date
+                         ORDER BY p.trade_date DESC LIMIT 1) prev ON true
+          JOIN stocks_research.adjustment_factors_daily fp
+            ON fp.security_id = ev.security_id AND fp.trade_date = prev.trade_date
+           AND fp.method = %(method)s
+          JOIN stocks_research.adjustment_factors_daily fx
+            ON fx.security_id = ev.security_id AND fx.trade_date = ev.ex_date
+           AND fx.method = %(method)s
+         WHERE prev.close * fp.price_factor > ex.high * fx.price_factor * %(tol)s
+            OR prev.close * fp.price_factor < ex.low * fx.price_factor / %(tol)s
+         ORDER BY 1, 2""", {"method": ctx.method or "crsp", "tol": JUMP_TOLERANCE})
+    return result("adjustment_factors_daily.continuous_at_events", "adjusted_jump_at_event",
+                  len(bad), [(r[0], str(r[1]), round(r[2], 4), round(r[3], 4), round(r[4], 4))
+                             for r in bad], method=ctx.method)

@@ -50,6 +50,13 @@ GATES: dict[str, Gate] = {
         post=(c.no_conflicting_duplicates, c.split_ratios_positive,
               c.dividends_have_previous_close, c.dividends_below_previous_close,
               c.no_orphans("corporate_actions"))),
+    "adjustment_factors_daily": Gate(
+        "adjustment_factors_daily",
+        pre=(c.schema_is_latest, c.prices_present, c.split_ratios_positive,
+             c.dividends_have_previous_close, c.dividends_below_previous_close,
+             c.dividends_have_exdate_close, c.no_orphans("corporate_actions")),
+        post=(c.factors_recompute_identically, c.adjusted_continuous,
+              c.no_orphans("adjustment_factors_daily"))),
 }
 
 

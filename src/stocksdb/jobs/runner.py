@@ -150,12 +150,19 @@ def _prices(ctx: JobContext) -> JobReport:
     return report
 
 
+def _factors(ctx: JobContext) -> JobReport:
+    from stocksdb.jobs.adjustments import run_adjustment_factors
+
+    return run_adjustment_factors(ctx.conn, ctx.request.method or "crsp", ctx.report)
+
+
 # Jobs in dependency order (SPEC section 4); later issues add the rest.
 JOBS: dict[str, JobFunc] = {
     "securities_master": _securities,
     "ticker_history": _tickers,
     "prices_daily": _prices,
     "corporate_actions": _actions,
+    "adjustment_factors_daily": _factors,
 }
 # Jobs whose writes and post-gate share one transaction: a failing post-gate writes nothing.
 ATOMIC_JOBS = frozenset({"corporate_actions", "adjustment_factors_daily"})
@@ -236,8 +243,10 @@ def _run_atomic(ctx: JobContext, func: JobFunc) -> None:
 def _gate_context(ctx: JobContext) -> Any:
     from stocksdb.gates.checks import GateContext
 
+    method = ctx.request.method or ("crsp" if ctx.request.job == "adjustment_factors_daily"
+                                    else None)
     return GateContext(ctx.request.job, ctx.sessions, ctx.request.source, ctx.report.run_id,
-                       ctx.request.method)
+                       method)
 
 
 def _gate(ctx: JobContext, phase: str) -> None:
