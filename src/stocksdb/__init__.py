@@ -9,7 +9,7 @@ __version__ = "0.1.0"
 if TYPE_CHECKING:
     import psycopg
 
-__all__ = ["__version__", "connect"]
+__all__ = ["__version__", "connect", "read_prices"]
 
 
 def connect(**kwargs: Any) -> psycopg.Connection[Any]:
@@ -22,3 +22,24 @@ def connect(**kwargs: Any) -> psycopg.Connection[Any]:
 
     settings = Settings.from_env(os.environ)
     return _connect(resolve_dsn(settings), **kwargs)
+
+
+def read_prices(symbols: Any = None, *, figis: Any = None, start: Any = None, end: Any = None,
+                adjusted: bool = True, method: str | None = None, as_of: Any = None) -> Any:
+    """Daily bars as a pandas DataFrame, raw or adjusted (see stocksdb.api.read_prices_frame).
+
+    `symbols` or `figis` (a string or a list); dates as `date` or 'YYYY-MM-DD'.
+    """
+    from stocksdb.api import read_prices_frame
+    from stocksdb.domain.fields import parse_date
+
+    def day(value: Any) -> Any:
+        return None if value is None else parse_date(value)
+
+    def names(value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    with connect() as conn:
+        return read_prices_frame(conn, symbols=names(symbols), figis=names(figis),
+                                 start=day(start), end=day(end), adjusted=adjusted,
+                                 method=method, as_of=day(as_of))

@@ -82,12 +82,13 @@ def cli(ctx: click.Context, dsn: str | None, log_format: str, debug: bool) -> No
 
 
 def _register() -> None:
-    from stocksdb.cli import db, ingest, sample, validate
+    from stocksdb.cli import db, ingest, prices, sample, validate
 
     cli.add_command(db.db)
     cli.add_command(ingest.run)
     cli.add_command(sample.sample)
     cli.add_command(validate.validate)
+    cli.add_command(prices.prices)
 
 
 _register()

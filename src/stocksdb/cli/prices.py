@@ -1,0 +1,55 @@
+"""`stocksdb prices SYMBOL...`: print daily bars, raw or adjusted."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import click
+
+from stocksdb.cli import CliState, pass_state
+
+
+@click.command()
+@click.argument("symbols", nargs=-1, required=True)
+@click.option("--start", type=click.DateTime(["%Y-%m-%d"]), default=None, help="First date.")
+@click.option("--end", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Last date.")
+@click.option("--adjusted", is_flag=True, help="Multiply by the adjustment factors.")
+@click.option("--method", type=click.Choice(["crsp", "exdate_close"]), default="crsp",
+              show_default=True, help="Dividend method of the factors (with --adjusted).")
+@click.option("--as-of", "as_of", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="Resolve symbols as of this date (default: --end or today).")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
+              show_default=True, help="Output format.")
+@pass_state
+def prices(state: CliState, symbols: tuple[str, ...], start: datetime | None,
+           end: datetime | None, adjusted: bool, method: str, as_of: datetime | None,
+           fmt: str) -> None:
+    """Daily bars of SYMBOLS; a renamed security's history comes back whole."""
+    from stocksdb.api import read_prices_frame
+    from stocksdb.db.connection import connect
+
+    with connect(state.dsn()) as conn:
+        frame = read_prices_frame(conn, symbols=list(symbols),
+                                  start=start.date() if start else None,
+                                  end=end.date() if end else None, adjusted=adjusted,
+                                  method=method, as_of=as_of.date() if as_of else None)
+    if fmt == "csv":
+        click.echo(frame.to_csv(index=False), nl=False)
+    elif fmt == "json":
+        click.echo(frame.to_json(orient="records", date_format="iso", indent=1))
+    else:
+        _table(frame)
+
+
+def _table(frame: object) -> None:
+    import pandas as pd
+    from rich.console import Console
+    from rich.table import Table
+
+    assert isinstance(frame, pd.DataFrame)
+    cols = ["symbol", "ticker", "trade_date", "open", "high", "low", "close", "volume",
+            "price_factor"]
+    table = Table(*cols)
+    for row in frame.loc[:, cols].itertuples(index=False):
+        table.add_row(*(f"{v:,.4f}" if isinstance(v, float) else str(v) for v in row))
+    Console().print(table)

@@ -1,0 +1,70 @@
+"""The research API and `stocksdb prices`: point-in-time symbols, raw and adjusted bars."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from stocksdb.api import read_prices_frame
+from stocksdb.cli import main
+from stocksdb.config import Settings
+from stocksdb.db.connection import connect
+from stocksdb.errors import InputError
+from stocksdb.jobs.runner import RunRequest, run_job
+from tests.fix_data import make_bar, write_day
+from tests.jobs.test_corporate_actions import split, write_actions
+
+
+@pytest.fixture
+def adjusted_market(db: str, market: Path) -> str:
+    """The three-session market with a 1->4 split of FB/META on 2024-01-04 (close 351 -> 88),
+    fully loaded."""
+    day = "2024-01-04"
+    write_day(market, day, [make_bar("AAPL", day, 182), make_bar("IBM", day, 162),
+                            make_bar("META", day, 88)])
+    write_actions(market, [split("META", "2024-01-04", 1, 4)], [])
+    for job in ("securities_master", "ticker_history"):
+        run_job(Settings(), db, RunRequest(job=job, path=market))
+    run_job(Settings(), db, RunRequest(job="prices_daily", path=market, start=date(2024, 1, 2)))
+    run_job(Settings(), db, RunRequest(job="corporate_actions", path=market))
+    run_job(Settings(), db, RunRequest(job="adjustment_factors_daily"))
+    return db
+
+
+def test_renamed_security_comes_back_whole_and_adjusted(adjusted_market: str) -> None:
+    """META resolves to the security that was FB before; its split scales earlier bars by 1/4."""
+    with connect(adjusted_market) as c:
+        frame = read_prices_frame(c, symbols=["META"], start=date(2024, 1, 1),
+                                  end=date(2024, 1, 31))
+        raw = read_prices_frame(c, symbols=["meta"], end=date(2024, 1, 31), adjusted=False)
+    assert list(frame["ticker"]) == ["FB", "FB", "META"]
+    assert list(frame["close"]) == [350 * 0.25, 351 * 0.25, 88.0]   # raw closes 350, 351, 88
+    assert list(frame["volume"]) == [4000.0, 4000.0, 1000.0]
+    assert list(raw["close"]) == [350.0, 351.0, 88.0]
+    assert set(frame["symbol"]) == {"META"}
+
+
+def test_symbol_resolves_as_of_a_date(adjusted_market: str) -> None:
+    """FB as of 2024-01-03 is the same security; unknown symbols are a clear error."""
+    with connect(adjusted_market) as c:
+        fb = read_prices_frame(c, symbols=["FB"], as_of=date(2024, 1, 3), adjusted=False)
+        assert list(fb["close"]) == [350.0, 351.0, 88.0]
+        with pytest.raises(InputError, match="NOPE"):
+            read_prices_frame(c, symbols=["NOPE"])
+        with pytest.raises(InputError, match="exdate_close"):
+            read_prices_frame(c, symbols=["AAPL"], method="exdate_close")
+
+
+def test_prices_command_prints_csv_and_json(adjusted_market: str,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """`stocksdb prices META --adjusted --format json|csv` prints the same bars."""
+    code = main(["--dsn", adjusted_market, "prices", "META", "--adjusted", "--format", "json",
+                 "--end", "2024-01-31"])
+    rows = json.loads(capsys.readouterr().out)
+    assert code == 0 and [r["close"] for r in rows] == [87.5, 87.75, 88.0]
+    main(["--dsn", adjusted_market, "prices", "AAPL", "--format", "csv", "--end", "2024-01-31"])
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("symbol,ticker,composite_figi") and len(lines) == 4
