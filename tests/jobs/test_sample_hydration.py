@@ -23,7 +23,8 @@ from tests.fix_pg import PgServer
 
 NY = ZoneInfo("America/New_York")
 START, END = date(2024, 1, 2), date(2024, 4, 30)
-JOBS = ("securities_master", "ticker_history", "prices_daily")
+JOBS = ("securities_master", "ticker_history", "prices_daily", "corporate_actions",
+        "adjustment_factors_daily")
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +39,8 @@ def run_all(dsn: str, root: Path) -> dict[str, Any]:
     reports = {}
     for job in JOBS:
         extra = {"start": START, "end": END} if job == "prices_daily" else {}
-        report = run_job(Settings(), dsn, RunRequest(job=job, path=root, **extra))  # type: ignore[arg-type]
+        path = None if job == "adjustment_factors_daily" else root
+        report = run_job(Settings(), dsn, RunRequest(job=job, path=path, **extra))  # type: ignore[arg-type]
         assert report.status == "succeeded", report.as_dict()
         reports[job] = report
     return reports
@@ -154,5 +156,31 @@ def test_rerunning_all_jobs_keeps_every_checksum(pg_server: PgServer, template_d
         with connect(pg_server.dsn(name)) as c:
             assert database_checksums(c) == before
         assert reports["prices_daily"].counts["rows_written"] == 0
+        assert reports["adjustment_factors_daily"].counts["unchanged"] > 4000
     finally:
         pg_server.drop(name)
+
+
+def test_sample_events_are_canonical_and_adjusted(loaded: str, sample_dir: Path) -> None:
+    """The manifest's splits, special dividend and same-day split+dividend are stored as such,
+    and a split's earlier bars are scaled by its ratio."""
+    cases = manifest(sample_dir)
+    fwd, rev = cases["forward_split"], cases["reverse_split"]
+    with connect(loaded) as c:
+        kinds = dict(((f, t, d.isoformat()), k) for f, t, d, k in c.execute(
+            "SELECT s.composite_figi, c.action_type, c.ex_date, c.action_type "
+            "FROM corporate_actions c JOIN securities s USING (security_id)"))
+        factor = c.execute(
+            "SELECT min(split_factor), max(split_factor) FROM adjustment_factors_daily a "
+            "JOIN securities s USING (security_id) WHERE s.composite_figi = %s "
+            "AND a.trade_date < %s AND method = 'crsp'",
+            (fwd["composite_figi"], fwd["execution_date"])).fetchone()
+    assert (fwd["composite_figi"], "split", fwd["execution_date"]) in kinds
+    assert (rev["composite_figi"], "reverse_split", rev["execution_date"]) in kinds
+    special = cases["special_dividend"]
+    assert (special["composite_figi"], "special_dividend", special["ex_dividend_date"]) in kinds
+    same = cases["split_and_dividend_same_day"]
+    assert (same["composite_figi"], "cash_dividend", same["date"]) in kinds
+    assert (same["composite_figi"], "split", same["execution_date"]) in kinds
+    ratio = fwd["split_from"] / fwd["split_to"]
+    assert factor == (ratio, ratio)
