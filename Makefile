@@ -23,6 +23,8 @@ demo: venv
 	$(BIN)/stocksdb run securities_master --source files --path $(SAMPLE)
 	$(BIN)/stocksdb run ticker_history --source files --path $(SAMPLE)
 	$(BIN)/stocksdb run prices_daily --source files --path $(SAMPLE) --start 2023-01-03
+	$(BIN)/stocksdb run corporate_actions --source files --path $(SAMPLE)
+	$(BIN)/stocksdb run adjustment_factors_daily --method crsp
 	$(BIN)/stocksdb db status
 
 test: venv

@@ -180,3 +180,33 @@ def read_paths(dsn: str) -> dict[str, float]:
 
 __all__ = ["DATA", "bare_copy", "dump_days", "executemany", "load", "peak_rss",
            "prepare_reference", "read_paths", "republish", "to_sql"]
+
+
+def factors(dsn: str, market: Path) -> dict[str, float]:
+    """Corporate actions, then the factor job (first run, then an unchanged re-run), and the
+    post-gate alone; the baseline is a bare COPY of the same number of factor rows."""
+    from stocksdb.gates.checks import GateContext
+    from stocksdb.gates.gate import run_gate
+
+    run_job(Settings(), dsn, RunRequest(job="corporate_actions", path=market))
+    with timed() as first:
+        report = run_job(Settings(), dsn, RunRequest(job="adjustment_factors_daily",
+                                                     method="crsp"))
+    with timed() as rerun:
+        run_job(Settings(), dsn, RunRequest(job="adjustment_factors_daily", method="crsp"))
+    with connect(dsn, autocommit=True) as conn:
+        with timed() as gate:
+            run_gate(conn, "adjustment_factors_daily", "post",
+                     GateContext("adjustment_factors_daily", method="crsp"))
+        buf = io.BytesIO()
+        with conn.cursor().copy("COPY (SELECT * FROM adjustment_factors_daily) TO STDOUT") as cp:
+            for chunk in cp:
+                buf.write(chunk)
+        conn.execute("CREATE TABLE bench_factors (LIKE adjustment_factors_daily INCLUDING ALL)")
+        with timed() as copy, conn.transaction(), \
+                conn.cursor().copy("COPY bench_factors FROM STDIN") as cp:
+            cp.write(buf.getvalue())
+        conn.execute("DROP TABLE bench_factors")
+    rows = int(report.counts["inserted"])
+    return {"rows": rows, "first_s": first(), "rerun_s": rerun(), "post_gate_s": gate(),
+            "bare_copy_s": copy()}

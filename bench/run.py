@@ -68,6 +68,11 @@ def main() -> None:
     r["ratio_rss_year_over_month"] = year["peak_rss_mb"] / month["peak_rss_mb"]
     r.update(bp.read_paths(dsn))
     results["prices_daily"] = r
+    f = bp.factors(dsn, market)
+    f["rows_s"] = rate(int(f["rows"]), f["first_s"])
+    f["bare_copy_rows_s"] = rate(int(f["rows"]), f["bare_copy_s"])
+    f["ratio_over_bare_copy"] = f["rows_s"] / f["bare_copy_rows_s"]
+    results["adjustment_factors_daily"] = f
     print_results(results)
     (DATA / "results.json").write_text(json.dumps(results, indent=2, default=str))
 
@@ -95,6 +100,12 @@ def print_results(results: dict[str, object]) -> None:
           "(target <= 1.2)")
     print(f"read paths (median): one security's history {r['security_history_ms']} ms, "
           f"one date's cross-section {r['date_cross_section_ms']} ms (target < 20 ms)")
+    f = results["adjustment_factors_daily"]
+    assert isinstance(f, dict)
+    print(f"adjustment factors (crsp), {f['rows']:,} rows: first run {f['first_s']:.1f}s "
+          f"({f['rows_s']:,.0f} rows/s, {f['ratio_over_bare_copy']:.2f} x a bare COPY of the "
+          f"same rows), unchanged re-run {f['rerun_s']:.1f}s, post-gate alone "
+          f"{f['post_gate_s']:.1f}s")
 
 
 if __name__ == "__main__":
