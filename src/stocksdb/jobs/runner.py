@@ -202,6 +202,11 @@ def run_job(settings: Settings, dsn: str, request: RunRequest,
                 _finish(ctx, "failed", str(exc))
             raise
         if request.job not in ATOMIC_JOBS:
+            if not _alive(ctx):
+                report.status = "partial"
+                report.error = ((report.error + "; ") if report.error else "") + \
+                    "database unreachable after the run: post-gate not run"
+                return _finish(ctx, report.status, report.error)
             _gate(ctx, "post")
         status = "succeeded" if report.status == "running" else report.status
         return _finish(ctx, status, report.error)
@@ -277,6 +282,17 @@ def _conclude(ctx: JobContext, gate: Any, note: str = "") -> None:
             gate.summary() + ("\nnothing was written" if phase == "pre" else note or
                               f"\nfull results: ingestion.gate_results, run {ctx.report.run_id}"),
             report=gate)
+
+
+def _alive(ctx: JobContext) -> bool:
+    """The connection works (reconnecting once if it broke)."""
+    if ctx.conn.broken or ctx.conn.closed:
+        return ctx.reconnect()
+    try:
+        ctx.conn.execute("SELECT 1")
+    except psycopg.Error:
+        return ctx.reconnect()
+    return True
 
 
 def _finish(ctx: JobContext, status: str, error: str | None) -> JobReport:
