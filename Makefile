@@ -19,12 +19,7 @@ $(STAMP): pyproject.toml
 demo: venv
 	$(BIN)/stocksdb db start
 	test -f $(SAMPLE)/manifest.json || $(BIN)/stocksdb sample $(SAMPLE)
-	$(BIN)/stocksdb db migrate
-	$(BIN)/stocksdb run securities_master --source files --path $(SAMPLE)
-	$(BIN)/stocksdb run ticker_history --source files --path $(SAMPLE)
-	$(BIN)/stocksdb run prices_daily --source files --path $(SAMPLE) --start 2023-01-03
-	$(BIN)/stocksdb run corporate_actions --source files --path $(SAMPLE)
-	$(BIN)/stocksdb run adjustment_factors_daily --method crsp
+	$(BIN)/stocksdb bootstrap --source files --path $(SAMPLE) --start 2023-01-03 --report reports/demo
 	$(BIN)/stocksdb db status
 
 test: venv
@@ -41,4 +36,4 @@ stop: venv
 
 clean:
 	-$(BIN)/stocksdb db stop
-	rm -rf $(VENV) .stocksdb $(SAMPLE) bench/data
+	rm -rf $(VENV) .stocksdb $(SAMPLE) bench/data reports backups

@@ -3,16 +3,22 @@
 StocksdbError
  ├─ ConfigError ── MissingCredentialError
  ├─ InputError ── DateOutOfRangeError, InvalidIdentifierError, InputFileError
+ │                                     InputFileError ── BackupIntegrityError
  ├─ SourceError ── VendorResponseError, RateLimitedError
  ├─ ServerError                        embedded PostgreSQL could not start / stop
  ├─ GateFailedError                    a phase gate refused (exit 3)
- └─ DatabaseStateError ── MigrationChecksumError, SchemaVersionError, UnknownJobError
+ ├─ BackupError ── BackupToolError     a backup not written; pg_dump / pg_restore failed
+ ├─ NotConfirmedError ── RestoreNotConfirmedError   destructive command without --yes (exit 1)
+ └─ DatabaseStateError ── MigrationChecksumError, SchemaVersionError, UnknownJobError,
+                          RestoreValidationError
 
 Library code raises these; only the CLI prints them and maps `exit_code` to the process exit.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 
@@ -90,3 +96,45 @@ class UnknownJobError(DatabaseStateError):
     """A job name that is not registered."""
 
     exit_code = 2
+
+
+class BackupIntegrityError(InputFileError):
+    """A backup file or its manifest is missing, truncated, altered or unreadable."""
+
+    def __init__(self, message: str, *, path: Path, expected: object = None,
+                 actual: object = None) -> None:
+        super().__init__(message)
+        self.path = path
+        self.expected = expected
+        self.actual = actual
+
+
+class BackupError(StocksdbError):
+    """A backup could not be written or copied as asked."""
+
+
+class BackupToolError(BackupError):
+    """A PostgreSQL client tool (pg_dump, pg_restore) is missing, too old, or failed."""
+
+
+class NotConfirmedError(StocksdbError):
+    """A destructive command was asked for without --yes; nothing was touched."""
+
+
+class RestoreNotConfirmedError(NotConfirmedError):
+    """A restore would destroy a database and `yes` was not given; nothing was touched."""
+
+    def __init__(self, message: str, *, database: str, server: str,
+                 row_counts: Mapping[str, int] | None) -> None:
+        super().__init__(message)
+        self.database = database
+        self.server = server
+        self.row_counts = dict(row_counts) if row_counts is not None else None
+
+
+class RestoreValidationError(DatabaseStateError):
+    """A restored database differs from its manifest (counts, checksums, orphans, views)."""
+
+    def __init__(self, message: str, *, mismatches: Sequence[str]) -> None:
+        super().__init__(message)
+        self.mismatches = list(mismatches)

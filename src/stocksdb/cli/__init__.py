@@ -82,13 +82,18 @@ def cli(ctx: click.Context, dsn: str | None, log_format: str, debug: bool) -> No
 
 
 def _register() -> None:
-    from stocksdb.cli import db, ingest, prices, sample, validate
+    from stocksdb.cli import backup, db, ingest, ops, prices, sample, validate
 
     cli.add_command(db.db)
     cli.add_command(ingest.run)
     cli.add_command(sample.sample)
     cli.add_command(validate.validate)
     cli.add_command(prices.prices)
+    cli.add_command(backup.backup)
+    cli.add_command(backup.restore)
+    cli.add_command(ops.bootstrap)
+    cli.add_command(ops.rebuild)
+    db.db.add_command(backup.grant_reader)   # stocksdb db grant-reader ROLE
 
 
 _register()

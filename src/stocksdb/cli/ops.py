@@ -1,0 +1,84 @@
+"""`stocksdb bootstrap` and `stocksdb rebuild`: the operational checklists."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+
+import click
+
+from stocksdb.cli import CliState, pass_state
+
+
+def _day(value: datetime | None) -> object:
+    return value.date() if value else None
+
+
+@click.command()
+@click.option("--source", type=click.Choice(["files", "massive"]), default="files",
+              show_default=True, help="Where the data comes from.")
+@click.option("--path", type=click.Path(path_type=Path), default=None,
+              help="Root of a local tree for --source files.")
+@click.option("--start", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="First date of prices to load.")
+@click.option("--end", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="Last date (default: the latest session that has a file).")
+@click.option("--report", "report_dir", type=click.Path(path_type=Path), default=None,
+              help="Where report.md and report.json go (default reports/bootstrap_<UTC>).")
+@click.option("--backup-dir", type=click.Path(path_type=Path), default=Path("backups"),
+              show_default=True, help="Where the pre-ingestion and final backups go.")
+@pass_state
+def bootstrap(state: CliState, source: str, path: Path | None, start: datetime | None,
+              end: datetime | None, report_dir: Path | None, backup_dir: Path) -> int:
+    """Run the bootstrap checklist: environment, database, schema, backup, every job behind
+    its gate, validation, final backup. Stops at the first failed phase (exit 1)."""
+    from stocksdb.ops.bootstrap import BootstrapOptions, run_bootstrap
+
+    stamp = datetime.now().astimezone().strftime("%Y%m%d_%H%M%S")
+    opts = BootstrapOptions(source=source, path=path, start=_day(start),  # type: ignore[arg-type]
+                            end=_day(end), backup_dir=backup_dir,  # type: ignore[arg-type]
+                            report_dir=report_dir or Path("reports") / f"bootstrap_{stamp}")
+    report = run_bootstrap(state.settings, state.dsn(), opts)
+    for phase in report.phases:
+        mark = {"ok": "ok", "failed": "FAILED", "skipped": "skipped"}[phase.status]
+        click.echo(f"  {phase.name:36} {mark:8} {phase.seconds:7.2f}s"
+                   + (f"  {phase.error}" if phase.error else ""))
+    click.echo(f"bootstrap {'succeeded' if report.ok else 'failed'}; report: "
+               + ", ".join(report.files))
+    return 0 if report.ok else 1
+
+
+@click.command()
+@click.option("--from-backup", "dump", type=click.Path(path_type=Path), default=None,
+              help="Scenario A: restore exactly this backup file.")
+@click.option("--cold", is_flag=True, help="Scenario B: empty database, then every job.")
+@click.option("--source", type=click.Choice(["files", "massive"]), default="files",
+              show_default=True, help="With --cold: where the data comes from.")
+@click.option("--path", type=click.Path(path_type=Path), default=None,
+              help="With --cold --source files: root of the local tree.")
+@click.option("--start", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="With --cold: first date of prices.")
+@click.option("--end", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="With --cold: last date of prices.")
+@click.option("--yes", is_flag=True, help="Confirm: the configured database is destroyed.")
+@pass_state
+def rebuild(state: CliState, dump: Path | None, cold: bool, source: str, path: Path | None,
+            start: datetime | None, end: datetime | None, yes: bool) -> None:
+    """Rebuild the database from a backup (--from-backup FILE) or from the sources (--cold).
+    Destructive: without --yes it says what it would destroy and touches nothing."""
+    from stocksdb.ops.bootstrap import BootstrapOptions
+    from stocksdb.ops.rebuild import rebuild_cold, rebuild_from_backup
+
+    if (dump is None) == (not cold):
+        raise click.UsageError("pass exactly one of --from-backup FILE or --cold")
+    if dump is not None:
+        result = rebuild_from_backup(dump, state.dsn(), yes=yes)
+        click.echo(f"restored {dump} into {result.database}; counts, checksums, orphans and "
+                   "views validated")
+        return
+    opts = BootstrapOptions(source=source, path=path, start=_day(start),  # type: ignore[arg-type]
+                            end=_day(end))  # type: ignore[arg-type]
+    runs = rebuild_cold(state.settings, state.dsn(), opts, yes=yes)
+    click.echo(json.dumps({job: r["counts"] for job, r in runs.items()}, indent=1,
+                          default=str))

@@ -1,0 +1,196 @@
+"""The bootstrap checklist as code (seeds 001/002, SPEC section 7).
+
+Phases, in order, stopping at the first that fails: environment, database, schema,
+pre-ingestion backup, every job behind its gate, validation, final backup. Writes report.md and
+report.json listing each phase, its checks and figures.
+Reads/writes: whatever the jobs do; backups under the backup directory; the report directory.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from stocksdb.config import Settings
+from stocksdb.errors import StocksdbError
+
+JOB_ORDER = ("securities_master", "ticker_history", "prices_daily", "corporate_actions",
+             "adjustment_factors_daily")
+
+
+@dataclass
+class Phase:
+    """One step of the checklist and what it found."""
+
+    name: str
+    status: str = "pending"           # ok, failed, skipped
+    seconds: float = 0.0
+    details: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class BootstrapOptions:
+    """What to load and where to write."""
+
+    source: str = "files"
+    path: Path | None = None
+    start: date | None = None
+    end: date | None = None
+    report_dir: Path = Path("reports")
+    backup_dir: Path = Path("backups")
+    method: str = "crsp"
+
+
+@dataclass
+class BootstrapReport:
+    """Every phase, in order; ok when all ran and none failed."""
+
+    phases: list[Phase]
+    started_at: str
+    ok: bool = False
+    files: tuple[str, ...] = ()
+
+
+def _environment(dsn: str, _: Settings, __: BootstrapOptions) -> dict[str, Any]:
+    import pandas
+    import psycopg
+    import pyarrow
+
+    from stocksdb.backup.tools import find_client_tool
+    from stocksdb.db.connection import connect, redact_dsn, with_database
+
+    with connect(with_database(dsn, "postgres")) as conn:
+        row = conn.execute("SELECT current_setting('server_version'), "
+                           "current_setting('server_version_num')::int").fetchone()
+    assert row is not None
+    tools = {n: str(find_client_tool(n, row[1] // 10000).path) for n in ("pg_dump", "pg_restore")}
+    free = shutil.disk_usage(".").free
+    return {"python": platform.python_version(), "psycopg": psycopg.__version__,
+            "pyarrow": pyarrow.__version__, "pandas": pandas.__version__,
+            "server": row[0], "database": redact_dsn(dsn), "client_tools": tools,
+            "disk_free_gb": round(free / 2**30, 1)}
+
+
+def _database(dsn: str, _: Settings, __: BootstrapOptions) -> dict[str, Any]:
+    from stocksdb.db.connection import database_name, ensure_database, with_database
+
+    name = database_name(dsn)
+    created = ensure_database(with_database(dsn, "postgres"), name)
+    return {"database": name, "created_now": created}
+
+
+def _schema(dsn: str, _: Settings, __: BootstrapOptions) -> dict[str, Any]:
+    from stocksdb.db.connection import connect
+    from stocksdb.db.migrate import latest_version, migrate
+
+    with connect(dsn, autocommit=True) as conn:
+        applied = migrate(conn)
+    return {"applied_now": applied, "schema_version": latest_version()}
+
+
+def _backup(dsn: str, _: Settings, opts: BootstrapOptions) -> dict[str, Any]:
+    from stocksdb.backup.dump import create_backup
+
+    result = create_backup(dsn, directory=opts.backup_dir)
+    return {"dump": str(result.dump), "manifest": str(result.manifest_path),
+            "size_bytes": result.dump.stat().st_size}
+
+
+def job_step(name: str) -> Callable[[str, Settings, BootstrapOptions], dict[str, Any]]:
+    def run(dsn: str, settings: Settings, opts: BootstrapOptions) -> dict[str, Any]:
+        from stocksdb.jobs.runner import RunRequest, run_job
+
+        dated = name == "prices_daily"
+        request = RunRequest(
+            job=name, source=opts.source,
+            path=None if name == "adjustment_factors_daily" else opts.path,
+            start=opts.start if dated else None, end=opts.end if dated else None,
+            method=opts.method if name == "adjustment_factors_daily" else None)
+        report = run_job(settings, dsn, request)
+        if report.status != "succeeded":
+            raise StocksdbError(f"job {name} ended {report.status}: {report.error}")
+        gates = report.details.get("gates", {})
+        return {"run_id": report.run_id, "counts": report.counts, "rejected": report.rejected,
+                "checks": {p: {r["check"]: r["status"] for r in rs} for p, rs in gates.items()}}
+    return run
+
+
+def _validation(dsn: str, _: Settings, __: BootstrapOptions) -> dict[str, Any]:
+    """Every job's pre-gate over the finished database: nothing may fail."""
+    from stocksdb.db.connection import connect
+    from stocksdb.gates.gate import GATES, run_gate
+
+    results: dict[str, dict[str, str]] = {}
+    with connect(dsn) as conn:
+        for job in GATES:
+            gate = run_gate(conn, job, "pre")
+            results[job] = {r.check: r.status.value for r in gate.results}
+            if not gate.passed:
+                raise StocksdbError("validation failed: " + gate.summary())
+    return {"checks": results}
+
+
+PHASES: tuple[tuple[str, Callable[[str, Settings, BootstrapOptions], dict[str, Any]]], ...] = (
+    ("environment", _environment),
+    ("database", _database),
+    ("schema", _schema),
+    ("pre-ingestion backup", _backup),
+    *((f"job {j}", job_step(j)) for j in JOB_ORDER),
+    ("validation", _validation),
+    ("final backup", _backup),
+)
+
+
+def run_bootstrap(settings: Settings, dsn: str, opts: BootstrapOptions) -> BootstrapReport:
+    """Run the checklist; stops at the first failed phase; writes the report either way."""
+    report = BootstrapReport([Phase(n) for n, _ in PHASES],
+                             datetime.now(UTC).isoformat(timespec="seconds"))
+    for phase, (_, step) in zip(report.phases, PHASES, strict=True):
+        t0 = time.monotonic()
+        try:
+            phase.details = step(dsn, settings, opts)
+            phase.status = "ok"
+        except (StocksdbError, OSError) as exc:
+            phase.status, phase.error = "failed", str(exc)
+        phase.seconds = round(time.monotonic() - t0, 2)
+        if phase.status == "failed":
+            break
+    for phase in report.phases:
+        if phase.status == "pending":
+            phase.status = "skipped"
+    report.ok = all(p.status == "ok" for p in report.phases)
+    report.files = write_report(report, opts.report_dir)
+    return report
+
+
+def write_report(report: BootstrapReport, directory: Path) -> tuple[str, ...]:
+    """report.json and report.md in `directory` (written to temp names, then renamed)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    data = {"started_at": report.started_at, "ok": report.ok,
+            "phases": [p.__dict__ for p in report.phases]}
+    lines = [f"# stocksdb bootstrap — {'OK' if report.ok else 'FAILED'}", "",
+             f"Started {report.started_at} (UTC).", "", "| phase | status | seconds |",
+             "|---|---|---|"]
+    lines += [f"| {p.name} | {p.status} | {p.seconds} |" for p in report.phases]
+    for p in report.phases:
+        if p.status == "skipped":
+            continue
+        lines += ["", f"## {p.name}: {p.status}", ""]
+        lines += [f"- error: {p.error}"] if p.error else []
+        lines += [f"- {k}: `{json.dumps(v, default=str)}`" for k, v in p.details.items()]
+    out = []
+    for name, text in (("report.json", json.dumps(data, indent=2, default=str)),
+                       ("report.md", "\n".join(lines) + "\n")):
+        tmp = directory / f".{name}.tmp"
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(directory / name)
+        out.append(str(directory / name))
+    return tuple(out)

@@ -1,0 +1,75 @@
+"""bootstrap and rebuild: the checklist end to end, and the destructive commands' --yes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from stocksdb.cli import main
+from stocksdb.db.checksum import database_checksums
+from stocksdb.db.connection import connect
+from tests.fix_pg import PgServer
+from tests.jobs.test_corporate_actions import dividend, write_actions
+
+
+def sums(dsn: str) -> dict[str, object]:
+    with connect(dsn) as c:
+        return dict(database_checksums(c))
+
+
+def stocksdb(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_bootstrap_runs_every_phase_and_writes_reports(
+        pg_server: PgServer, market: Path, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """On an empty database: every phase ok, two backups, report.md/.json list the phases."""
+    write_actions(market, [], [dividend("IBM", "2024-01-03", 1.0)])
+    dsn = pg_server.dsn("boot_" + tmp_path.name[-8:].replace("-", "_").lower())
+    code, out, err = stocksdb(capsys, "--dsn", dsn, "bootstrap", "--path", str(market),
+                              "--start", "2024-01-02", "--report", str(tmp_path / "r"),
+                              "--backup-dir", str(tmp_path / "b"))
+    try:
+        assert code == 0, out + err
+        report = json.loads((tmp_path / "r/report.json").read_text())
+        names = [p["name"] for p in report["phases"]]
+        assert names[:4] == ["environment", "database", "schema", "pre-ingestion backup"]
+        assert names[-2:] == ["validation", "final backup"]
+        assert all(p["status"] == "ok" for p in report["phases"]) and report["ok"]
+        assert "| job prices_daily | ok |" in (tmp_path / "r/report.md").read_text()
+        assert len(list((tmp_path / "b").glob("full_*.dump"))) == 2
+    finally:
+        pg_server.drop(dsn.rsplit("dbname=", 1)[-1].split()[0])
+
+
+def test_bootstrap_stops_at_first_failed_phase(db: str, tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """A missing source tree fails the first job; later phases are skipped; exit 1."""
+    code, out, _ = stocksdb(capsys, "--dsn", db, "bootstrap", "--path", str(tmp_path / "none"),
+                            "--report", str(tmp_path / "r"), "--backup-dir", str(tmp_path / "b"))
+    report = json.loads((tmp_path / "r/report.json").read_text())
+    status = {p["name"]: p["status"] for p in report["phases"]}
+    assert code == 1 and status["job securities_master"] == "failed"
+    assert status["validation"] == "skipped" and status["final backup"] == "skipped"
+
+
+def test_rebuild_without_yes_touches_nothing_and_cold_rebuild_converges(
+        db: str, market: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`rebuild --cold` without --yes names the database and changes nothing; with --yes it
+    rebuilds to the same checksums; `rebuild --from-backup` without --yes refuses too."""
+    write_actions(market, [], [dividend("IBM", "2024-01-03", 1.0)])
+    args = ["--dsn", db, "rebuild", "--cold", "--path", str(market), "--start", "2024-01-02"]
+    assert stocksdb(capsys, *args, "--yes")[0] == 0
+    before = sums(db)
+    code, _, err = stocksdb(capsys, *args)
+    assert code == 1 and "would DROP database" in err and "prices_daily 9" in err
+    assert sums(db) == before
+    assert stocksdb(capsys, *args, "--yes")[0] == 0
+    assert sums(db) == before
+    code, _, err = stocksdb(capsys, "--dsn", db, "rebuild", "--from-backup", "nope.dump")
+    assert code != 0 and sums(db) == before
