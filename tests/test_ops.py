@@ -73,3 +73,21 @@ def test_rebuild_without_yes_touches_nothing_and_cold_rebuild_converges(
     assert sums(db) == before
     code, _, err = stocksdb(capsys, "--dsn", db, "rebuild", "--from-backup", "nope.dump")
     assert code != 0 and sums(db) == before
+
+
+def test_rebuild_from_backup_restores_exact_checksums(
+        db: str, market: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Scenario A: back up, change the data, rebuild from the file: checksums are the backup's."""
+    write_actions(market, [], [dividend("IBM", "2024-01-03", 1.0)])
+    assert stocksdb(capsys, "--dsn", db, "rebuild", "--cold", "--path", str(market),
+                    "--start", "2024-01-02", "--yes")[0] == 0
+    before = sums(db)
+    code, out, _ = stocksdb(capsys, "--dsn", db, "backup", "--dir", str(tmp_path), "--json")
+    assert code == 0
+    dump = next(tmp_path.glob("full_*.dump"))
+    with connect(db, autocommit=True) as c:
+        c.execute("DELETE FROM prices_daily WHERE trade_date = '2024-01-03'")
+    assert sums(db) != before
+    code, out, err = stocksdb(capsys, "--dsn", db, "rebuild", "--from-backup", str(dump), "--yes")
+    assert code == 0, err
+    assert sums(db) == before
