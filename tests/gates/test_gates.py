@@ -100,3 +100,24 @@ def test_gutted_day_file_fails_date_coverage(db: str, tmp_path: Path) -> None:
         status = c.execute("SELECT status FROM ingestion.job_runs WHERE job = 'prices_daily'"
                            ).fetchone()
     assert status == ("failed",)
+
+
+def test_validate_exdate_close_needs_a_close_on_the_ex_date(
+        db: str, market: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A dividend on a day IBM did not trade passes for crsp but fails for exdate_close."""
+    from tests.fix_data import make_bar, write_day
+    from tests.jobs.test_corporate_actions import dividend, write_actions
+
+    write_day(market, "2024-01-03", [make_bar("AAPL", "2024-01-03", 181),
+                                     make_bar("FB", "2024-01-03", 351)])
+    write_actions(market, [], [dividend("IBM", "2024-01-03", 1.0)])
+    for job in ("securities_master", "ticker_history"):
+        run_job(Settings(), db, RunRequest(job=job, path=market))
+    run_job(Settings(), db, RunRequest(job="prices_daily", path=market, start=date(2024, 1, 2)))
+    run_job(Settings(), db, RunRequest(job="corporate_actions", path=market))
+    code, _, _ = stocksdb(capsys, "--dsn", db, "validate", "adjustment_factors_daily")
+    assert code == 0
+    code, out, _ = stocksdb(capsys, "--dsn", db, "validate", "adjustment_factors_daily",
+                            "--method", "exdate_close", "--json")
+    failed = [r["check"] for r in json.loads(out)["results"] if r["status"] == "fail"]
+    assert code == 3 and failed == ["corporate_actions.dividend_has_exdate_close"]

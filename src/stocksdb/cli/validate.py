@@ -11,18 +11,22 @@ from stocksdb.cli import CliState, pass_state
 
 @click.command()
 @click.argument("job")
+@click.option("--method", type=click.Choice(["crsp", "exdate_close"]), default=None,
+              help="Adjustment method to check for (adjustment_factors_daily; default crsp).")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 @pass_state
-def validate(state: CliState, job: str, as_json: bool) -> int:
+def validate(state: CliState, job: str, method: str | None, as_json: bool) -> int:
     """Run JOB's pre-gate (read-only). Exit 0 when no check fails, 3 when one does."""
     from stocksdb.db.connection import connect
     from stocksdb.errors import UnknownJobError
+    from stocksdb.gates.checks import GateContext
     from stocksdb.gates.gate import GATES, run_gate
 
     if job not in GATES:
         raise UnknownJobError(f"job {job!r} has no gate; expected one of {list(GATES)}")
     with connect(state.dsn()) as conn:
-        report = run_gate(conn, job, "pre")
+        default = "crsp" if job == "adjustment_factors_daily" else None
+        report = run_gate(conn, job, "pre", GateContext(job, method=method or default))
     if as_json:
         click.echo(json.dumps({"job": job, "phase": "pre", "passed": report.passed,
                                "results": [r.as_dict() for r in report.results]}, indent=2,
