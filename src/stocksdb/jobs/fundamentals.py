@@ -1,0 +1,244 @@
+"""fundamentals_quarterly_raw and fundamentals_derived jobs, and the point-in-time reader.
+
+Reads:  CompanyFacts documents (files: fundamentals/companyfacts/*.json; sec: companyfacts API),
+        securities.cik (10-digit text; every security with the CIK gets the rows)
+Writes: stocks_research.fundamentals_quarterly_raw (one row per security, source, accession and
+        period; unchanged payloads are not rewritten, nothing is deleted: every filing of a
+        period is kept); fundamentals_quarterly and fundamentals_quarterly_yoy (recomputed from
+        the raw rows and synchronised: new versions inserted, changed ones updated, vanished
+        ones deleted); ingestion.rejected_rows, job_runs
+Steps:  raw = parse -> stage (COPY) -> merge, one transaction per company;
+        derived = read raw -> compute (domain.fundamentals) -> stage -> merge, one transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import astuple, dataclass
+from datetime import date
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from stocksdb.domain.fundamentals import (
+    QuarterVersion,
+    RawPeriod,
+    YoyVersion,
+    compute_quarters,
+    compute_yoy,
+)
+from stocksdb.jobs.base import JobReport, Rejected, write_rejected
+from stocksdb.sources.sec_edgar import CompanyFacts, Problem, format_cik, parse_company_facts
+
+RAW_JOB = "fundamentals_quarterly_raw"
+DERIVED_JOB = "fundamentals_derived"
+UNKNOWN_SECURITY = "unknown_security"     # quality.reasons.Reason.UNKNOWN_SECURITY
+
+_RAW_STAGE = """
+CREATE TEMP TABLE stage_fundamentals_raw (security_id bigint, accession text, period_start date,
+    period_end date, fiscal_year integer, fiscal_period text, form text, filed_date date,
+    payload jsonb, payload_sha256 text) ON COMMIT DROP
+"""
+_RAW_COLS = ("security_id", "accession", "period_start", "period_end", "fiscal_year",
+             "fiscal_period", "form", "filed_date", "payload", "payload_sha256")
+_RAW_KEY = "(s.security_id, s.accession, s.period_start, s.period_end) = " \
+           "(r.security_id, r.accession, r.period_start, r.period_end) AND r.source = %(source)s"
+_RAW_UPDATE = f"""
+UPDATE stocks_research.fundamentals_quarterly_raw r SET fiscal_year = s.fiscal_year,
+       fiscal_period = s.fiscal_period, form = s.form, filed_date = s.filed_date,
+       payload = s.payload, payload_sha256 = s.payload_sha256, run_id = %(run_id)s
+  FROM stage_fundamentals_raw s
+ WHERE {_RAW_KEY}
+   AND (r.fiscal_year, r.fiscal_period, r.form, r.filed_date, r.payload_sha256)
+       IS DISTINCT FROM (s.fiscal_year, s.fiscal_period, s.form, s.filed_date, s.payload_sha256)
+"""
+_RAW_INSERT = f"""
+INSERT INTO stocks_research.fundamentals_quarterly_raw (security_id, source, accession,
+    period_start, period_end, fiscal_year, fiscal_period, form, filed_date, payload,
+    payload_sha256, run_id)
+SELECT s.security_id, %(source)s, s.accession, s.period_start, s.period_end, s.fiscal_year,
+       s.fiscal_period, s.form, s.filed_date, s.payload, s.payload_sha256, %(run_id)s
+  FROM stage_fundamentals_raw s
+ WHERE NOT EXISTS (SELECT 1 FROM stocks_research.fundamentals_quarterly_raw r WHERE {_RAW_KEY})
+ ORDER BY s.security_id, s.period_end, s.period_start, s.accession
+"""
+
+
+def _securities_by_cik(conn: psycopg.Connection[Any]) -> dict[str, list[int]]:
+    out: dict[str, list[int]] = {}
+    for cik, sid in conn.execute("SELECT cik, security_id FROM stocks_research.securities "
+                                 "WHERE cik IS NOT NULL ORDER BY security_id"):
+        out.setdefault(cik, []).append(sid)
+    return out
+
+
+def write_raw_periods(conn: psycopg.Connection[Any], security_ids: Sequence[int],
+                      periods: Sequence[RawPeriod], *, source: str,
+                      run_id: int) -> dict[str, int]:
+    """Merge the periods of one company for each of its securities; returns counts."""
+    conn.execute(_RAW_STAGE)
+    with conn.cursor().copy(f"COPY stage_fundamentals_raw ({', '.join(_RAW_COLS)}) "
+                            "FROM STDIN") as copy:
+        for sid in security_ids:
+            for p in periods:
+                copy.write_row((sid, p.accession, p.period_start, p.period_end, p.fiscal_year,
+                                p.fiscal_period, p.form, p.filed_date,
+                                json.dumps(p.payload, sort_keys=True), p.payload_sha256))
+    params = {"source": source, "run_id": run_id}
+    updated = conn.execute(_RAW_UPDATE, params).rowcount
+    inserted = conn.execute(_RAW_INSERT, params).rowcount
+    conn.execute("DROP TABLE stage_fundamentals_raw")
+    total = len(security_ids) * len(periods)
+    return {"inserted": inserted, "updated": updated, "unchanged": total - inserted - updated}
+
+
+def _rejected(problem: Problem, source: str, company: CompanyFacts) -> Rejected:
+    reason, detail, raw = problem
+    where = f"{company.source_key}#{raw['tag']}" if "tag" in raw else company.source_key
+    return Rejected(reason, f"cik {company.cik}: {detail}", source, where, raw=raw)
+
+
+def run_fundamentals_raw(conn: psycopg.Connection[Any], companies: Iterable[CompanyFacts],
+                         report: JobReport, *, source: str) -> JobReport:
+    """Load each document's periods for the securities with its CIK (autocommit connection:
+    one transaction per company)."""
+    by_cik = _securities_by_cik(conn)
+    totals: Counter[str] = Counter()
+    for company in companies:
+        periods, problems = parse_company_facts(company.payload)
+        rejected = [_rejected(p, source, company) for p in problems]
+        sids = by_cik.get(company.cik, [])
+        if not sids:
+            rejected.append(Rejected(UNKNOWN_SECURITY, f"cik {company.cik} matches no security "
+                                     "(securities.cik); its facts were not loaded", source,
+                                     company.source_key, raw={"cik": company.cik}))
+        with conn.transaction():
+            if sids:
+                totals.update(write_raw_periods(conn, sids, periods, source=source,
+                                                run_id=report.run_id))
+            write_rejected(conn, report, rejected)
+        totals.update(companies=1, periods=len(periods) * len(sids), rejected=len(rejected))
+    report.counts.update({k: totals[k] for k in ("companies", "periods", "inserted", "updated",
+                                                 "unchanged", "rejected")})
+    return report
+
+
+def read_raw_periods(conn: psycopg.Connection[Any], security_id: int) -> list[RawPeriod]:
+    """Every raw period of one security (all sources), in filing order."""
+    rows = conn.execute(
+        "SELECT accession, period_start, period_end, fiscal_year, fiscal_period, form, "
+        "filed_date, payload FROM stocks_research.fundamentals_quarterly_raw "
+        "WHERE security_id = %s ORDER BY filed_date, accession, period_start, period_end, source",
+        (security_id,)).fetchall()
+    return [RawPeriod(*row) for row in rows]
+
+
+_Q_COLS = ("security_id", "period_start", "period_end", "filed_date", "fiscal_year",
+           "fiscal_quarter", "revenue", "eps_diluted", "revenue_derived", "eps_derived",
+           "eps_approximate", "source_accession")
+_Y_COLS = ("security_id", "period_end", "filed_date", "prior_period_end", "revenue_yoy",
+           "eps_diluted_yoy")
+_KEY = ("security_id", "period_end", "filed_date")
+
+
+def _sync(conn: psycopg.Connection[Any], table: str, cols: Sequence[str],
+          rows: Iterable[tuple[Any, ...]], run_id: int) -> dict[str, int]:
+    """Make `table` hold exactly `rows` (keyed by security, period end, filed date)."""
+    fmt = {"dst": sql.Identifier("stocks_research", table),
+           "stage": sql.Identifier(f"stage_{table}"),
+           "cols": sql.SQL(", ").join(map(sql.Identifier, cols)),
+           "s_cols": sql.SQL(", ").join(sql.Identifier("s", c) for c in cols),
+           "key": sql.SQL(" AND ").join(sql.SQL("{} = {}").format(sql.Identifier("s", k),
+                                                                  sql.Identifier("t", k))
+                                        for k in _KEY)}
+    values = [c for c in cols if c not in _KEY]
+    fmt.update(sets=sql.SQL(", ").join(sql.SQL("{} = {}").format(sql.Identifier(c),
+                                                                 sql.Identifier("s", c))
+                                       for c in values),
+               t_vals=sql.SQL(", ").join(sql.Identifier("t", c) for c in values),
+               s_vals=sql.SQL(", ").join(sql.Identifier("s", c) for c in values))
+    conn.execute(sql.SQL("CREATE TEMP TABLE {stage} (LIKE {dst}) ON COMMIT DROP").format(**fmt))
+    with conn.cursor().copy(sql.SQL("COPY {stage} ({cols}) FROM STDIN").format(**fmt)) as copy:
+        for row in rows:
+            copy.write_row(row)
+    params = {"run_id": run_id}
+    counts = {name: conn.execute(sql.SQL(query).format(**fmt), params).rowcount
+              for name, query in (("deleted", _SYNC_DELETE), ("updated", _SYNC_UPDATE),
+                                  ("inserted", _SYNC_INSERT))}
+    conn.execute(sql.SQL("DROP TABLE {stage}").format(**fmt))
+    return counts
+
+
+_SYNC_DELETE = "DELETE FROM {dst} t WHERE NOT EXISTS (SELECT 1 FROM {stage} s WHERE {key})"
+_SYNC_UPDATE = """
+UPDATE {dst} t SET {sets}, run_id = %(run_id)s FROM {stage} s
+ WHERE {key} AND ({t_vals}) IS DISTINCT FROM ({s_vals})
+"""
+_SYNC_INSERT = """
+INSERT INTO {dst} ({cols}, run_id) SELECT {s_cols}, %(run_id)s FROM {stage} s
+ WHERE NOT EXISTS (SELECT 1 FROM {dst} t WHERE {key})
+ ORDER BY s.security_id, s.period_end, s.filed_date
+"""
+
+
+def run_fundamentals_derived(conn: psycopg.Connection[Any], report: JobReport) -> JobReport:
+    """Recompute quarters and YoY of every security with raw rows, in one transaction."""
+    quarters: list[tuple[Any, ...]] = []
+    yoy: list[tuple[Any, ...]] = []
+    with conn.transaction():
+        sids = [r[0] for r in conn.execute("SELECT DISTINCT security_id FROM "
+                                           "stocks_research.fundamentals_quarterly_raw ORDER BY 1")]
+        for sid in sids:
+            versions = compute_quarters(read_raw_periods(conn, sid))
+            quarters += [(sid, *astuple(q)) for q in versions]
+            yoy += [(sid, *astuple(y)) for y in compute_yoy(versions)]
+        q_counts = _sync(conn, "fundamentals_quarterly", _Q_COLS, quarters, report.run_id)
+        y_counts = _sync(conn, "fundamentals_quarterly_yoy", _Y_COLS, yoy, report.run_id)
+    report.counts.update(securities=len(sids), quarters=len(quarters), yoy=len(yoy),
+                         **q_counts, **{f"yoy_{k}": v for k, v in y_counts.items()})
+    return report
+
+
+@dataclass(frozen=True)
+class FundamentalsRow:
+    """A fiscal quarter as known on the as-of date, with its YoY when a prior quarter exists."""
+
+    security_id: int
+    quarter: QuarterVersion
+    yoy: YoyVersion | None
+
+
+_READ = """
+SELECT DISTINCT ON (q.security_id, q.period_end)
+       q.security_id, q.period_start, q.period_end, q.filed_date, q.fiscal_year,
+       q.fiscal_quarter, q.revenue, q.eps_diluted, q.revenue_derived, q.eps_derived,
+       q.eps_approximate, q.source_accession, y.prior_period_end, y.revenue_yoy,
+       y.eps_diluted_yoy
+  FROM stocks_research.fundamentals_quarterly q
+  JOIN stocks_research.securities s ON s.security_id = q.security_id
+  LEFT JOIN stocks_research.fundamentals_quarterly_yoy y
+    ON (y.security_id, y.period_end, y.filed_date) = (q.security_id, q.period_end, q.filed_date)
+ WHERE q.filed_date <= %(as_of)s
+   AND (%(sids)s::bigint[] IS NULL OR q.security_id = ANY(%(sids)s::bigint[]))
+   AND (%(cik)s::text IS NULL OR s.cik = %(cik)s::text)
+ ORDER BY q.security_id, q.period_end, q.filed_date DESC
+"""
+
+
+def read_fundamentals(conn: psycopg.Connection[Any], security_ids: Sequence[int] | None = None,
+                      *, cik: str | int | None = None,
+                      as_of: date | None = None) -> list[FundamentalsRow]:
+    """Quarters as known on `as_of` (the latest version filed on or before it; default: all
+    known now), for the given securities and/or CIK, ordered by security and period end."""
+    params = {"as_of": as_of or date.max, "cik": format_cik(cik) if cik is not None else None,
+              "sids": list(security_ids) if security_ids is not None else None}
+    out = []
+    for row in conn.execute(_READ, params).fetchall():
+        quarter = QuarterVersion(*row[1:12])
+        yoy = YoyVersion(row[2], row[3], row[12], row[13], row[14]) if row[12] else None
+        out.append(FundamentalsRow(row[0], quarter, yoy))
+    return out
+
