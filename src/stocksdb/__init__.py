@@ -9,7 +9,7 @@ __version__ = "0.1.0"
 if TYPE_CHECKING:
     import psycopg
 
-__all__ = ["__version__", "connect", "read_prices"]
+__all__ = ["__version__", "connect", "read_fundamentals", "read_prices"]
 
 
 def connect(**kwargs: Any) -> psycopg.Connection[Any]:
@@ -43,3 +43,14 @@ def read_prices(symbols: Any = None, *, figis: Any = None, start: Any = None, en
         return read_prices_frame(conn, symbols=names(symbols), figis=names(figis),
                                  start=day(start), end=day(end), adjusted=adjusted,
                                  method=method, as_of=day(as_of))
+
+
+def read_fundamentals(symbols: Any, *, as_of: Any = None) -> Any:
+    """Quarterly revenue / diluted EPS and YoY known on `as_of`, as a pandas DataFrame."""
+    from stocksdb.api import read_fundamentals_frame
+    from stocksdb.domain.fields import parse_date
+
+    names = [symbols] if isinstance(symbols, str) else list(symbols)
+    with connect() as conn:
+        return read_fundamentals_frame(conn, symbols=names,
+                                       as_of=None if as_of is None else parse_date(as_of))

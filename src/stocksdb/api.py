@@ -107,3 +107,27 @@ def _require_factors(conn: psycopg.Connection[Any], method: str) -> None:
         raise InputError(f"no adjustment factors stored for method {method!r}; run "
                          f"`stocksdb run adjustment_factors_daily --method {method}` or pass "
                          "adjusted=False")
+
+
+def read_fundamentals_frame(conn: psycopg.Connection[Any], *, symbols: Sequence[str],
+                            as_of: date | None = None) -> pd.DataFrame:
+    """Quarterly revenue and diluted EPS with YoY, as known on `as_of` (default: today), for
+    symbols resolved point in time on that date.
+
+    Raises:
+        InputError: a symbol no security held on or before `as_of`.
+    """
+    from dataclasses import asdict
+
+    from stocksdb.jobs.fundamentals import read_fundamentals
+
+    day = as_of or date.today()
+    keys = resolve_symbols(conn, symbols, day)
+    by_id = {sid: key for key, sid in keys.items()}
+    rows = []
+    for r in read_fundamentals(conn, list(keys.values()), as_of=day):
+        yoy = asdict(r.yoy) if r.yoy else {}
+        rows.append({"symbol": by_id.get(r.security_id), "security_id": r.security_id,
+                     **asdict(r.quarter), "revenue_yoy": yoy.get("revenue_yoy"),
+                     "eps_diluted_yoy": yoy.get("eps_diluted_yoy")})
+    return pd.DataFrame(rows)

@@ -35,6 +35,8 @@ SETTING_HELP: dict[str, str] = {
     "openfigi_api_key": "OpenFIGI API key, optional (env OPENFIGI_API_KEY); secret",
     "openfigi_api_url": "OpenFIGI base URL (env OPENFIGI_API_URL, default https://api.openfigi.com)",
     "sec_user_agent": "User-Agent for SEC EDGAR, required by the SEC (env STOCKSDB_SEC_USER_AGENT)",
+    "sec_data_url": "SEC data API base URL (env STOCKSDB_SEC_DATA_URL, default https://data.sec.gov)",
+    "sec_www_url": "SEC www base URL (env STOCKSDB_SEC_WWW_URL, default https://www.sec.gov)",
 }
 
 def _int(value: str | None, default: int, name: str) -> int:
@@ -70,6 +72,8 @@ class Settings:
     openfigi_api_key: str | None = field(default=None, repr=False)
     openfigi_api_url: str = "https://api.openfigi.com"
     sec_user_agent: str | None = None
+    sec_data_url: str = "https://data.sec.gov"
+    sec_www_url: str = "https://www.sec.gov"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], *, dsn: str | None = None) -> Settings:
@@ -98,6 +102,8 @@ class Settings:
             openfigi_api_key=get("OPENFIGI_API_KEY"),
             openfigi_api_url=get("OPENFIGI_API_URL", cls.openfigi_api_url) or cls.openfigi_api_url,
             sec_user_agent=get("STOCKSDB_SEC_USER_AGENT"),
+            sec_data_url=get("STOCKSDB_SEC_DATA_URL", cls.sec_data_url) or cls.sec_data_url,
+            sec_www_url=get("STOCKSDB_SEC_WWW_URL", cls.sec_www_url) or cls.sec_www_url,
         )
 
     @property

@@ -24,7 +24,7 @@ from tests.fix_pg import PgServer
 NY = ZoneInfo("America/New_York")
 START, END = date(2024, 1, 2), date(2024, 4, 30)
 JOBS = ("securities_master", "ticker_history", "prices_daily", "corporate_actions",
-        "adjustment_factors_daily")
+        "adjustment_factors_daily", "fundamentals_quarterly_raw", "fundamentals_derived")
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +39,7 @@ def run_all(dsn: str, root: Path) -> dict[str, Any]:
     reports = {}
     for job in JOBS:
         extra = {"start": START, "end": END} if job == "prices_daily" else {}
-        path = None if job == "adjustment_factors_daily" else root
+        path = None if job in ("adjustment_factors_daily", "fundamentals_derived") else root
         report = run_job(Settings(), dsn, RunRequest(job=job, path=path, **extra))  # type: ignore[arg-type]
         assert report.status == "succeeded", report.as_dict()
         reports[job] = report
@@ -184,3 +184,27 @@ def test_sample_events_are_canonical_and_adjusted(loaded: str, sample_dir: Path)
     assert (same["composite_figi"], "split", same["execution_date"]) in kinds
     ratio = fwd["split_from"] / fwd["split_to"]
     assert factor == (ratio, ratio)
+
+
+def test_restatement_is_read_point_in_time(loaded: str, sample_dir: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """The sample's restated quarter reads the original value before the restatement was
+    filed and the restated one after, through `stocksdb fundamentals --as-of`."""
+    from stocksdb.cli import main
+
+    case = manifest(sample_dir)["restatement"]
+    with connect(loaded) as c:
+        row = c.execute("SELECT th.ticker FROM securities s JOIN ticker_history th "
+                        "USING (security_id) WHERE s.cik = %s ORDER BY th.valid_from DESC "
+                        "LIMIT 1", (case["cik"],)).fetchone()
+    assert row is not None
+    answers = {}
+    for as_of in (case["original_filed"], case["restated_filed"]):
+        code = main(["--dsn", loaded, "fundamentals", row[0], "--as-of", as_of,
+                     "--format", "json"])
+        rows = json.loads(capsys.readouterr().out)
+        assert code == 0
+        answers[as_of] = [int(float(r["revenue"])) for r in rows
+                          if r["period_end"].startswith(case["end"])]
+    assert answers == {case["original_filed"]: [case["original_val"]],
+                       case["restated_filed"]: [case["restated_val"]]}

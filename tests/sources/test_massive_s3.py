@@ -54,24 +54,29 @@ def test_s3_load_equals_files_load(pg_server: PgServer, template_db: str, market
         pg_server.drop(via_files)
 
 
+def cached_files(settings: Settings) -> dict[str, tuple[int, int]]:
+    """Cached day files -> (inode, mtime_ns): a download replaces the file, changing both."""
+    root = settings.cache_dir / "massive" / settings.massive_s3_bucket
+    return {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in root.rglob("*.csv.gz")}
+
+
 def test_rerun_uses_cache_and_republished_object_is_refetched(
-        db: str, market: Path, s3_settings: Settings, caplog: pytest.LogCaptureFixture) -> None:
+        db: str, market: Path, s3_settings: Settings) -> None:
     """A re-run downloads nothing; a republished object (new ETag) is fetched and re-ingested."""
     upload_tree(s3_settings, market)
     load_reference(db, market)
-    logging.getLogger("stocksdb").propagate = True
-    caplog.set_level(logging.INFO, logger="stocksdb.sources.massive_s3")
     s3_prices(s3_settings, db)
-    assert caplog.text.count("downloaded") == 3
-    caplog.clear()
+    first = cached_files(s3_settings)
+    assert len(first) == 3
     report = s3_prices(s3_settings, db)
-    assert "downloaded" not in caplog.text
+    assert cached_files(s3_settings) == first
     assert report["counts"]["rows_unchanged"] == 9  # type: ignore[index]
     write_day(market, "2024-01-03", [make_bar("AAPL", "2024-01-03", 185.5)])
     upload_tree(s3_settings, market)
-    caplog.clear()
     report = s3_prices(s3_settings, db)
-    assert caplog.text.count("downloaded") == 1 and "2024-01-03" in caplog.text
+    after = cached_files(s3_settings)
+    changed = sorted(k for k in after if after[k] != first[k])
+    assert changed == ["2024-01-03.csv.gz"]
     assert (report["counts"]["rows_updated"], report["counts"]["rows_deleted"]) == (1, 2)  # type: ignore[index]
     assert ("AAPL", "2024-01-03", 185.5) in bars(db)
 

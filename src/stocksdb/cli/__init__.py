@@ -89,6 +89,7 @@ def _register() -> None:
     cli.add_command(sample.sample)
     cli.add_command(validate.validate)
     cli.add_command(prices.prices)
+    cli.add_command(prices.fundamentals)
     cli.add_command(backup.backup)
     cli.add_command(backup.restore)
     cli.add_command(ops.bootstrap)

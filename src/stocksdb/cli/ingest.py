@@ -52,8 +52,8 @@ def _day(value: datetime | None) -> date | None:
 
 @click.command()
 @click.argument("job")
-@click.option("--source", type=click.Choice(["files", "massive"]), default="files",
-              show_default=True, help="Where the data comes from.")
+@click.option("--source", type=click.Choice(["files", "massive", "sec"]), default="files",
+              show_default=True, help="Where the data comes from (sec: fundamentals only).")
 @click.option("--path", type=click.Path(path_type=Path), default=None,
               help="Root of a local tree (SPEC section 12) for --source files.")
 @click.option("--start", type=click.DateTime(["%Y-%m-%d"]), default=None,
@@ -73,8 +73,8 @@ def run(state: CliState, job: str, source: str, path: Path | None, start: dateti
         method: str | None, as_json: bool) -> int:
     """Run JOB behind its gate and record it in ingestion.job_runs. Jobs, in order:
     securities_master, ticker_history, prices_daily, corporate_actions,
-    adjustment_factors_daily. Exit 1 when the run failed or some dates failed or were missing,
-    3 when a gate refused."""
+    adjustment_factors_daily, fundamentals_quarterly_raw, fundamentals_derived. Exit 1 when
+    the run failed or some dates failed or were missing, 3 when a gate refused."""
     from stocksdb.jobs.runner import RunRequest, run_job
 
     if start is not None and days is not None:

@@ -80,5 +80,5 @@ def rebuild(state: CliState, dump: Path | None, cold: bool, source: str, path: P
     opts = BootstrapOptions(source=source, path=path, start=_day(start),  # type: ignore[arg-type]
                             end=_day(end))  # type: ignore[arg-type]
     runs = rebuild_cold(state.settings, state.dsn(), opts, yes=yes)
-    click.echo(json.dumps({job: r["counts"] for job, r in runs.items()}, indent=1,
+    click.echo(json.dumps({job: r.get("counts", r) for job, r in runs.items()}, indent=1,
                           default=str))

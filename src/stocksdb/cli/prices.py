@@ -53,3 +53,35 @@ def _table(frame: object) -> None:
     for row in frame.loc[:, cols].itertuples(index=False):
         table.add_row(*(f"{v:,.4f}" if isinstance(v, float) else str(v) for v in row))
     Console().print(table)
+
+
+@click.command()
+@click.argument("symbols", nargs=-1, required=True)
+@click.option("--as-of", "as_of", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="What was known on this date (filed on or before it; default today).")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
+              show_default=True, help="Output format.")
+@pass_state
+def fundamentals(state: CliState, symbols: tuple[str, ...], as_of: datetime | None,
+                 fmt: str) -> None:
+    """Quarterly revenue and diluted EPS of SYMBOLS with YoY, point in time."""
+    from stocksdb.api import read_fundamentals_frame
+    from stocksdb.db.connection import connect
+
+    with connect(state.dsn()) as conn:
+        frame = read_fundamentals_frame(conn, symbols=list(symbols),
+                                        as_of=as_of.date() if as_of else None)
+    if fmt == "csv":
+        click.echo(frame.to_csv(index=False), nl=False)
+    elif fmt == "json":
+        click.echo(frame.to_json(orient="records", date_format="iso", indent=1))
+    else:
+        from rich.console import Console
+        from rich.table import Table
+
+        cols = ["symbol", "period_end", "fiscal_year", "fiscal_quarter", "filed_date",
+                "revenue", "eps_diluted", "revenue_derived", "revenue_yoy", "eps_diluted_yoy"]
+        table = Table(*cols)
+        for row in (frame.loc[:, cols].itertuples(index=False) if len(frame) else []):
+            table.add_row(*(str(v) for v in row))
+        Console().print(table)

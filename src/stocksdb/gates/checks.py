@@ -326,3 +326,52 @@ def adjusted_continuous(conn: psycopg.Connection[Any], ctx: GateContext) -> Chec
     return result("adjustment_factors_daily.continuous_at_events", "adjusted_jump_at_event",
                   len(bad), [(r[0], str(r[1]), round(r[2], 4), round(r[3], 4), round(r[4], 4))
                              for r in bad], method=ctx.method)
+
+
+def securities_with_cik(conn: psycopg.Connection[Any], _: GateContext) -> CheckResult:
+    """At least one security has a CIK (fundamentals are matched on it)."""
+    (n,) = _rows(conn, "SELECT count(*) FROM stocks_research.securities "
+                       "WHERE cik IS NOT NULL")[0]
+    return result("securities.with_cik", "no_cik", 0 if n else 1,
+                  ["no security has a CIK; add ciks to securities"], securities_with_cik=n)
+
+
+def fundamentals_raw_present(conn: psycopg.Connection[Any], _: GateContext) -> CheckResult:
+    """There are raw fundamentals rows to derive from."""
+    row = _rows(conn, "SELECT EXISTS (SELECT 1 FROM stocks_research.fundamentals_quarterly_raw)")
+    return result("fundamentals_quarterly_raw.non_empty", "no_raw_fundamentals",
+                  0 if row[0][0] else 1, ["run fundamentals_quarterly_raw first"])
+
+
+_METRIC_TAGS = ("Revenues", "RevenueFromContractWithCustomerExcludingAssessedTax",
+                "RevenueFromContractWithCustomerIncludingAssessedTax", "SalesRevenueNet",
+                "EarningsPerShareDiluted", "EarningsPerShareBasicAndDiluted")
+
+
+def raw_quarters_derived(conn: psycopg.Connection[Any], _: GateContext) -> CheckResult:
+    """Every raw quarterly period (80-100 days) carrying revenue or diluted EPS has a derived
+    quarter for its security and period end."""
+    bad = _rows(conn, """
+        SELECT DISTINCT r.security_id, r.period_end
+          FROM stocks_research.fundamentals_quarterly_raw r
+         WHERE r.period_end - r.period_start BETWEEN 80 AND 100
+           AND coalesce(r.payload->'us-gaap', '{}'::jsonb) ?| %(tags)s
+           AND NOT EXISTS (SELECT 1 FROM stocks_research.fundamentals_quarterly q
+                            WHERE q.security_id = r.security_id AND q.period_end = r.period_end)
+         ORDER BY 1, 2""", {"tags": list(_METRIC_TAGS)})
+    return result("fundamentals_quarterly.covers_raw_periods", "raw_period_not_derived",
+                  len(bad), [(r[0], str(r[1])) for r in bad])
+
+
+def yoy_where_prior_exists(conn: psycopg.Connection[Any], _: GateContext) -> CheckResult:
+    """Every derived quarter whose same quarter a year earlier exists has a YoY row."""
+    bad = _rows(conn, """
+        SELECT DISTINCT q.security_id, q.period_end FROM stocks_research.fundamentals_quarterly q
+         WHERE EXISTS (SELECT 1 FROM stocks_research.fundamentals_quarterly p
+                        WHERE p.security_id = q.security_id
+                          AND p.period_end BETWEEN q.period_end - 372 AND q.period_end - 358)
+           AND NOT EXISTS (SELECT 1 FROM stocks_research.fundamentals_quarterly_yoy y
+                            WHERE y.security_id = q.security_id AND y.period_end = q.period_end)
+         ORDER BY 1, 2""")
+    return result("fundamentals_quarterly_yoy.present_where_prior_exists", "missing_yoy",
+                  len(bad), [(r[0], str(r[1])) for r in bad])

@@ -57,6 +57,15 @@ GATES: dict[str, Gate] = {
              c.dividends_have_exdate_close, c.no_orphans("corporate_actions")),
         post=(c.factors_recompute_identically, c.adjusted_continuous,
               c.no_orphans("adjustment_factors_daily"))),
+    "fundamentals_quarterly_raw": Gate(
+        "fundamentals_quarterly_raw",
+        pre=(c.schema_is_latest, c.securities_present, c.securities_with_cik),
+        post=(c.no_orphans("fundamentals_quarterly_raw"),)),
+    "fundamentals_derived": Gate(
+        "fundamentals_derived",
+        pre=(c.schema_is_latest, c.fundamentals_raw_present),
+        post=(c.raw_quarters_derived, c.yoy_where_prior_exists,
+              c.no_orphans("fundamentals_quarterly"))),
 }
 
 

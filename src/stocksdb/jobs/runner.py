@@ -29,7 +29,7 @@ from stocksdb.sources.base import ReferenceBatch
 
 log = logging.getLogger("stocksdb.jobs")
 
-SOURCES = ("files", "massive")
+SOURCES = ("files", "massive", "sec")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -156,13 +156,38 @@ def _factors(ctx: JobContext) -> JobReport:
     return run_adjustment_factors(ctx.conn, ctx.request.method or "crsp", ctx.report)
 
 
-# Jobs in dependency order (SPEC section 4); later issues add the rest.
+def _fundamentals_raw(ctx: JobContext) -> JobReport:
+    from stocksdb.jobs.fundamentals import run_fundamentals_raw
+    from stocksdb.sources import sec_edgar
+
+    if ctx.request.source == "files":
+        companies = sec_edgar.read_company_facts(_require_path(ctx.request))
+    elif ctx.request.source == "sec":
+        ciks = [r[0] for r in ctx.conn.execute(
+            "SELECT DISTINCT cik FROM stocks_research.securities WHERE cik IS NOT NULL "
+            "ORDER BY 1")]
+        companies = sec_edgar.fetch_company_facts(ctx.settings, ciks,
+                                                  data_url=ctx.settings.sec_data_url)
+    else:
+        raise InputError("fundamentals_quarterly_raw reads --source files or sec")
+    return run_fundamentals_raw(ctx.conn, companies, ctx.report, source=ctx.request.source)
+
+
+def _fundamentals_derived(ctx: JobContext) -> JobReport:
+    from stocksdb.jobs.fundamentals import run_fundamentals_derived
+
+    return run_fundamentals_derived(ctx.conn, ctx.report)
+
+
+# Jobs in dependency order (SPEC section 4).
 JOBS: dict[str, JobFunc] = {
     "securities_master": _securities,
     "ticker_history": _tickers,
     "prices_daily": _prices,
     "corporate_actions": _actions,
     "adjustment_factors_daily": _factors,
+    "fundamentals_quarterly_raw": _fundamentals_raw,
+    "fundamentals_derived": _fundamentals_derived,
 }
 # Jobs whose writes and post-gate share one transaction: a failing post-gate writes nothing.
 ATOMIC_JOBS = frozenset({"corporate_actions", "adjustment_factors_daily"})

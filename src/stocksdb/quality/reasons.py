@@ -48,3 +48,9 @@ class Reason(StrEnum):
     ONE_TO_ONE_SPLIT = "one_to_one_split"
     DUPLICATE_EVENT = "duplicate_event"
     NON_POSITIVE_DIVIDEND = "non_positive_dividend"
+    # fundamentals (SEC companyfacts)
+    MISSING_TAG = "missing_tag"
+    NON_NUMERIC_VALUE = "non_numeric_value"
+    UNKNOWN_UNIT = "unknown_unit"
+    MALFORMED_FACT = "malformed_fact"
+    CONFLICTING_VALUE = "conflicting_value"
