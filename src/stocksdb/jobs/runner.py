@@ -96,12 +96,9 @@ def _reference_batch(ctx: JobContext) -> ReferenceBatch:
         from stocksdb.sources.local_files import read_reference
 
         return read_reference(_require_path(ctx.request))
-    from stocksdb.sources.http import RateLimit
-    from stocksdb.sources.massive_rest import fetch_reference
+    from stocksdb.sources.massive_rest import fetch_reference, rate_limit_from_settings
 
-    per_minute = ctx.settings.massive_rest_calls_per_minute
-    return fetch_reference(ctx.settings,
-                           rate_limit=RateLimit(per_minute, 60.0) if per_minute else None)
+    return fetch_reference(ctx.settings, rate_limit=rate_limit_from_settings(ctx.settings))
 
 
 def _securities(ctx: JobContext) -> JobReport:

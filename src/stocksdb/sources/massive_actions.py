@@ -14,7 +14,7 @@ Talks to: GET /v3/reference/splits and GET /v3/reference/dividends with limit=10
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import date
@@ -24,10 +24,15 @@ from typing import Any
 import pandas as pd
 
 from stocksdb.config import Settings
-from stocksdb.errors import InputError, MissingCredentialError, VendorResponseError
+from stocksdb.errors import InputError, VendorResponseError
 from stocksdb.sources.base import DIVIDEND_COLUMNS, SPLIT_COLUMNS, ActionsBatch
-from stocksdb.sources.http import HttpClient, RateLimit, strip_secret_params
-from stocksdb.sources.massive_rest import massive_http
+from stocksdb.sources.http import HttpClient, RateLimit
+from stocksdb.sources.massive_rest import (
+    iter_pages,
+    massive_http,
+    rate_limit_from_settings,
+    require_key,
+)
 
 log = logging.getLogger(__name__)
 
@@ -64,12 +69,6 @@ _SPLITS = _Endpoint(SPLITS_PATH, "execution_date", SPLIT_COLUMNS, "split")
 _DIVIDENDS = _Endpoint(DIVIDENDS_PATH, "ex_dividend_date", DIVIDEND_COLUMNS, "dividend")
 
 
-def rate_limit_from_settings(settings: Settings) -> RateLimit | None:
-    """Settings.massive_rest_calls_per_minute as a RateLimit; None (no cap) when it is 0."""
-    per_minute = settings.massive_rest_calls_per_minute
-    return RateLimit(per_minute, 60.0) if per_minute else None
-
-
 def fetch_corporate_actions(settings: Settings, *, tickers: Sequence[str] | None = None,
                             start: date | None = None, end: date | None = None,
                             http: HttpClient | None = None,
@@ -89,7 +88,7 @@ def fetch_corporate_actions(settings: Settings, *, tickers: Sequence[str] | None
         VendorResponseError: if a page is not JSON with a `results` list of objects, or its
             next_url repeats an earlier page or leaves the base URL.
         RateLimitedError: if Massive still answers 429 after every retry."""
-    _require_key(settings)
+    require_key(settings)
     queries = {endpoint: _queries(endpoint, tickers, start, end)
                for endpoint in (_SPLITS, _DIVIDENDS)}
     with ExitStack() as owned:
@@ -101,13 +100,6 @@ def fetch_corporate_actions(settings: Settings, *, tickers: Sequence[str] | None
         dividends = _fetch_frame(http, _DIVIDENDS, queries[_DIVIDENDS])
     log.info("massive corporate actions: %d splits, %d dividends", len(splits), len(dividends))
     return ActionsBatch(source=SOURCE, splits=splits, dividends=dividends)
-
-
-def _require_key(settings: Settings) -> None:
-    if not settings.massive_api_key:
-        raise MissingCredentialError(
-            "source 'massive' needs Settings.massive_api_key, which is not set; set "
-            "MASSIVE_API_KEY to your Massive REST API key")
 
 
 def _queries(endpoint: _Endpoint, tickers: Sequence[str] | None, start: date | None,
@@ -145,26 +137,11 @@ def _fetch_frame(http: HttpClient, endpoint: _Endpoint, queries: Sequence[Query]
     rows = [{**{column: record.get(column) for column in endpoint.columns},
              "source_key": source_key}
             for query in queries
-            for record, source_key in _pages(http, endpoint, query)]
+            for record, source_key in iter_pages(
+                http, endpoint.path, query,
+                lambda page, shown: _page_results(page, shown, endpoint.noun))]
     # object dtype keeps ints as ints and None as None (no float upcast, no NaN).
     return pd.DataFrame(rows, columns=[*endpoint.columns, "source_key"], dtype=object)
-
-
-def _pages(http: HttpClient, endpoint: _Endpoint, query: Query) -> Iterator[tuple[Record, str]]:
-    """(record, redacted page URL) for each results element, following next_url."""
-    url: str | None = http.url(endpoint.path, query)
-    seen: set[str] = set()
-    while url:
-        shown = http.redact(url)
-        if url in seen:
-            raise VendorResponseError(
-                f"massive next_url {shown!r} repeats an earlier page, expected a new cursor; "
-                "retry later, and report it if it persists")
-        seen.add(url)
-        page = http.get_json(url)
-        for record in _page_results(page, shown, endpoint.noun):
-            yield record, shown
-        url = _next_url(page, shown)
 
 
 def _page_results(page: Any, shown: str, noun: str) -> list[Record]:
@@ -179,15 +156,3 @@ def _page_results(page: Any, shown: str, noun: str) -> list[Record]:
                 f"massive page {shown!r} has results[{index}] = {repr(record)[:80]}, expected "
                 f"a {noun} object; report it, the API may have changed")
     return results
-
-
-def _next_url(page: Record, shown: str) -> str | None:
-    next_url = page.get("next_url")
-    if next_url is None or next_url == "":
-        return None
-    if not isinstance(next_url, str):
-        raise VendorResponseError(
-            f"massive page {shown!r} has next_url {next_url!r}, expected a URL string; "
-            "report it, the API may have changed")
-    # The key travels in the Authorization header; drop any apiKey the vendor echoes.
-    return strip_secret_params(next_url)

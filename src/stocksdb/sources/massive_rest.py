@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from typing import Any
@@ -78,7 +78,7 @@ def massive_http(settings: Settings, *, rate_limit: RateLimit | None = MASSIVE_B
 
     Raises:
         MissingCredentialError: if Settings.massive_api_key is not set."""
-    key = _require_key(settings)
+    key = require_key(settings)
     return HttpClient(SOURCE, settings.massive_api_url,
                       secret_headers={"Authorization": f"Bearer {key}"},
                       rate_limit=rate_limit, clock=clock, sleep=sleep)
@@ -95,7 +95,7 @@ def fetch_reference(settings: Settings, *, http: HttpClient | None = None,
     Raises:
         MissingCredentialError: if Settings.massive_api_key is not set (before any request).
         VendorResponseError, RateLimitedError: if a vendor cannot be read."""
-    _require_key(settings)
+    require_key(settings)
     with ExitStack() as owned:
         if http is None:
             http = owned.enter_context(massive_http(settings, rate_limit=rate_limit))
@@ -129,7 +129,13 @@ def compute_ticker_intervals(changes: Iterable[TickerChange], *, end: str | None
     return [(ticker, start, stop) for (start, ticker), stop in zip(ordered, ends, strict=True)]
 
 
-def _require_key(settings: Settings) -> str:
+def rate_limit_from_settings(settings: Settings) -> RateLimit | None:
+    """Settings.massive_rest_calls_per_minute as a RateLimit; None (no cap) when it is 0."""
+    per_minute = settings.massive_rest_calls_per_minute
+    return RateLimit(per_minute, 60.0) if per_minute else None
+
+
+def require_key(settings: Settings) -> str:
     if not settings.massive_api_key:
         raise MissingCredentialError(
             "source 'massive' needs Settings.massive_api_key, which is not set; set "
@@ -140,22 +146,42 @@ def _require_key(settings: Settings) -> str:
 def _fetch_listings(http: HttpClient, *, active: bool) -> list[_Listing]:
     """Every row of the tickers list for one `active` value, following next_url."""
     params = {"market": "stocks", "active": str(active).lower(), "limit": PAGE_LIMIT}
-    url: str | None = http.url(TICKERS_PATH, params)
+    return [_listing(record, shown, active)
+            for record, shown in iter_pages(http, TICKERS_PATH, params, _page_results)]
+
+
+PageCheck = Callable[[Any, str], list[dict[str, Any]]]
+
+
+def iter_pages(http: HttpClient, path: str, params: Mapping[str, Any],
+               check: PageCheck) -> Iterator[tuple[dict[str, Any], str]]:
+    """(record, redacted page URL) of every page, following next_url; `check` turns a page
+    into its records or raises VendorResponseError."""
+    url: str | None = http.url(path, dict(params))
     seen: set[str] = set()
-    listings: list[_Listing] = []
     while url:
+        shown = http.redact(url)
         if url in seen:
             raise VendorResponseError(
-                f"massive next_url {http.redact(url)!r} repeats an earlier page, expected a new "
-                "cursor; retry later, and report it if it persists")
+                f"massive next_url {shown!r} repeats an earlier page, expected a new cursor; "
+                "retry later, and report it if it persists")
         seen.add(url)
         page = http.get_json(url)
-        records = _page_results(page, http.redact(url))
-        listings += [_listing(r, http.redact(url), active) for r in records]
-        next_url = page.get("next_url")
-        # The key travels in the Authorization header; drop any apiKey the vendor echoes.
-        url = strip_secret_params(next_url) if next_url else None
-    return listings
+        for record in check(page, shown):
+            yield record, shown
+        url = _next_url(page, shown)
+
+
+def _next_url(page: Any, shown: str) -> str | None:
+    next_url = page.get("next_url") if isinstance(page, dict) else None
+    if next_url is None or next_url == "":
+        return None
+    if not isinstance(next_url, str):
+        raise VendorResponseError(
+            f"massive page {shown!r} has next_url {next_url!r}, expected a URL string; "
+            "report it, the API may have changed")
+    # The key travels in the Authorization header; drop any apiKey the vendor echoes.
+    return strip_secret_params(next_url)
 
 
 def _page_results(page: Any, shown: str) -> list[dict[str, Any]]:
