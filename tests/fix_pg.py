@@ -15,6 +15,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from stocksdb.db.checksum import TableChecksum, database_checksums
 from stocksdb.db.connection import connect, with_database
 from stocksdb.db.migrate import migrate
 from stocksdb.db.server import EmbeddedServer
@@ -112,3 +113,9 @@ def count_rows(dsn: str, table: str, where: str = "TRUE") -> int:
         row = c.execute(f"SELECT count(*) FROM {table} WHERE {where}").fetchone()  # noqa: S608
         assert row is not None
         return int(row[0])
+
+
+def checksums(dsn: str) -> dict[str, TableChecksum]:
+    """Every data table's digest (test helper)."""
+    with connect(dsn) as c:
+        return database_checksums(c)

@@ -7,22 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from stocksdb.cli import main
-from stocksdb.db.checksum import database_checksums
 from stocksdb.db.connection import connect
-from tests.fix_pg import PgServer
+from tests.fix_cli import stocksdb
+from tests.fix_pg import PgServer, checksums
 from tests.jobs.test_corporate_actions import dividend, write_actions
-
-
-def sums(dsn: str) -> dict[str, object]:
-    with connect(dsn) as c:
-        return dict(database_checksums(c))
-
-
-def stocksdb(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_bootstrap_runs_every_phase_and_writes_reports(
@@ -65,14 +53,14 @@ def test_rebuild_without_yes_touches_nothing_and_cold_rebuild_converges(
     write_actions(market, [], [dividend("IBM", "2024-01-03", 1.0)])
     args = ["--dsn", db, "rebuild", "--cold", "--path", str(market), "--start", "2024-01-02"]
     assert stocksdb(capsys, *args, "--yes")[0] == 0
-    before = sums(db)
+    before = checksums(db)
     code, _, err = stocksdb(capsys, *args)
     assert code == 1 and "would DROP database" in err and "prices_daily 9" in err
-    assert sums(db) == before
+    assert checksums(db) == before
     assert stocksdb(capsys, *args, "--yes")[0] == 0
-    assert sums(db) == before
+    assert checksums(db) == before
     code, _, err = stocksdb(capsys, "--dsn", db, "rebuild", "--from-backup", "nope.dump")
-    assert code != 0 and sums(db) == before
+    assert code != 0 and checksums(db) == before
 
 
 def test_rebuild_from_backup_restores_exact_checksums(
@@ -81,13 +69,13 @@ def test_rebuild_from_backup_restores_exact_checksums(
     write_actions(market, [], [dividend("IBM", "2024-01-03", 1.0)])
     assert stocksdb(capsys, "--dsn", db, "rebuild", "--cold", "--path", str(market),
                     "--start", "2024-01-02", "--yes")[0] == 0
-    before = sums(db)
+    before = checksums(db)
     code, out, _ = stocksdb(capsys, "--dsn", db, "backup", "--dir", str(tmp_path), "--json")
     assert code == 0
     dump = next(tmp_path.glob("full_*.dump"))
     with connect(db, autocommit=True) as c:
         c.execute("DELETE FROM prices_daily WHERE trade_date = '2024-01-03'")
-    assert sums(db) != before
+    assert checksums(db) != before
     code, out, err = stocksdb(capsys, "--dsn", db, "rebuild", "--from-backup", str(dump), "--yes")
     assert code == 0, err
-    assert sums(db) == before
+    assert checksums(db) == before

@@ -19,7 +19,7 @@ from stocksdb.backup.restore import restore_backup
 from stocksdb.backup.tools import find_client_tool, run_tool, tool_connection, use_system_tool
 from stocksdb.cli import main
 from stocksdb.config import Settings
-from stocksdb.db.checksum import TableChecksum, data_tables, database_checksums
+from stocksdb.db.checksum import data_tables
 from stocksdb.db.connection import connect, database_name
 from stocksdb.db.migrate import available_migrations, latest_version
 from stocksdb.db.server import bin_dir
@@ -30,7 +30,7 @@ from stocksdb.errors import (
     RestoreValidationError,
 )
 from stocksdb.jobs.runner import RunRequest, run_job
-from tests.fix_pg import PgServer
+from tests.fix_pg import PgServer, checksums
 
 
 def load(dsn: str, market: Path) -> None:
@@ -39,10 +39,6 @@ def load(dsn: str, market: Path) -> None:
         run_job(Settings(), dsn, RunRequest(job=job, path=market))
     run_job(Settings(), dsn, RunRequest(job="prices_daily", path=market, start=date(2024, 1, 2)))
 
-
-def checksums(dsn: str) -> dict[str, TableChecksum]:
-    with connect(dsn) as conn:
-        return database_checksums(conn)
 
 
 def ingestion_counts(dsn: str) -> dict[str, int]:

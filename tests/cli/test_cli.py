@@ -7,14 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from stocksdb.cli import main
 from stocksdb.config import Settings
-
-
-def stocksdb(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
+from tests.fix_cli import stocksdb
 
 
 def test_run_prints_json_summary_and_checksum_is_stable(

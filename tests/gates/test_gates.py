@@ -9,20 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from stocksdb.cli import main
 from stocksdb.config import Settings
 from stocksdb.db.connection import connect
 from stocksdb.errors import GateFailedError
 from stocksdb.jobs.runner import RunRequest, run_job
 from stocksdb.sample import generate_sample
+from tests.fix_cli import stocksdb
 from tests.fix_data import IBM, make_interval, make_security, write_reference
 from tests.fix_pg import count_rows
-
-
-def stocksdb(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def gate_rows(db: str) -> list[tuple[str, str, str, str]]:

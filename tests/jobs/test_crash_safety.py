@@ -18,13 +18,12 @@ from typing import Any
 import pytest
 
 from stocksdb.config import Settings
-from stocksdb.db.checksum import database_checksums
 from stocksdb.db.connection import connect, ensure_database
 from stocksdb.db.migrate import migrate
 from stocksdb.db.server import EmbeddedServer
 from stocksdb.jobs.runner import RunRequest, run_job
 from stocksdb.sample import generate_sample
-from tests.fix_pg import PgServer
+from tests.fix_pg import PgServer, checksums
 
 START, END = date(2024, 1, 2), date(2024, 4, 30)
 TRIALS = int(os.environ.get("STOCKSDB_CRASH_TRIALS", "10"))
@@ -61,10 +60,6 @@ def per_date(dsn: str) -> dict[date, int]:
                               ).fetchall())
 
 
-def sums(dsn: str) -> dict[str, Any]:
-    with connect(dsn) as c:
-        return dict(database_checksums(c))
-
 
 @pytest.fixture(scope="module")
 def clean(pg_server: PgServer, template_db: str,
@@ -79,7 +74,7 @@ def clean(pg_server: PgServer, template_db: str,
     proc = loader(pg_server.dsn(full), root)
     out, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err
-    yield Clean(root, template, per_date(pg_server.dsn(full)), sums(pg_server.dsn(full)),
+    yield Clean(root, template, per_date(pg_server.dsn(full)), checksums(pg_server.dsn(full)),
                 time.monotonic() - t0)
     for name in (full, template):
         pg_server.drop(name)
@@ -107,7 +102,7 @@ def trial(pg_server: PgServer, clean: Clean, seed: int) -> None:
         report = run_job(Settings(), dsn, RunRequest(job="prices_daily", path=clean.root,
                                                      start=START, end=END))
         assert report.status == "succeeded", report.as_dict()
-        assert sums(dsn) == clean.checksums
+        assert checksums(dsn) == clean.checksums
     finally:
         pg_server.drop(name)
 
@@ -162,7 +157,7 @@ def test_server_stopped_mid_run_names_dates_and_rerun_converges(clean: Clean) ->
         report = run_job(Settings(), dsn, RunRequest(job="prices_daily", path=clean.root,
                                                      start=START, end=END))
         assert report.status == "succeeded", report.as_dict()
-        assert sums(dsn) == clean.checksums
+        assert checksums(dsn) == clean.checksums
     finally:
         server.stop()
         shutil.rmtree(home, ignore_errors=True)

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from stocksdb.config import Settings
-from stocksdb.db.checksum import database_checksums
 from stocksdb.db.connection import connect
 from stocksdb.jobs.base import JobReport
 from stocksdb.jobs.runner import RunRequest, run_job
@@ -17,6 +16,7 @@ from tests.fix_data import (
     make_bar,
     write_day,
 )
+from tests.fix_pg import checksums
 
 
 def load_reference(db: str, root: Path) -> None:
@@ -34,10 +34,6 @@ def bars(db: str) -> list[tuple[str, str, float]]:
                          "ORDER BY time, symbol").fetchall()
     return [(s, t, float(v)) for s, t, v in rows]
 
-
-def checksums(db: str) -> dict[str, object]:
-    with connect(db) as c:
-        return dict(database_checksums(c))
 
 
 def test_hydration_writes_every_bar_readable_through_ohlcv_daily(db: str, market: Path) -> None:

@@ -144,10 +144,11 @@ def _write_session(conn: psycopg.Connection[Any], session: date, day: DayFile, *
 def _filter_symbols(rows: DayRows, symbols: tuple[str, ...] | None) -> tuple[DayRows, int]:
     if not symbols:
         return rows, 0
+    import pyarrow as pa
     import pyarrow.compute as pc
 
     keep = pc.is_in(pc.utf8_upper(pc.utf8_trim_whitespace(rows.table["ticker"])),
-                    value_set=__import__("pyarrow").array(list(symbols)))
+                    value_set=pa.array(list(symbols)))
     table = rows.table.filter(keep)
     return DayRows(table, rows.as_text, rows.sha256, rows.size), rows.table.num_rows - \
         table.num_rows
