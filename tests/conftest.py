@@ -1,3 +1,4 @@
 """Fixtures live in tests/fix_*.py plugins; this file only lists them."""
 
-pytest_plugins = ["tests.fix_pg", "tests.fix_data", "tests.fix_http", "tests.fix_s3", "tests.fix_cli"]
+pytest_plugins = ["tests.fix_pg", "tests.fix_data", "tests.fix_http", "tests.fix_s3",
+                  "tests.fix_cli"]
