@@ -97,6 +97,8 @@ def write_rejected(conn: psycopg.Connection[Any], report: JobReport,
     n = 0
     by_reason: Counter[str] = Counter()
     rows = list(rows)
+    if not rows:  # the common case on the per-date hot path: no COPY round trip
+        return 0
     if report.details.get("_keep_rejected"):
         # an atomic run may be rolled back by its gate: keep them to record again afterwards
         report.details.setdefault("_rejected_rows", []).extend(rows)
