@@ -165,3 +165,27 @@ def test_recorded_massive_splits_collapse_shop_duplicate(
     assert report.rejected == {"duplicate_event": 1}
     assert ("BRW", "reverse_split", "2022-05-20", 2.0, 1.0, None) in actions(db)
     assert ("CIG.C", "split", "2022-05-02", 3.0, 4.0, None) in actions(db)
+
+
+def test_nan_and_infinity_in_vendor_json_are_rejected_not_a_crash(db: str, market: Path) -> None:
+    """NaN / Infinity tokens (which Python's json accepts) become non_finite_value rejects
+    with their raw values recorded; the valid events still load."""
+    loaded(db, market)
+    folder = market / "corporate_actions"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "splits.json").write_text(
+        '{"status": "OK", "results": [{"execution_date": "2024-01-03", "split_from": 1, '
+        '"split_to": Infinity, "ticker": "AAPL"}, {"execution_date": "2024-01-03", '
+        '"split_from": 1, "split_to": 4, "ticker": "IBM"}]}')
+    (folder / "dividends.json").write_text(
+        '{"status": "OK", "results": [{"cash_amount": NaN, "currency": "USD", '
+        '"dividend_type": "CD", "ex_dividend_date": "2024-01-03", "ticker": "AAPL"}]}')
+    report = run_actions(db, market)
+    assert report.status == "succeeded", report.as_dict()
+    assert report.rejected == {"non_finite_value": 2}
+    with connect(db) as c:
+        raws = sorted(r[0] for r in c.execute(
+            "SELECT coalesce(raw->>'split_to', raw->>'cash_amount') FROM rejected_rows "
+            "WHERE reason_code = 'non_finite_value'"))
+    assert raws == ["inf", "nan"]
+    assert [a[:3] for a in actions(db)] == [("IBM", "split", "2024-01-03")]

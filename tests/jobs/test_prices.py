@@ -64,7 +64,8 @@ def test_rerun_leaves_checksum_unchanged_and_writes_nothing(db: str, market: Pat
 
 def test_republished_file_converges_to_clean_load(pg_server: object, template_db: str,
                                                   market: Path, tmp_path: Path) -> None:
-    """A corrected file (changed close, one row dropped) re-run equals a clean load of it."""
+    """A corrected file (changed close, one row dropped) is refused by the shrink guard, then
+    with --max-shrink 1 re-run equals a clean load of it."""
     from tests.fix_pg import PgServer
 
     assert isinstance(pg_server, PgServer)
@@ -74,7 +75,9 @@ def test_republished_file_converges_to_clean_load(pg_server: object, template_db
         prices(pg_server.dsn(first), market, start=date(2024, 1, 2))
         write_day(market, "2024-01-03", [make_bar("AAPL", "2024-01-03", 181.25),
                                          make_bar("FB", "2024-01-03", 351)])
-        report = prices(pg_server.dsn(first), market, start=date(2024, 1, 2))
+        refused = prices(pg_server.dsn(first), market, start=date(2024, 1, 2))
+        assert "2024-01-03" in refused.details["failed_dates"], "1 of 3 bars is > 2 %"
+        report = prices(pg_server.dsn(first), market, start=date(2024, 1, 2), max_shrink=1.0)
         assert (report.counts["rows_updated"], report.counts["rows_deleted"]) == (1, 1)
         load_reference(pg_server.dsn(clean), market)
         prices(pg_server.dsn(clean), market, start=date(2024, 1, 2))

@@ -71,13 +71,15 @@ def test_rerun_uses_cache_and_republished_object_is_refetched(
     report = s3_prices(s3_settings, db)
     assert cached_files(s3_settings) == first
     assert report["counts"]["rows_unchanged"] == 9  # type: ignore[index]
-    write_day(market, "2024-01-03", [make_bar("AAPL", "2024-01-03", 185.5)])
+    write_day(market, "2024-01-03", [make_bar("AAPL", "2024-01-03", 185.5),
+                                     make_bar("IBM", "2024-01-03", 161),
+                                     make_bar("FB", "2024-01-03", 351)])
     upload_tree(s3_settings, market)
     report = s3_prices(s3_settings, db)
     after = cached_files(s3_settings)
     changed = sorted(k for k in after if after[k] != first[k])
     assert changed == ["2024-01-03.csv.gz"]
-    assert (report["counts"]["rows_updated"], report["counts"]["rows_deleted"]) == (1, 2)  # type: ignore[index]
+    assert (report["counts"]["rows_updated"], report["counts"]["rows_deleted"]) == (1, 0)  # type: ignore[index]
     assert ("AAPL", "2024-01-03", 185.5) in bars(db)
 
 

@@ -66,11 +66,15 @@ def _day(value: datetime | None) -> date | None:
               help="Only these tickers: an explicit, logged, non-authoritative override.")
 @click.option("--method", type=click.Choice(["crsp", "exdate_close"]), default=None,
               help="Dividend adjustment method (adjustment_factors_daily; default crsp).")
+@click.option("--max-shrink", type=click.FloatRange(min=0, max=1), default=None,
+              metavar="FRACTION",
+              help="prices_daily: most of a date's stored bars a republished file may delete "
+                   "(default 0.02); 1 accepts a genuine vendor removal (logged).")
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON.")
 @pass_state
 def run(state: CliState, job: str, source: str, path: Path | None, start: datetime | None,
         end: datetime | None, days: int | None, symbols: tuple[str, ...] | None,
-        method: str | None, as_json: bool) -> int:
+        method: str | None, max_shrink: float | None, as_json: bool) -> int:
     """Run JOB behind its gate and record it in ingestion.job_runs. Jobs, in order:
     securities_master, ticker_history, prices_daily, corporate_actions,
     adjustment_factors_daily, fundamentals_quarterly_raw, fundamentals_derived. Exit 1 when
@@ -80,7 +84,7 @@ def run(state: CliState, job: str, source: str, path: Path | None, start: dateti
     if start is not None and days is not None:
         raise click.UsageError("pass either --start/--end or --days, not both")
     request = RunRequest(job=job, source=source, path=path, start=_day(start), end=_day(end),
-                         days=days, symbols=symbols, method=method)
+                         days=days, symbols=symbols, method=method, max_shrink=max_shrink)
     with _progress(job == "prices_daily") as progress:
         report = run_job(state.settings, state.dsn(), request, progress=progress)
     if as_json:

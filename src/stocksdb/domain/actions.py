@@ -52,14 +52,24 @@ Resolver = Callable[[str, date], int | None]
 Problem = tuple[Reason, str, dict[str, Any]]
 
 
+class NonFiniteError(ValueError):
+    """A vendor number that is NaN or infinite (Python's json reads the NaN/Infinity tokens)."""
+
+
 def _number(value: Any, field: str) -> float:
     try:
         number = float(value)
     except (TypeError, ValueError):
         raise ValueError(f"{field} {value!r} is not a number") from None
     if math.isnan(number) or math.isinf(number):
-        raise ValueError(f"{field} {value!r} is not a number")
+        raise NonFiniteError(f"{field} {value!r} is not a finite number")
     return number
+
+
+def _parse_reason(exc: ValueError) -> Reason:
+    if isinstance(exc, NonFiniteError):
+        return Reason.NON_FINITE_VALUE
+    return Reason.INVALID_DATE if "date" in str(exc) else Reason.UNPARSEABLE_VALUE
 
 
 def parse_split(raw: dict[str, Any], resolve: Resolver) -> Event | Problem:
@@ -70,8 +80,7 @@ def parse_split(raw: dict[str, Any], resolve: Resolver) -> Event | Problem:
         sfrom, sto = _number(raw.get("split_from"), "split_from"), \
             _number(raw.get("split_to"), "split_to")
     except ValueError as exc:
-        reason = Reason.INVALID_DATE if "date" in str(exc) else Reason.UNPARSEABLE_VALUE
-        return reason, str(exc), raw
+        return _parse_reason(exc), str(exc), raw
     if sfrom == sto:
         return Reason.ONE_TO_ONE_SPLIT, (f"split {sfrom:g}:{sto:g} changes nothing (vendors list "
                                          "stock-dividend payouts this way)"), raw
@@ -89,8 +98,7 @@ def parse_dividend(raw: dict[str, Any], resolve: Resolver) -> Event | Problem:
         dates = [parse_optional_date(raw.get(f), f) for f in
                  ("declaration_date", "record_date", "pay_date")]
     except ValueError as exc:
-        reason = Reason.INVALID_DATE if "date" in str(exc) else Reason.UNPARSEABLE_VALUE
-        return reason, str(exc), raw
+        return _parse_reason(exc), str(exc), raw
     if amount <= 0:
         return Reason.NON_POSITIVE_DIVIDEND, f"cash_amount {amount:g} is not positive", raw
     kind = "special_dividend" if raw.get("dividend_type") == "SC" else "cash_dividend"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import time
 from collections import Counter
 from collections.abc import Iterable
@@ -91,6 +92,23 @@ def finish_run(conn: psycopg.Connection[Any], report: JobReport, status: str,
     return report
 
 
+def json_safe(value: Any) -> Any:
+    """`value` with non-finite floats as text ('nan', 'inf') and missing values as null: jsonb
+    refuses NaN and Infinity, and a vendor's bad number must still be recorded."""
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if value is not None and not isinstance(value, str | int | float | bool):
+        import pandas as pd
+
+        if pd.api.types.is_scalar(value) and pd.isna(value):
+            return None
+    return value
+
+
 def write_rejected(conn: psycopg.Connection[Any], report: JobReport,
                    rows: Iterable[Rejected]) -> int:
     """COPY rejected rows into ingestion.rejected_rows; counts them by reason on the report."""
@@ -107,7 +125,7 @@ def write_rejected(conn: psycopg.Connection[Any], report: JobReport,
         "reason_code, detail, raw) FROM STDIN"
     ) as copy:
         for r in rows:
-            raw = json.dumps(r.raw, default=str, sort_keys=True)
+            raw = json.dumps(json_safe(r.raw), default=str, sort_keys=True, allow_nan=False)
             copy.write_row((report.run_id, report.job, r.source, r.source_key, r.trade_date,
                             r.ticker, r.reason, r.detail, raw))
             by_reason[r.reason] += 1

@@ -11,6 +11,7 @@ fails that date only (rolled back) and the run goes on; the run ends 'partial' n
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ from stocksdb.sources.flatfiles import DayFile, DayFileStore, DayRows, read_day_
 log = logging.getLogger("stocksdb.jobs.prices")
 JOB = "prices_daily"
 _LOCK_NAMESPACE = 0x5052  # advisory xact lock per (namespace, date): one writer per date
+DEFAULT_MAX_SHRINK = 0.02
 
 # Called after each session: (session, outcome 'ok'|'failed'|'missing', counts or None).
 ProgressFn = Callable[[date, str, MergeCounts | None], None]
@@ -43,6 +45,7 @@ class PricesOptions:
     end: date | None = None
     days: int | None = None
     symbols: tuple[str, ...] | None = None
+    max_shrink: float = DEFAULT_MAX_SHRINK  # fraction of a date's stored bars a run may delete
 
 
 @dataclass
@@ -106,16 +109,63 @@ def tickers_on(intervals: pd.DataFrame, session: date) -> pd.Series:
                      index=pd.Index(intervals["ticker"].to_numpy()[live]))
 
 
-def _rejected_rows(check: DayCheck, day: DayFile, session: date, source: str) -> list[Rejected]:
+def _rejected_rows(check: DayCheck, day: DayFile, session: date, source: str,
+                   stored: set[int]) -> list[Rejected]:
+    """Rejected rows with their details; `stored`: securities whose stored bar was kept."""
     out = []
     for raw in check.rejected.to_dict("records"):
         reason = str(raw.pop("reason"))
+        sid = raw.pop("_security_id", None)
         detail = f"{reason.replace('_', ' ')}: " + ", ".join(
             f"{k}={raw.get(k)}" for k in ("open", "high", "low", "close", "volume",
                                            "window_start") if k in raw)
+        if sid is not None and not math.isnan(sid) and int(sid) in stored:
+            detail += "; the stored bar was kept"
         out.append(Rejected(reason, detail, source, day.key, ticker=str(raw.get("ticker")),
                             trade_date=session, raw=raw))
     return out
+
+
+class DateRefused(Exception):  # noqa: N818 - control flow inside the loader, never escapes
+    """The merge would lose stored bars; the date's transaction is rolled back."""
+
+
+def guard_shrink(session: date, counts: MergeCounts, *, universe: int,
+                 max_shrink: float) -> None:
+    """Refuse a merge that deletes too much of a date, or sinks its coverage.
+
+    Raises:
+        DateRefused: with the sentence that names the date in the report.
+    """
+    from stocksdb.gates.checks import COVERAGE_FAIL, MIN_UNIVERSE_FOR_COVERAGE
+
+    before, after = counts.stored_before, counts.stored_after
+    if max_shrink >= 1 or before == 0:
+        if counts.deleted:
+            log.warning("%s: --max-shrink %g: accepting the deletion of %d of %d stored bars",
+                        session, max_shrink, counts.deleted, before)
+        return
+    if counts.deleted > max_shrink * before:
+        raise DateRefused(
+            f"the file would delete {counts.deleted} of the {before} stored bars "
+            f"({counts.deleted / before:.1%} > --max-shrink {max_shrink:g}); nothing written, "
+            "the stored bars are kept; check the file, or pass --max-shrink 1 to accept a "
+            "genuine vendor removal")
+    if universe >= MIN_UNIVERSE_FOR_COVERAGE and before / universe >= COVERAGE_FAIL > \
+            after / universe:
+        raise DateRefused(
+            f"the file would leave {after} bars for {universe} listed securities (coverage "
+            f"{after / universe:.1%}, was {before / universe:.1%}; error below "
+            f"{COVERAGE_FAIL:.0%}); nothing written, the stored bars are kept; pass "
+            "--max-shrink 1 to accept it")
+
+
+def _stored_of(conn: psycopg.Connection[Any], session: date, ids: tuple[int, ...]) -> set[int]:
+    if not ids:
+        return set()
+    rows = conn.execute("SELECT security_id FROM stocks_research.prices_daily "
+                        "WHERE trade_date = %s AND security_id = ANY(%s)", (session, list(ids)))
+    return {int(r[0]) for r in rows}
 
 
 _SOURCE_FILE = """
@@ -128,14 +178,18 @@ ON CONFLICT (source, key) DO UPDATE SET size_bytes = EXCLUDED.size_bytes,
 """
 
 
-def _write_session(conn: psycopg.Connection[Any], session: date, day: DayFile, *,
+def _write_session(conn: psycopg.Connection[Any], prep: Prepared, day: DayFile, *,
                    rows: DayRows, check: DayCheck, payload: Payload, report: JobReport,
-                   source: str, full: bool) -> MergeCounts:
+                   source: str, opts: PricesOptions) -> MergeCounts:
+    session = prep.session
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s, %s)",
                      (_LOCK_NAMESPACE, session.toordinal()))
-        counts = merge_day(conn, payload, source=source, delete_missing=full)
-        write_rejected(conn, report, _rejected_rows(check, day, session, source))
+        counts = merge_day(conn, payload, source=source, delete_missing=not opts.symbols,
+                           keep=check.kept_ids)
+        guard_shrink(session, counts, universe=prep.universe, max_shrink=opts.max_shrink)
+        stored = _stored_of(conn, session, check.kept_ids)
+        write_rejected(conn, report, _rejected_rows(check, day, session, source, stored))
         conn.execute(_SOURCE_FILE, (source, day.key, rows.size, day.etag, rows.sha256,
                                     rows.table.num_rows, report.run_id))
     return counts
@@ -165,6 +219,7 @@ class Prepared:
     payload: Payload | None = None
     failure: str | None = None
     skipped: int = 0
+    universe: int = 0      # securities with a ticker valid on the session
 
 
 def prepare_session(store: DayFileStore, session: date, intervals: pd.DataFrame,
@@ -177,10 +232,15 @@ def prepare_session(store: DayFileStore, session: date, intervals: pd.DataFrame,
         rows = read_day_file(day.path)
     except (SourceError, InputFileError) as exc:
         return Prepared(session, failure=str(exc))
+    if rows.table.num_rows == 0:
+        return Prepared(session, failure=f"day file {day.key!r} has no rows (empty or header "
+                                         "only); nothing written, the stored bars are kept")
     rows, skipped = _filter_symbols(rows, symbols)
-    check = check_day(rows.table, session, tickers_on(intervals, session))
+    tickers = tickers_on(intervals, session)
+    check = check_day(rows.table, session, tickers)
     payload = encode_bars(check.accepted, session, source=store.source, run_id=run_id)
-    return Prepared(session, day, rows, check, payload, skipped=skipped)
+    return Prepared(session, day, rows, check, payload, skipped=skipped,
+                    universe=len(tickers))
 
 
 def _load_session(ctx: Any, store: DayFileStore, prep: Prepared, *, opts: PricesOptions,
@@ -197,9 +257,13 @@ def _load_session(ctx: Any, store: DayFileStore, prep: Prepared, *, opts: Prices
         return "missing"
     tally.skipped_by_symbols += prep.skipped
     try:
-        counts = _write_session(ctx.conn, session, prep.day, rows=prep.rows, check=prep.check,
+        counts = _write_session(ctx.conn, prep, prep.day, rows=prep.rows, check=prep.check,
                                 payload=prep.payload, report=ctx.report, source=store.source,
-                                full=not opts.symbols)
+                                opts=opts)
+    except DateRefused as exc:
+        tally.failed[session] = str(exc)
+        log.error("%s: refused: %s", session, exc)
+        return "failed"
     except psycopg.Error as exc:
         tally.failed[session] = f"database error: {str(exc).strip().splitlines()[0]}"
         log.error("%s: rolled back, nothing written: %s", session, tally.failed[session])

@@ -5,12 +5,15 @@ A session with no rows yet gets a plain COPY straight into the table (a first lo
 COPY). Otherwise the bars are staged with COPY into a temporary table and compared in SQL:
 changed rows are updated, unchanged rows are not touched (re-runs write nothing and keep
 run_id/ingested_at), new rows are inserted, and in full-universe mode this source's rows the
-file no longer holds are deleted, so vendor corrections propagate and re-runs converge.
+file no longer holds are deleted, so vendor corrections propagate and re-runs converge. Bars of
+`keep` (securities whose row in the file was rejected) are never deleted: a bad row must not
+cost a good stored bar. The caller compares the counts with what was stored before committing.
 """
 
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -31,6 +34,11 @@ class MergeCounts:
     updated: int = 0
     unchanged: int = 0
     deleted: int = 0
+    stored_before: int = 0    # the session's bars (any source) before the merge
+
+    @property
+    def stored_after(self) -> int:
+        return self.stored_before + self.inserted - self.deleted
 
 
 def _csv(frame: pd.DataFrame) -> bytes:
@@ -77,7 +85,7 @@ CREATE TEMP TABLE IF NOT EXISTS stage_prices (
     low double precision, close double precision, volume bigint, transactions bigint,
     source text, run_id bigint) ON COMMIT DELETE ROWS
 """
-_HAS_ROWS = "SELECT EXISTS (SELECT 1 FROM stocks_research.prices_daily WHERE trade_date = %s)"
+_STORED = "SELECT count(*) FROM stocks_research.prices_daily WHERE trade_date = %s"
 _UPDATE = """
 UPDATE stocks_research.prices_daily p
    SET open = s.open, high = s.high, low = s.low, close = s.close, volume = s.volume,
@@ -91,6 +99,7 @@ _DELETE = """
 DELETE FROM stocks_research.prices_daily p
  WHERE p.trade_date = %(day)s AND p.source = %(source)s
    AND NOT EXISTS (SELECT 1 FROM stage_prices s WHERE s.security_id = p.security_id)
+   AND NOT (p.security_id = ANY(%(keep)s))
 """
 _INSERT = """
 INSERT INTO stocks_research.prices_daily (security_id, trade_date, open, high, low, close,
@@ -104,19 +113,20 @@ SELECT s.security_id, s.trade_date, s.open, s.high, s.low, s.close, s.volume, s.
 
 
 def merge_day(conn: psycopg.Connection[Any], payload: Payload, *, source: str,
-              delete_missing: bool) -> MergeCounts:
+              delete_missing: bool, keep: Sequence[int] = ()) -> MergeCounts:
     """Make prices_daily for the payload's session agree with it (see module docstring)."""
     session, n = payload.session, payload.rows
-    row = conn.execute(_HAS_ROWS, (session,)).fetchone()
-    if not (row and row[0]):
+    row = conn.execute(_STORED, (session,)).fetchone()
+    stored = int(row[0]) if row else 0
+    if not stored:
         if n:
             _copy_in(conn, _TABLE, payload.data)
         return MergeCounts(inserted=n)
     conn.execute(_STAGE)
     if n:
         _copy_in(conn, _STAGE_NAME, payload.data)
-    params = {"day": session, "source": source}
-    counts = MergeCounts()
+    params = {"day": session, "source": source, "keep": list(keep)}
+    counts = MergeCounts(stored_before=stored)
     counts.updated = conn.execute(_UPDATE, params).rowcount
     if delete_missing:
         counts.deleted = conn.execute(_DELETE, params).rowcount

@@ -44,15 +44,16 @@ class RunRequest:
     days: int | None = None
     symbols: tuple[str, ...] | None = None
     method: str | None = None
+    max_shrink: float | None = None   # prices_daily; None: the loader's default (0.02)
 
     def params(self) -> dict[str, Any]:
         """What job_runs.params records (no secrets: those live only in Settings)."""
         out: dict[str, Any] = {"source": self.source}
-        for name in ("path", "start", "end", "days", "symbols", "method"):
+        for name in ("path", "start", "end", "days", "symbols", "method", "max_shrink"):
             value = getattr(self, name)
             if value is not None:
                 out[name] = list(value) if isinstance(value, tuple) else str(value) \
-                    if not isinstance(value, int) else value
+                    if not isinstance(value, int | float) else value
         return out
 
 
@@ -141,7 +142,8 @@ def _prices(ctx: JobContext) -> JobReport:
         from stocksdb.sources.massive_s3 import MassiveS3
 
         store = MassiveS3(ctx.settings)
-    opts = PricesOptions(start=r.start, end=r.end, days=r.days, symbols=r.symbols)
+    opts = PricesOptions(start=r.start, end=r.end, days=r.days, symbols=r.symbols,
+                         **({} if r.max_shrink is None else {"max_shrink": r.max_shrink}))
     report = run_prices_daily(ctx, store, opts, ctx.progress)
     ctx.sessions = tuple(date.fromisoformat(d) for d in report.details.get("session_dates", ()))
     return report

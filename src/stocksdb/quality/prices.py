@@ -3,8 +3,9 @@
 In:  the rows of one day file (pyarrow Table), its session date, the ticker -> security map
      valid on that date. Out: accepted bars keyed by security_id, and rejected rows.
 Vectorized over the rows (pandas); each row gets at most one reason, the first that applies in
-the order: unparseable value, bad ticker, wrong window_start, duplicates, bar sanity, unknown
-ticker. Wrong-date rows are removed before duplicates are judged, so a vendor file carrying the
+the order: non-finite value (inf, NaN), unparseable value, out-of-range value, bad ticker, wrong
+window_start, duplicates, bar sanity, unknown ticker.
+Wrong-date rows are removed before duplicates are judged, so a vendor file carrying the
 next day's rows (the 2019-08-12 defect) loses only those rows.
 """
 
@@ -20,6 +21,12 @@ import pyarrow as pa
 from stocksdb.quality.reasons import Reason
 
 NS_PER_DAY = 86_400_000_000_000
+# Bounds no real US-equity bar comes near; beyond them a value is a vendor fault, and a volume
+# beyond bigint would otherwise fail the whole date's COPY.
+MAX_PRICE = 1e9            # dollars per share (BRK.A trades near 1e6)
+MAX_COUNT = 1e15           # shares or trades in one day (the whole market trades ~1e10)
+_NON_FINITE_TEXT = ("nan", "+nan", "-nan", "inf", "+inf", "-inf", "infinity", "+infinity",
+                    "-infinity")
 _NUMERIC = ("volume", "open", "close", "high", "low", "window_start")
 BAR_COLUMNS = ("security_id", "open", "high", "low", "close", "volume", "transactions")
 
@@ -31,6 +38,8 @@ class DayCheck:
     accepted: pd.DataFrame    # BAR_COLUMNS + ticker, one row per security
     rejected: pd.DataFrame    # original columns (as text) + reason, detail
     unknown_tickers: int
+    # Securities with a rejected row and no accepted one: their stored bar must be kept.
+    kept_ids: tuple[int, ...] = ()
 
 
 def session_midnight_ns(session: date) -> int:
@@ -49,6 +58,32 @@ def _to_frame(table: pa.Table) -> pd.DataFrame:
             frame[col] = pd.to_numeric(text, errors="coerce")
     frame["ticker"] = frame["ticker"].astype(str).str.strip().str.upper().astype(object)
     return frame
+
+
+def _non_finite(table: pa.Table) -> np.ndarray:
+    """Rows holding inf or NaN in a numeric column (read before pandas turns nulls into NaN)."""
+    import pyarrow.compute as pc
+
+    mask = np.zeros(table.num_rows, dtype=bool)
+    for name in (*_NUMERIC, "transactions"):
+        if name not in table.column_names:
+            continue
+        col = table[name]
+        if pa.types.is_floating(col.type):
+            bad = pc.or_(pc.is_nan(col), pc.is_inf(col))
+        elif pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+            bad = pc.is_in(pc.utf8_lower(pc.utf8_trim_whitespace(col)),
+                           value_set=pa.array(_NON_FINITE_TEXT))
+        else:
+            continue
+        mask |= pc.fill_null(bad, False).to_numpy(zero_copy_only=False)
+    return mask
+
+
+def _out_of_range(f: pd.DataFrame) -> pd.Series:
+    prices = f[["open", "high", "low", "close"]].abs().gt(MAX_PRICE).any(axis=1)
+    counts = f[["volume", "transactions"]].abs().gt(MAX_COUNT).any(axis=1)
+    return prices | counts | f["window_start"].abs().gt(2**62)
 
 
 def _mark(reasons: pd.Series, mask: pd.Series, reason: Reason) -> None:
@@ -94,7 +129,9 @@ def check_day(table: pa.Table, session: date, tickers: pd.Series) -> DayCheck:
     """Split a day file's rows into accepted bars and rejected rows with reasons."""
     f = _to_frame(table)
     reasons = pd.Series(pd.NA, index=f.index, dtype=object)
+    _mark(reasons, pd.Series(_non_finite(table), index=f.index), Reason.NON_FINITE_VALUE)
     _mark(reasons, f[list(_NUMERIC)].isna().any(axis=1), Reason.UNPARSEABLE_VALUE)
+    _mark(reasons, _out_of_range(f), Reason.VALUE_OUT_OF_RANGE)
     valid_ticker = f["ticker"].str.fullmatch(r"[A-Z0-9][A-Z0-9.\-]{0,15}")
     _mark(reasons, ~valid_ticker.fillna(False).astype(bool), Reason.INVALID_TICKER)
     offset = f["window_start"] - session_midnight_ns(session)
@@ -111,4 +148,8 @@ def check_day(table: pa.Table, session: date, tickers: pd.Series) -> DayCheck:
     accepted["transactions"] = accepted["transactions"].round().astype("Int64")
     rejected = table.filter(pa.array((~ok).to_numpy())).to_pandas().astype(str)
     rejected["reason"] = reasons[~ok].to_numpy()
-    return DayCheck(accepted.reset_index(drop=True), rejected, int(unknown.sum()))
+    touched = ids[~ok].dropna().astype("int64")
+    kept = sorted(set(touched.tolist()) - set(accepted["security_id"].tolist()))
+    rejected["_security_id"] = ids[~ok].to_numpy()   # NaN: the ticker names no security
+    return DayCheck(accepted.reset_index(drop=True), rejected, int(unknown.sum()),
+                    tuple(kept))

@@ -44,6 +44,10 @@ class Reason(StrEnum):
     NEGATIVE_VOLUME = "negative_volume"
     NON_INTEGRAL_VOLUME = "non_integral_volume"
     UNKNOWN_TICKER = "unknown_ticker"
+    NON_FINITE_VALUE = "non_finite_value"
+    VALUE_OUT_OF_RANGE = "value_out_of_range"
+    # whole day files (a failed date, recorded in job_runs, not a row)
+    FILE_TOO_LARGE = "file_too_large"
     # corporate actions
     ONE_TO_ONE_SPLIT = "one_to_one_split"
     DUPLICATE_EVENT = "duplicate_event"

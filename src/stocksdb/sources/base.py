@@ -6,6 +6,7 @@ quarantine. Files and the Massive REST API therefore share one validation path.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -66,3 +67,12 @@ class ActionsBatch:
     splits: pd.DataFrame
     dividends: pd.DataFrame
     problems: tuple[SourceProblem, ...] = ()
+
+
+def keep_non_finite(value: object) -> object:
+    """A vendor's NaN/Infinity (Python's json reads those tokens as floats) as text ('nan',
+    'inf'): pandas would otherwise confuse NaN with a missing value, and the row must reach the
+    checks as a non-finite number, not as an absent one."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    return value

@@ -144,5 +144,8 @@ def _parse(data: bytes, *, typed: bool) -> pa.Table:
     stream = pa.CompressedInputStream(pa.BufferReader(data), "gzip")
     return pacsv.read_csv(
         stream,
-        convert_options=pacsv.ConvertOptions(column_types=types, strings_can_be_null=False),
+        # only an empty cell is null: 'nan' must reach the checks as NaN (non_finite_value),
+        # not vanish into a null (unparseable_value)
+        convert_options=pacsv.ConvertOptions(column_types=types, strings_can_be_null=False,
+                                             null_values=[""]),
     )

@@ -18,6 +18,7 @@ from stocksdb.sources.base import (
     TICKER_HISTORY_COLUMNS,
     ActionsBatch,
     ReferenceBatch,
+    keep_non_finite,
 )
 
 SOURCE_NAME = "files"
@@ -85,7 +86,8 @@ def read_results_json(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
     if not isinstance(results, list):
         raise InputFileError(f"corporate actions file {str(path)!r} has no `results` list; "
                              "expected the Massive v3 envelope {\"results\": [...]}")
-    rows = [{c: (r.get(c) if isinstance(r, dict) else None) for c in columns} for r in results]
+    rows = [{c: (keep_non_finite(r.get(c)) if isinstance(r, dict) else None) for c in columns}
+            for r in results]
     frame = pd.DataFrame(rows, columns=list(columns), dtype=object)
     frame["source_key"] = [f"{path.name}#{i}" for i in range(len(frame))]
     return frame

@@ -25,7 +25,12 @@ import pandas as pd
 
 from stocksdb.config import Settings
 from stocksdb.errors import InputError, VendorResponseError
-from stocksdb.sources.base import DIVIDEND_COLUMNS, SPLIT_COLUMNS, ActionsBatch
+from stocksdb.sources.base import (
+    DIVIDEND_COLUMNS,
+    SPLIT_COLUMNS,
+    ActionsBatch,
+    keep_non_finite,
+)
 from stocksdb.sources.http import HttpClient, RateLimit
 from stocksdb.sources.massive_rest import (
     iter_pages,
@@ -134,7 +139,7 @@ def _distinct_tickers(tickers: Sequence[str]) -> list[str]:
 def _fetch_frame(http: HttpClient, endpoint: _Endpoint, queries: Sequence[Query]
                  ) -> pd.DataFrame:
     """Rows of every page of every query: the endpoint's columns plus source_key."""
-    rows = [{**{column: record.get(column) for column in endpoint.columns},
+    rows = [{**{column: keep_non_finite(record.get(column)) for column in endpoint.columns},
              "source_key": source_key}
             for query in queries
             for record, source_key in iter_pages(
