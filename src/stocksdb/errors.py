@@ -7,6 +7,7 @@ StocksdbError
  ├─ SourceError ── VendorResponseError, RateLimitedError
  ├─ ServerError                        embedded PostgreSQL could not start / stop
  ├─ GateFailedError                    a phase gate refused (exit 3)
+ ├─ LockBusyError                      --no-wait and another run holds a table the job needs
  ├─ BackupError ── BackupToolError     a backup not written; pg_dump / pg_restore failed
  ├─ NotConfirmedError ── RestoreNotConfirmedError   destructive command without --yes (exit 1)
  └─ DatabaseStateError ── MigrationChecksumError, SchemaVersionError, UnknownJobError,
@@ -78,6 +79,10 @@ class GateFailedError(StocksdbError):
     def __init__(self, message: str, *, report: Any = None) -> None:
         super().__init__(message)
         self.report = report
+
+
+class LockBusyError(StocksdbError):
+    """Another run holds a table lock the job needs, and the caller asked not to wait."""
 
 
 class DatabaseStateError(StocksdbError):

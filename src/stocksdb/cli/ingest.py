@@ -46,6 +46,31 @@ def _progress(total_hint: bool) -> Iterator[Callable[..., None]]:
         yield step
 
 
+@contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """SIGTERM behaves like Ctrl-C while a job runs: the current date rolls back, the run is
+    recorded 'interrupted'. A second signal is ignored, so it cannot cut the recording short.
+    (Only the main thread may set handlers; elsewhere nothing changes.)"""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, _: object) -> None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = {s: signal.signal(s, interrupt) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 def _day(value: datetime | None) -> date | None:
     return value.date() if value else None
 
@@ -70,23 +95,34 @@ def _day(value: datetime | None) -> date | None:
               metavar="FRACTION",
               help="prices_daily: most of a date's stored bars a republished file may delete "
                    "(default 0.02); 1 accepts a genuine vendor removal (logged).")
+@click.option("--no-wait", is_flag=True,
+              help="Exit 1 at once, naming the run, when another run holds a table this job "
+                   "reads or writes (default: wait for it, saying so).")
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON.")
 @pass_state
 def run(state: CliState, job: str, source: str, path: Path | None, start: datetime | None,
         end: datetime | None, days: int | None, symbols: tuple[str, ...] | None,
-        method: str | None, max_shrink: float | None, as_json: bool) -> int:
+        method: str | None, max_shrink: float | None, no_wait: bool, as_json: bool) -> int:
     """Run JOB behind its gate and record it in ingestion.job_runs. Jobs, in order:
     securities_master, ticker_history, prices_daily, corporate_actions,
     adjustment_factors_daily, fundamentals_quarterly_raw, fundamentals_derived. Exit 1 when
-    the run failed or some dates failed or were missing, 3 when a gate refused."""
+    the run failed or some dates failed or were missing, 3 when a gate refused, 130 when
+    interrupted (SIGINT/SIGTERM: the date being written is rolled back, the run is recorded
+    'interrupted')."""
     from stocksdb.jobs.runner import RunRequest, run_job
 
     if start is not None and days is not None:
         raise click.UsageError("pass either --start/--end or --days, not both")
     request = RunRequest(job=job, source=source, path=path, start=_day(start), end=_day(end),
-                         days=days, symbols=symbols, method=method, max_shrink=max_shrink)
-    with _progress(job == "prices_daily") as progress:
-        report = run_job(state.settings, state.dsn(), request, progress=progress)
+                         days=days, symbols=symbols, method=method, max_shrink=max_shrink,
+                         no_wait=no_wait)
+    try:
+        with _sigterm_interrupts(), _progress(job == "prices_daily") as progress:
+            report = run_job(state.settings, state.dsn(), request, progress=progress)
+    except KeyboardInterrupt:
+        click.echo(f"{job}: interrupted; the date being written was rolled back and the run "
+                   "is recorded as 'interrupted'", err=True)
+        return 130
     if as_json:
         click.echo(json.dumps(report.as_dict(), indent=2, default=str))
     else:

@@ -25,7 +25,8 @@ def database_status(settings: Settings, dsn: str) -> dict[str, Any]:
         st = embedded_server(settings).status()
         report["server"] = {"pgdata": str(st.pgdata), "running": st.running, "pid": st.pid,
                             "port": st.port}
-    with connect(dsn) as conn:
+    with connect(dsn, autocommit=True) as conn:
+        report["abandoned_now"] = _mark_abandoned(conn)
         report["server_version"] = conn.execute("SHOW server_version").fetchone()[0]  # type: ignore[index]
         report["migrations"] = [
             {"version": m.version, "name": m.name, "applied_at": m.applied_at}
@@ -41,6 +42,14 @@ def database_status(settings: Settings, dsn: str) -> dict[str, Any]:
         report["recent_runs"] = [{"run_id": r[0], "job": r[1], "status": r[2],
                                   "started_at": r[3]} for r in runs]
     return report
+
+
+def _mark_abandoned(conn: Any) -> list[int]:
+    """Runs whose process is gone, ended as 'abandoned' now (none before migrations)."""
+    from stocksdb.jobs.locks import mark_abandoned
+
+    exists = conn.execute("SELECT to_regclass('ingestion.job_runs') IS NOT NULL").fetchone()
+    return mark_abandoned(conn) if exists and exists[0] else []
 
 
 def render_status(report: dict[str, Any]) -> None:
@@ -61,6 +70,9 @@ def render_status(report: dict[str, Any]) -> None:
     for name, rows in report["tables"].items():
         table.add_row(name, f"{rows:,}")
     console.print(table)
+    if report.get("abandoned_now"):
+        console.print(f"marked abandoned now (their process is gone): runs "
+                      f"{', '.join(map(str, report['abandoned_now']))}")
     if report["recent_runs"]:
         runs = Table("run", "job", "status", "started", title="recent runs")
         for r in report["recent_runs"]:

@@ -59,13 +59,18 @@ class JobReport:
 
 
 def start_run(conn: psycopg.Connection[Any], job: str, params: dict[str, Any]) -> JobReport:
-    """Insert the job_runs row (committed at once, so a crash leaves a 'running' trace)."""
+    """Insert the job_runs row (committed at once, so a crash leaves a 'running' trace) and take
+    the run's liveness lock on `conn` in the same transaction (jobs.locks): keep `conn` open for
+    the whole run, or the run is taken for abandoned."""
+    from stocksdb.jobs.locks import hold_run_lock
+
     with conn.transaction():
         row = conn.execute(
             "INSERT INTO ingestion.job_runs (job, params) VALUES (%s, %s) RETURNING run_id",
             (job, Jsonb(params)),
         ).fetchone()
-    assert row is not None
+        assert row is not None
+        hold_run_lock(conn, int(row[0]))
     log.info("job %s started (run %s) with %s", job, row[0], json.dumps(params, default=str))
     report = JobReport(job=job, run_id=int(row[0]), params=params)
     report.details["_t0"] = time.monotonic()

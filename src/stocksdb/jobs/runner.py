@@ -45,6 +45,7 @@ class RunRequest:
     symbols: tuple[str, ...] | None = None
     method: str | None = None
     max_shrink: float | None = None   # prices_daily; None: the loader's default (0.02)
+    no_wait: bool = False             # fail at once when another run holds a needed table
 
     def params(self) -> dict[str, Any]:
         """What job_runs.params records (no secrets: those live only in Settings)."""
@@ -69,12 +70,18 @@ class JobContext:
     progress: Callable[..., None] | None = field(default=None)
     sessions: tuple[date, ...] = ()     # what a dated job covered, for its post-gate
 
-    def reconnect(self) -> bool:
-        """Replace a broken connection; False when the database is still unreachable."""
+    def reconnect(self, *, relock: bool = True) -> bool:
+        """Replace a broken connection (taking the run's locks again unless `relock` is off);
+        False when the database is still unreachable."""
+        from stocksdb.jobs.locks import hold_run_lock, take_table_locks
+
         try:
             self.conn.close()
             self.conn = connect(self.dsn, autocommit=True)
-        except DatabaseStateError as exc:
+            hold_run_lock(self.conn, self.report.run_id)
+            if relock:
+                take_table_locks(self.conn, self.request.job)
+        except (DatabaseStateError, psycopg.OperationalError) as exc:
             log.error("database unreachable: %s", exc)
             return False
         return True
@@ -199,43 +206,67 @@ def job_names() -> list[str]:
 
 def run_job(settings: Settings, dsn: str, request: RunRequest,
             progress: Callable[..., None] | None = None) -> JobReport:
-    """Run one job with a job_runs record; a failure is recorded, then re-raised.
+    """Run one job with a job_runs record that always ends: 'succeeded', 'partial', 'failed'
+    (with the error text, on any exception), 'refused' (pre-gate) or 'interrupted' (SIGINT or
+    SIGTERM, re-raised as KeyboardInterrupt after the current date rolled back).
 
     Raises:
         UnknownJobError: the job name is not registered.
         SchemaVersionError: the database is not at the latest migration.
+        LockBusyError: `request.no_wait` and another run holds a table the job needs.
     """
+    from stocksdb.jobs.locks import mark_abandoned
+
     func = JOBS.get(request.job)
     if func is None:
         raise UnknownJobError(f"job {request.job!r} is unknown; expected one of {job_names()}")
     if request.source not in SOURCES:
         raise InputError(f"source {request.source!r} is unknown; expected one of {SOURCES}")
-    with connect(dsn, autocommit=True) as conn:
-        require_latest(conn)
-        report = start_run(conn, request.job, request.params())
-    ctx = JobContext(dsn, settings, request, report, connect(dsn, autocommit=True), progress)
+    conn = connect(dsn, autocommit=True)
     try:
-        _gate(ctx, "pre")
-        try:
-            if request.job in ATOMIC_JOBS:
-                _run_atomic(ctx, func)
-            else:
-                func(ctx)
-        except (StocksdbError, psycopg.Error) as exc:
-            if not isinstance(exc, GateFailedError):
-                _finish(ctx, "failed", str(exc))
-            raise
-        if request.job not in ATOMIC_JOBS:
-            if not _alive(ctx):
-                report.status = "partial"
-                report.error = ((report.error + "; ") if report.error else "") + \
-                    "database unreachable after the run: post-gate not run"
-                return _finish(ctx, report.status, report.error)
-            _gate(ctx, "post")
-        status = "succeeded" if report.status == "running" else report.status
-        return _finish(ctx, status, report.error)
+        require_latest(conn)
+        mark_abandoned(conn)
+        report = start_run(conn, request.job, request.params())
+    except BaseException:
+        conn.close()
+        raise
+    ctx = JobContext(dsn, settings, request, report, conn, progress)
+    try:
+        return _run_body(ctx, func)
+    except KeyboardInterrupt:
+        _finish(ctx, "interrupted", "interrupted by a signal (SIGINT/SIGTERM); the date being "
+                "written was rolled back, dates committed before it are whole")
+        raise
+    except GateFailedError:
+        raise
+    except BaseException as exc:
+        if ctx.report.status == "running":
+            _finish(ctx, "failed", f"{type(exc).__name__}: {exc}"
+                    if not isinstance(exc, StocksdbError | psycopg.Error) else str(exc))
+        raise
     finally:
         ctx.conn.close()
+
+
+def _run_body(ctx: JobContext, func: JobFunc) -> JobReport:
+    from stocksdb.jobs.locks import take_table_locks
+
+    request, report = ctx.request, ctx.report
+    take_table_locks(ctx.conn, request.job, wait=not request.no_wait)
+    _gate(ctx, "pre")
+    if request.job in ATOMIC_JOBS:
+        _run_atomic(ctx, func)
+    else:
+        func(ctx)
+    if request.job not in ATOMIC_JOBS:
+        if not _alive(ctx):
+            report.status = "partial"
+            report.error = ((report.error + "; ") if report.error else "") + \
+                "database unreachable after the run: post-gate not run"
+            return _finish(ctx, report.status, report.error)
+        _gate(ctx, "post")
+    status = "succeeded" if report.status == "running" else report.status
+    return _finish(ctx, status, report.error)
 
 
 class _PostGateFailed(Exception):
@@ -320,12 +351,15 @@ def _alive(ctx: JobContext) -> bool:
 
 
 def _finish(ctx: JobContext, status: str, error: str | None) -> JobReport:
-    """Record the end of a run, reconnecting once if the connection broke."""
-    if ctx.conn.broken or ctx.conn.closed:
-        ctx.reconnect()
-    try:
-        return finish_run(ctx.conn, ctx.report, status, error)
-    except psycopg.Error as exc:
-        log.error("could not record the end of run %s: %s", ctx.report.run_id, exc)
-        ctx.report.status, ctx.report.error = status, error
-        return ctx.report
+    """Record the end of a run, reconnecting (and retrying once) if the connection broke or
+    was left unusable, e.g. by an interrupt in the middle of a statement."""
+    for attempt in (1, 2):
+        if ctx.conn.broken or ctx.conn.closed or attempt == 2:
+            ctx.reconnect(relock=False)
+        try:
+            return finish_run(ctx.conn, ctx.report, status, error)
+        except psycopg.Error as exc:
+            log.error("could not record the end of run %s (attempt %d): %s",
+                      ctx.report.run_id, attempt, exc)
+    ctx.report.status, ctx.report.error = status, error
+    return ctx.report

@@ -1,0 +1,204 @@
+"""Every run ends in the audit trail, and runs side by side serialize (issue 9, defect 6 and
+concurrency): SIGKILL -> 'abandoned', SIGINT/SIGTERM -> 'interrupted' with exit 130, any error
+-> 'failed' with its text; prices + factors together and two factor runs together end with the
+checksum of the sequential runs."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from stocksdb.config import Settings
+from stocksdb.db.connection import connect
+from stocksdb.jobs.runner import RunRequest, run_job
+from stocksdb.sample import generate_sample
+from tests.fix_pg import PgServer, checksums
+
+START, END = date(2024, 1, 2), date(2024, 4, 30)
+
+
+@dataclass(frozen=True)
+class Market:
+    root: Path
+    template: str     # reference data and corporate actions loaded, no prices
+
+
+@pytest.fixture(scope="module")
+def market(pg_server: PgServer, template_db: str,
+           tmp_path_factory: pytest.TempPathFactory) -> Iterator[Market]:
+    """A sample market and a template database holding its reference data and actions."""
+    root = tmp_path_factory.mktemp("life") / "m"
+    generate_sample(root, securities=60, start=START, end=END, seed=5)
+    name = pg_server.clone(template_db, prefix="life_")
+    for job in ("securities_master", "ticker_history", "corporate_actions"):
+        report = run_job(Settings(), pg_server.dsn(name), RunRequest(job=job, path=root))
+        assert report.status == "succeeded", report.as_dict()
+    yield Market(root, name)
+    pg_server.drop(name)
+
+
+@pytest.fixture
+def fresh(pg_server: PgServer, market: Market) -> Iterator[str]:
+    """A clone of the market template."""
+    name = pg_server.clone(market.template, prefix="lc_")
+    yield pg_server.dsn(name)
+    pg_server.drop(name)
+
+
+def cli(dsn: str, *args: str) -> subprocess.Popen[str]:
+    """`stocksdb --dsn DSN ARGS` in its own process, as a user runs it."""
+    return subprocess.Popen([sys.executable, "-m", "stocksdb", "--dsn", dsn, *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def load_prices(dsn: str, root: Path) -> subprocess.Popen[str]:
+    return cli(dsn, "run", "prices_daily", "--path", str(root), "--start", START.isoformat(),
+               "--end", END.isoformat())
+
+
+def runs(dsn: str) -> list[tuple[int, str, str, str | None]]:
+    with connect(dsn) as c:
+        return c.execute("SELECT run_id, job, status, error FROM ingestion.job_runs "
+                         "ORDER BY run_id").fetchall()
+
+
+def wait_until_loading(dsn: str, proc: subprocess.Popen[str], dates: int = 3) -> None:
+    """Until the loader has committed `dates` dates (so it is mid-run)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()
+        with connect(dsn) as c:
+            row = c.execute("SELECT count(DISTINCT trade_date) FROM prices_daily").fetchone()
+        if row and row[0] >= dates:
+            return
+        time.sleep(0.05)
+    pytest.fail("the loader never got going")
+
+
+def test_sigkill_leaves_a_run_that_db_status_reports_abandoned(fresh: str,
+                                                                market: Market) -> None:
+    """A killed loader's run is 'running' until the next `db status` marks it abandoned."""
+    proc = load_prices(fresh, market.root)
+    wait_until_loading(fresh, proc)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert [r[2] for r in runs(fresh) if r[1] == "prices_daily"] == ["running"]
+    status = cli(fresh, "db", "status", "--json")
+    out, err = status.communicate(timeout=60)
+    assert status.returncode == 0, err
+    report = json.loads(out)
+    killed = [r for r in runs(fresh) if r[1] == "prices_daily"][0]
+    assert killed[2] == "abandoned" and "process" in (killed[3] or "")
+    assert report["abandoned_now"] == [killed[0]]
+    assert {"run_id": killed[0], "status": "abandoned"}.items() <= \
+        next(r for r in report["recent_runs"] if r["run_id"] == killed[0]).items()
+
+
+def test_next_run_marks_a_killed_run_abandoned(fresh: str, market: Market) -> None:
+    """Any later run of any job ends the dead run as 'abandoned' too."""
+    proc = load_prices(fresh, market.root)
+    wait_until_loading(fresh, proc)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    run_job(Settings(), fresh, RunRequest(job="securities_master", path=market.root))
+    assert [r[2] for r in runs(fresh) if r[1] == "prices_daily"] == ["abandoned"]
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_signal_interrupts_the_run_with_exit_130(fresh: str, market: Market,
+                                                 sig: signal.Signals) -> None:
+    """Ctrl-C or SIGTERM: exit 130, run 'interrupted', only whole dates stored, no traceback."""
+    proc = load_prices(fresh, market.root)
+    wait_until_loading(fresh, proc)
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, (out, err)
+    assert "Traceback" not in err and "interrupted" in err
+    status = [r for r in runs(fresh) if r[1] == "prices_daily"]
+    assert [s[2] for s in status] == ["interrupted"], status
+    with connect(fresh) as c:
+        loaded = {r[0] for r in c.execute("SELECT DISTINCT trade_date FROM prices_daily")}
+        files = {r[0][-17:-7] for r in c.execute("SELECT key FROM ingestion.source_files")}
+    assert {d.isoformat() for d in loaded} == files
+
+
+def test_uncaught_error_ends_the_run_failed_with_its_text(fresh: str, market: Market,
+                                                          tmp_path: Path) -> None:
+    """An error no job expects (a splits.json nested deeper than Python's JSON reader can go:
+    RecursionError) ends the run 'failed' with the error text instead of leaving it 'running'."""
+    import shutil
+
+    root = Path(shutil.copytree(market.root / "reference", tmp_path / "m/reference")).parent
+    (root / "corporate_actions").mkdir()
+    (root / "corporate_actions/splits.json").write_text("[" * 200_000)
+    (root / "corporate_actions/dividends.json").write_text('{"results": []}')
+    with pytest.raises(RecursionError):
+        run_job(Settings(), fresh, RunRequest(job="corporate_actions", path=root))
+    last = runs(fresh)[-1]
+    assert last[1:3] == ("corporate_actions", "failed"), last
+    assert "RecursionError" in (last[3] or ""), last
+
+
+def sequential(pg_server: PgServer, market: Market, jobs: tuple[str, ...]) -> dict[str, object]:
+    name = pg_server.clone(market.template, prefix="seq_")
+    try:
+        dsn = pg_server.dsn(name)
+        for job in jobs:
+            extra = {"start": START, "end": END} if job == "prices_daily" else {}
+            run_job(Settings(), dsn, RunRequest(job=job, path=market.root, **extra))  # type: ignore[arg-type]
+        return dict(checksums(dsn))
+    finally:
+        pg_server.drop(name)
+
+
+def test_factors_started_during_a_price_load_wait_for_it(pg_server: PgServer, fresh: str,
+                                                         market: Market) -> None:
+    """adjustment_factors_daily started mid-load waits for prices_daily, then computes over
+    every bar: the final checksum equals prices then factors run one after the other."""
+    proc = load_prices(fresh, market.root)
+    wait_until_loading(fresh, proc)
+    factors = cli(fresh, "run", "adjustment_factors_daily")
+    p_out, p_err = proc.communicate(timeout=300)
+    f_out, f_err = factors.communicate(timeout=300)
+    assert proc.returncode == 0 and factors.returncode == 0, (p_err, f_err)
+    assert "Traceback" not in p_err + f_err
+    assert "waits to read table prices_daily" in f_err
+    assert checksums(fresh) == sequential(pg_server, market,
+                                          ("prices_daily", "adjustment_factors_daily"))
+
+
+def test_two_factor_runs_at_once_serialize(pg_server: PgServer, fresh: str,
+                                           market: Market) -> None:
+    """Two factor runs started together both succeed, one after the other."""
+    run_job(Settings(), fresh, RunRequest(job="prices_daily", path=market.root, start=START,
+                                          end=END))
+    first, second = cli(fresh, "run", "adjustment_factors_daily"), \
+        cli(fresh, "run", "adjustment_factors_daily")
+    results = [p.communicate(timeout=300) for p in (first, second)]
+    assert (first.returncode, second.returncode) == (0, 0), results
+    assert all("Traceback" not in err for _, err in results)
+    assert checksums(fresh) == sequential(pg_server, market,
+                                          ("prices_daily", "adjustment_factors_daily"))
+
+
+def test_no_wait_exits_1_naming_the_run_that_holds_the_table(fresh: str,
+                                                            market: Market) -> None:
+    """With --no-wait a second price load exits 1 at once, naming the running load."""
+    proc = load_prices(fresh, market.root)
+    wait_until_loading(fresh, proc, dates=1)
+    second = cli(fresh, "run", "prices_daily", "--path", str(market.root), "--start",
+                 START.isoformat(), "--end", END.isoformat(), "--no-wait")
+    out, err = second.communicate(timeout=60)
+    proc.communicate(timeout=300)
+    first_id = [r[0] for r in runs(fresh) if r[1] == "prices_daily"][0]
+    assert second.returncode == 1, (out, err)
+    assert f"run {first_id} (prices_daily" in err and "Traceback" not in err
