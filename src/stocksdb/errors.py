@@ -7,7 +7,9 @@ StocksdbError
  ├─ SourceError ── VendorResponseError, RateLimitedError
  ├─ ServerError                        embedded PostgreSQL could not start / stop
  ├─ GateFailedError                    a phase gate refused (exit 3)
- ├─ BackupError ── BackupToolError     a backup not written; pg_dump / pg_restore failed
+ ├─ BackupError ── BackupToolError, BackupCopyError, RestoreFailedError
+ │                 a backup not written; pg_dump / pg_restore failed; the backup is complete but
+ │                 its --copy-to copy failed; a restore failed before its swap (target unchanged)
  ├─ NotConfirmedError ── RestoreNotConfirmedError   destructive command without --yes (exit 1)
  └─ DatabaseStateError ── MigrationChecksumError, SchemaVersionError, UnknownJobError,
                           RestoreValidationError
@@ -115,6 +117,23 @@ class BackupError(StocksdbError):
 
 class BackupToolError(BackupError):
     """A PostgreSQL client tool (pg_dump, pg_restore) is missing, too old, or failed."""
+
+
+class BackupCopyError(BackupError):
+    """The backup itself is complete, but copying it where --copy-to asked failed."""
+
+    def __init__(self, message: str, *, dump: Path, manifest: Path) -> None:
+        super().__init__(message)
+        self.dump = dump
+        self.manifest = manifest
+
+
+class RestoreFailedError(BackupError):
+    """A restore failed before the target was swapped for the restored copy: no change."""
+
+    def __init__(self, message: str, *, database: str) -> None:
+        super().__init__(message)
+        self.database = database
 
 
 class NotConfirmedError(StocksdbError):

@@ -61,10 +61,14 @@ def bootstrap(state: CliState, source: str, path: Path | None, start: datetime |
               help="With --cold: first date of prices.")
 @click.option("--end", type=click.DateTime(["%Y-%m-%d"]), default=None,
               help="With --cold: last date of prices.")
-@click.option("--yes", is_flag=True, help="Confirm: the configured database is destroyed.")
+@click.option("--yes", is_flag=True, help="Confirm: the configured database is replaced.")
+@click.option("--drop-previous", is_flag=True,
+              help="With --from-backup: drop the replaced database instead of keeping it as "
+                   "NAME_before_restore_YYYYMMDD_HHMMSS.")
 @pass_state
 def rebuild(state: CliState, dump: Path | None, cold: bool, source: str, path: Path | None,
-            start: datetime | None, end: datetime | None, yes: bool) -> None:
+            start: datetime | None, end: datetime | None, yes: bool,
+            drop_previous: bool) -> None:
     """Rebuild the database from a backup (--from-backup FILE) or from the sources (--cold).
     Destructive: without --yes it says what it would destroy and touches nothing."""
     from stocksdb.ops.bootstrap import BootstrapOptions
@@ -73,9 +77,10 @@ def rebuild(state: CliState, dump: Path | None, cold: bool, source: str, path: P
     if (dump is None) == (not cold):
         raise click.UsageError("pass exactly one of --from-backup FILE or --cold")
     if dump is not None:
-        result = rebuild_from_backup(dump, state.dsn(), yes=yes)
-        click.echo(f"restored {dump} into {result.database}; counts, checksums, orphans and "
-                   "views validated")
+        from stocksdb.cli.backup import echo_restored
+
+        echo_restored(rebuild_from_backup(dump, state.dsn(), yes=yes,
+                                          drop_previous=drop_previous))
         return
     opts = BootstrapOptions(source=source, path=path, start=_day(start),  # type: ignore[arg-type]
                             end=_day(end))  # type: ignore[arg-type]

@@ -60,8 +60,10 @@ def rebuild_cold(settings: Settings, dsn: str, opts: BootstrapOptions, *,
     return {job: job_step(job)(dsn, settings, opts) for job in JOB_ORDER}
 
 
-def rebuild_from_backup(dump: Path, dsn: str, *, yes: bool) -> Any:
-    """Scenario A: restore exactly one backup file into the configured database."""
+def rebuild_from_backup(dump: Path, dsn: str, *, yes: bool, drop_previous: bool = False) -> Any:
+    """Scenario A: restore exactly one backup file into the configured database (see
+    restore_backup: validated before the swap, the replaced database kept unless
+    `drop_previous`)."""
     from stocksdb.backup.restore import restore_backup
 
-    return restore_backup(dump, target_dsn=dsn, yes=yes)
+    return restore_backup(dump, target_dsn=dsn, yes=yes, drop_previous=drop_previous)
