@@ -11,7 +11,7 @@ StocksdbError
  │                 a backup not written; pg_dump / pg_restore failed; the backup is complete but
  │                 its --copy-to copy failed; a restore failed before its swap (target unchanged)
  ├─ NotConfirmedError ── RestoreNotConfirmedError   destructive command without --yes (exit 1)
- └─ DatabaseStateError ── MigrationChecksumError, SchemaVersionError, UnknownJobError,
+ └─ DatabaseStateError ── MigrationChecksumError, SchemaVersionError (exit 3), UnknownJobError,
                           RestoreValidationError
 
 Library code raises these; only the CLI prints them and maps `exit_code` to the process exit.
@@ -91,7 +91,9 @@ class MigrationChecksumError(DatabaseStateError):
 
 
 class SchemaVersionError(DatabaseStateError):
-    """The database schema is older or newer than this code."""
+    """The database (or backup) schema is older or newer than this code: a refused gate."""
+
+    exit_code = 3
 
 
 class UnknownJobError(DatabaseStateError):
