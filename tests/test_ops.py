@@ -143,3 +143,17 @@ def test_cold_rebuild_backs_up_before_the_drop_and_names_the_backup(
     assert str(dump) in out, out
     manifest = json.loads(manifest_path(dump).read_text())
     assert manifest["checksums"] == {t: c.digest for t, c in before.items()}
+
+
+def test_cold_rebuild_failing_after_the_drop_names_the_backup_to_restore(
+        loaded_db: str, market: Path, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """A job that fails after the drop (a securities.csv without its columns): the error keeps
+    its exit code and names the backup holding the data from before, and how to restore it."""
+    write_actions(market, [], [])
+    (market / "reference/securities.csv").write_text("wrong,header\n1,2\n")
+    code, _, err = stocksdb(capsys, "--dsn", loaded_db, "rebuild", "--cold", "--path",
+                            str(market), "--backup-dir", str(tmp_path / "b"), "--yes")
+    (dump,) = (tmp_path / "b").glob("full_*.dump")
+    assert code == 2 and "securities.csv" in err, err
+    assert f"stocksdb restore {dump} --yes" in err, err

@@ -11,6 +11,7 @@ StocksdbError
  │                 a backup not written; pg_dump / pg_restore failed; the backup is complete but
  │                 its --copy-to copy failed; a restore failed before its swap (target unchanged)
  ├─ NotConfirmedError ── RestoreNotConfirmedError   destructive command without --yes (exit 1)
+ ├─ RebuildFailedError                 a cold rebuild failed after its drop (names the backup)
  └─ DatabaseStateError ── MigrationChecksumError, SchemaVersionError (exit 3), UnknownJobError,
                           RestoreValidationError
 
@@ -80,6 +81,16 @@ class GateFailedError(StocksdbError):
     def __init__(self, message: str, *, report: Any = None) -> None:
         super().__init__(message)
         self.report = report
+
+
+class RebuildFailedError(StocksdbError):
+    """A cold rebuild failed after the drop; the message names the backup taken before it.
+    The exit code is the cause's (2 for unusable input, 3 for a refused gate, else 1)."""
+
+    def __init__(self, message: str, *, backup: Path | None, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.backup = backup
+        self.exit_code = exit_code
 
 
 class DatabaseStateError(StocksdbError):

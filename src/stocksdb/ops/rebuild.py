@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from psycopg import sql
 
 from stocksdb.config import Settings
@@ -20,6 +21,7 @@ from stocksdb.errors import (
     InputError,
     MissingCredentialError,
     NotConfirmedError,
+    RebuildFailedError,
     StocksdbError,
 )
 from stocksdb.ops.bootstrap import JOB_ORDER, BootstrapOptions, job_step
@@ -133,6 +135,7 @@ def rebuild_cold(settings: Settings, dsn: str, opts: BootstrapOptions, *,
         InputError, MissingCredentialError: an input is unusable (nothing is touched).
         RebuildNotConfirmedError: `yes` is false (nothing is touched).
         BackupError: the backup before the drop failed (nothing is dropped).
+        RebuildFailedError: a step after the drop failed; names the backup to restore.
     """
     check_cold_inputs(settings, opts)
     if not yes:
@@ -141,16 +144,33 @@ def rebuild_cold(settings: Settings, dsn: str, opts: BootstrapOptions, *,
             f"{str(opts.backup_dir)!r}) and reload it from --source {opts.source}; pass --yes "
             "to do it")
     backup = _backup_first(dsn, opts.backup_dir) if _exists(dsn) else None
+    try:
+        return ColdRebuild(backup, _drop_and_reload(settings, dsn, opts))
+    except (StocksdbError, psycopg.Error, OSError) as exc:
+        raise RebuildFailedError(f"{str(exc).strip()}\n{_way_back(backup)}", backup=backup,
+                                 exit_code=getattr(exc, "exit_code", 1)) from exc
+
+
+def _way_back(backup: Path | None) -> str:
+    if backup is None:
+        return "rebuild --cold failed after creating the database; there was none before it"
+    return (f"rebuild --cold failed after the drop; the data from before is in {str(backup)!r}: "
+            f"`stocksdb restore {backup} --yes` brings it back")
+
+
+def _drop_and_reload(settings: Settings, dsn: str,
+                     opts: BootstrapOptions) -> dict[str, dict[str, Any]]:
+    """Drop and recreate the database, migrate it, run every job in order."""
+    from stocksdb.db.migrate import migrate
+
     name = database_name(dsn)
     with connect(with_database(dsn, "postgres"), autocommit=True) as conn:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
             sql.Identifier(name)))
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    from stocksdb.db.migrate import migrate
-
     with connect(dsn, autocommit=True) as conn:
         migrate(conn)
-    return ColdRebuild(backup, {job: job_step(job)(dsn, settings, opts) for job in JOB_ORDER})
+    return {job: job_step(job)(dsn, settings, opts) for job in JOB_ORDER}
 
 
 def rebuild_from_backup(dump: Path, dsn: str, *, yes: bool, drop_previous: bool = False) -> Any:
