@@ -126,3 +126,27 @@ def test_restore_without_yes_says_what_becomes_of_the_current_database(
     code, _, err = stocksdb(capsys, "--dsn", loaded_db, "restore", str(dump), "--drop-previous")
     assert code == 1 and "DROPPED" in err, err
     assert checksums(loaded_db) == before and pg_server.family(name) == [name]
+
+
+def test_restore_failing_validation_leaves_the_target_unchanged(
+        pg_server: PgServer, loaded_db: str, tmp_path: Path) -> None:
+    """A dump whose restored copy differs from its manifest: RestoreValidationError, the
+    target keeps its data, and the copy is dropped."""
+    import json
+
+    from stocksdb.backup.manifest import manifest_path
+    from stocksdb.errors import RestoreValidationError
+
+    dump = create_backup(loaded_db, directory=tmp_path).dump
+    path = manifest_path(dump)
+    data = json.loads(path.read_text())
+    data["row_counts"]["stocks_research.securities"] = 4
+    path.write_text(json.dumps(data))
+    delete_last_session(loaded_db)
+    before, name = checksums(loaded_db), database_name(loaded_db)
+    with pytest.raises(RestoreValidationError) as caught:
+        restore_backup(dump, target_dsn=loaded_db, yes=True)
+    assert checksums(loaded_db) == before
+    assert caught.value.mismatches == ["rows of stocks_research.securities: expected 4, found 3"]
+    assert f"database {name!r} was not changed" in str(caught.value), str(caught.value)
+    assert pg_server.family(name) == [name]

@@ -116,15 +116,12 @@ def _check_archive(tool: ClientTool, dump: Path, manifest: Manifest) -> None:
             path=dump, expected=sorted(manifest.row_counts), actual=missing)
 
 
-def _mismatches(problems: list[str], dump: Path, name: str) -> RestoreValidationError:
+def _mismatches(problems: list[str], dump: Path) -> RestoreValidationError:
     shown = "\n".join(f"  - {p}" for p in problems[:_SHOWN_MISMATCHES])
     more = len(problems) - _SHOWN_MISMATCHES
     return RestoreValidationError(
         f"restore of {dump.name!r} failed validation: {len(problems)} mismatch(es)\n{shown}"
-        + (f"\n  ... and {more} more" if more > 0 else "")
-        + f"\ndatabase {name!r} was not changed and the restored copy was dropped; "
-        "use another backup",
-        mismatches=problems)
+        + (f"\n  ... and {more} more" if more > 0 else ""), mismatches=problems)
 
 
 def _fill(tool: ClientTool, dump: Path, manifest: Manifest, dsn: str) -> list[str]:
@@ -149,11 +146,21 @@ def _not_changed(exc: Exception, name: str, restoring: str, dropped: bool) -> St
     """`exc`, restated to say the target is untouched and what became of the new database."""
     partial = (f"the partial copy {restoring!r} was dropped" if dropped else
                f"the partial copy {restoring!r} could not be dropped; drop it by hand")
+    message = f"{str(exc).rstrip()}\ndatabase {name!r} was not changed; {partial}"
     if isinstance(exc, RestoreValidationError):
-        return exc if dropped else RestoreValidationError(f"{exc}; {partial}",
-                                                          mismatches=exc.mismatches)
-    return RestoreFailedError(f"{str(exc).rstrip()}\ndatabase {name!r} was not changed; "
-                              f"{partial}", database=name)
+        return RestoreValidationError(message + "; use another backup",
+                                      mismatches=exc.mismatches)
+    return RestoreFailedError(message, database=name)
+
+
+def _create_aside(admin: str, name: str, restoring: str) -> None:
+    try:
+        swap.create_empty(admin, restoring)
+    except (StocksdbError, psycopg.Error) as exc:
+        raise RestoreFailedError(
+            f"cannot create database {restoring!r} to restore into: "
+            f"{str(exc).strip().splitlines()[0]}; database {name!r} was not changed",
+            database=name) from exc
 
 
 def _restore_and_swap(tool: ClientTool, dump: Path, manifest: Manifest, target_dsn: str,
@@ -161,11 +168,11 @@ def _restore_and_swap(tool: ClientTool, dump: Path, manifest: Manifest, target_d
     """Restore into a new database, validate, swap it in; the kept previous name, if any."""
     name, now = database_name(target_dsn), datetime.now(UTC)
     restoring = swap.free_name(admin, name, swap.RESTORING, now)
-    swap.create_empty(admin, restoring)
+    _create_aside(admin, name, restoring)
     try:
         problems = _fill(tool, dump, manifest, with_database(target_dsn, restoring))
         if problems:
-            raise _mismatches(problems, dump, name)
+            raise _mismatches(problems, dump)
         previous = swap.free_name(admin, name, swap.BEFORE_RESTORE, now) \
             if _exists(admin, name) else None
         swap.swap_in(admin, target=name, restored=restoring, previous=previous)
