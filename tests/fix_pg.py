@@ -46,6 +46,18 @@ class PgServer:
         self.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
             sql.Identifier(name)))
 
+    def family(self, name: str) -> list[str]:
+        """`name` and the databases named `name_...` (e.g. a restore's _before_restore_ copy)."""
+        with psycopg.connect(self.admin_dsn) as conn:
+            rows = conn.execute("SELECT datname FROM pg_database WHERE datname = %s "
+                                "OR starts_with(datname, %s) ORDER BY 1", (name, name + "_"))
+            return [r[0] for r in rows]
+
+    def drop_family(self, name: str) -> None:
+        """Drop `name` and every `name_...` database."""
+        for member in self.family(name):
+            self.drop(member)
+
 
 @pytest.fixture(scope="session")
 def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PgServer]:
@@ -88,7 +100,7 @@ def db(pg_server: PgServer, template_db: str) -> Iterator[str]:
     """A fresh, fully migrated database; yields its DSN, dropped after the test."""
     name = pg_server.clone(template_db)
     yield pg_server.dsn(name)
-    pg_server.drop(name)
+    pg_server.drop_family(name)
 
 
 @pytest.fixture
@@ -97,7 +109,7 @@ def empty_db(pg_server: PgServer) -> Iterator[str]:
     name = f"e_{uuid.uuid4().hex[:12]}"
     pg_server.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     yield pg_server.dsn(name)
-    pg_server.drop(name)
+    pg_server.drop_family(name)
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from stocksdb.backup.manifest import manifest_path
 from stocksdb.db.connection import connect
 from tests.fix_cli import stocksdb
 from tests.fix_pg import PgServer, checksums
@@ -51,7 +52,8 @@ def test_rebuild_without_yes_touches_nothing_and_cold_rebuild_converges(
     """`rebuild --cold` without --yes names the database and changes nothing; with --yes it
     rebuilds to the same checksums; `rebuild --from-backup` without --yes refuses too."""
     write_actions(market, [], [dividend("IBM", "2024-01-03", 1.0)])
-    args = ["--dsn", db, "rebuild", "--cold", "--path", str(market), "--start", "2024-01-02"]
+    args = ["--dsn", db, "rebuild", "--cold", "--path", str(market), "--start", "2024-01-02",
+            "--backup-dir", str(market.parent / "b")]
     assert stocksdb(capsys, *args, "--yes")[0] == 0
     before = checksums(db)
     code, _, err = stocksdb(capsys, *args)
@@ -68,7 +70,8 @@ def test_rebuild_from_backup_restores_exact_checksums(
     """Scenario A: back up, change the data, rebuild from the file: checksums are the backup's."""
     write_actions(market, [], [dividend("IBM", "2024-01-03", 1.0)])
     assert stocksdb(capsys, "--dsn", db, "rebuild", "--cold", "--path", str(market),
-                    "--start", "2024-01-02", "--yes")[0] == 0
+                    "--start", "2024-01-02", "--backup-dir", str(tmp_path / "cold"),
+                    "--yes")[0] == 0
     before = checksums(db)
     code, out, _ = stocksdb(capsys, "--dsn", db, "backup", "--dir", str(tmp_path), "--json")
     assert code == 0
@@ -79,3 +82,78 @@ def test_rebuild_from_backup_restores_exact_checksums(
     code, out, err = stocksdb(capsys, "--dsn", db, "rebuild", "--from-backup", str(dump), "--yes")
     assert code == 0, err
     assert checksums(db) == before
+
+
+def test_cold_rebuild_with_misspelled_path_touches_nothing(
+        loaded_db: str, market: Path, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """`rebuild --cold --path sampel --yes`: exit 2 naming the path, database unchanged."""
+    before = checksums(loaded_db)
+    wrong = market.parent / "sampel"
+    code, out, err = stocksdb(capsys, "--dsn", loaded_db, "rebuild", "--cold", "--path",
+                              str(wrong), "--backup-dir", str(tmp_path / "b"), "--yes")
+    assert checksums(loaded_db) == before
+    assert code == 2 and repr(str(wrong)) in err and "Traceback" not in err, out + err
+    assert not (tmp_path / "b").exists()
+
+
+def test_cold_rebuild_names_every_missing_part_of_the_layout(
+        loaded_db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A directory without the sample layout: exit 2, each missing file or folder named."""
+    before = checksums(loaded_db)
+    (tmp_path / "tree/reference").mkdir(parents=True)
+    code, _, err = stocksdb(capsys, "--dsn", loaded_db, "rebuild", "--cold", "--path",
+                            str(tmp_path / "tree"), "--yes")
+    assert checksums(loaded_db) == before
+    assert code == 2, err
+    for part in ("flatfiles/us_stocks_sip/day_aggs_v1", "reference/securities.csv",
+                 "reference/ticker_history.csv", "corporate_actions/splits.json",
+                 "corporate_actions/dividends.json"):
+        assert part in err, err
+
+
+def test_cold_rebuild_from_massive_without_credentials_touches_nothing(
+        loaded_db: str, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """--source massive with no keys: refused before the drop, naming every variable needed."""
+    for name in ("MASSIVE_API_KEY", "MASSIVE_S3_ACCESS_KEY_ID", "MASSIVE_S3_SECRET_ACCESS_KEY",
+                 "STOCKSDB_SEC_USER_AGENT"):
+        monkeypatch.delenv(name, raising=False)
+    before = checksums(loaded_db)
+    code, _, err = stocksdb(capsys, "--dsn", loaded_db, "rebuild", "--cold", "--source",
+                            "massive", "--yes")
+    assert checksums(loaded_db) == before
+    assert code != 0 and "Traceback" not in err, err
+    for name in ("MASSIVE_API_KEY", "MASSIVE_S3_ACCESS_KEY_ID", "MASSIVE_S3_SECRET_ACCESS_KEY",
+                 "STOCKSDB_SEC_USER_AGENT"):
+        assert name in err, err
+
+
+def test_cold_rebuild_backs_up_before_the_drop_and_names_the_backup(
+        loaded_db: str, market: Path, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """A successful cold rebuild prints the backup it took; that backup holds the old data."""
+    write_actions(market, [], [dividend("IBM", "2024-01-03", 1.0)])
+    before = checksums(loaded_db)
+    code, out, err = stocksdb(capsys, "--dsn", loaded_db, "rebuild", "--cold", "--path",
+                              str(market), "--start", "2024-01-02",
+                              "--backup-dir", str(tmp_path / "b"), "--yes")
+    assert code == 0, err
+    (dump,) = (tmp_path / "b").glob("full_*.dump")
+    assert str(dump) in out, out
+    manifest = json.loads(manifest_path(dump).read_text())
+    assert manifest["checksums"] == {t: c.digest for t, c in before.items()}
+
+
+def test_cold_rebuild_failing_after_the_drop_names_the_backup_to_restore(
+        loaded_db: str, market: Path, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """A job that fails after the drop (a securities.csv without its columns): the error keeps
+    its exit code and names the backup holding the data from before, and how to restore it."""
+    write_actions(market, [], [])
+    (market / "reference/securities.csv").write_text("wrong,header\n1,2\n")
+    code, _, err = stocksdb(capsys, "--dsn", loaded_db, "rebuild", "--cold", "--path",
+                            str(market), "--backup-dir", str(tmp_path / "b"), "--yes")
+    (dump,) = (tmp_path / "b").glob("full_*.dump")
+    assert code == 2 and "securities.csv" in err, err
+    assert f"stocksdb restore {dump} --yes" in err, err

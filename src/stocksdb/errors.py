@@ -8,9 +8,12 @@ StocksdbError
  ├─ ServerError                        embedded PostgreSQL could not start / stop
  ├─ GateFailedError                    a phase gate refused (exit 3)
  ├─ LockBusyError                      --no-wait and another run holds a table the job needs
- ├─ BackupError ── BackupToolError     a backup not written; pg_dump / pg_restore failed
+ ├─ BackupError ── BackupToolError, BackupCopyError, RestoreFailedError
+ │                 a backup not written; pg_dump / pg_restore failed; the backup is complete but
+ │                 its --copy-to copy failed; a restore failed before its swap (target unchanged)
  ├─ NotConfirmedError ── RestoreNotConfirmedError   destructive command without --yes (exit 1)
- └─ DatabaseStateError ── MigrationChecksumError, SchemaVersionError, UnknownJobError,
+ ├─ RebuildFailedError                 a cold rebuild failed after its drop (names the backup)
+ └─ DatabaseStateError ── MigrationChecksumError, SchemaVersionError (exit 3), UnknownJobError,
                           RestoreValidationError
 
 Library code raises these; only the CLI prints them and maps `exit_code` to the process exit.
@@ -85,6 +88,16 @@ class LockBusyError(StocksdbError):
     """Another run holds a table lock the job needs, and the caller asked not to wait."""
 
 
+class RebuildFailedError(StocksdbError):
+    """A cold rebuild failed after the drop; the message names the backup taken before it.
+    The exit code is the cause's (2 for unusable input, 3 for a refused gate, else 1)."""
+
+    def __init__(self, message: str, *, backup: Path | None, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.backup = backup
+        self.exit_code = exit_code
+
+
 class DatabaseStateError(StocksdbError):
     """The database is not in the state the operation needs."""
 
@@ -94,7 +107,9 @@ class MigrationChecksumError(DatabaseStateError):
 
 
 class SchemaVersionError(DatabaseStateError):
-    """The database schema is older or newer than this code."""
+    """The database (or backup) schema is older or newer than this code: a refused gate."""
+
+    exit_code = 3
 
 
 class UnknownJobError(DatabaseStateError):
@@ -120,6 +135,23 @@ class BackupError(StocksdbError):
 
 class BackupToolError(BackupError):
     """A PostgreSQL client tool (pg_dump, pg_restore) is missing, too old, or failed."""
+
+
+class BackupCopyError(BackupError):
+    """The backup itself is complete, but copying it where --copy-to asked failed."""
+
+    def __init__(self, message: str, *, dump: Path, manifest: Path) -> None:
+        super().__init__(message)
+        self.dump = dump
+        self.manifest = manifest
+
+
+class RestoreFailedError(BackupError):
+    """A restore failed before the target was swapped for the restored copy: no change."""
+
+    def __init__(self, message: str, *, database: str) -> None:
+        super().__init__(message)
+        self.database = database
 
 
 class NotConfirmedError(StocksdbError):

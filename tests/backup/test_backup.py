@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import uuid
-from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
@@ -18,7 +16,6 @@ from stocksdb.backup.manifest import manifest_path, read_manifest
 from stocksdb.backup.restore import restore_backup
 from stocksdb.backup.tools import find_client_tool, run_tool, tool_connection, use_system_tool
 from stocksdb.cli import main
-from stocksdb.config import Settings
 from stocksdb.db.checksum import data_tables
 from stocksdb.db.connection import connect, database_name
 from stocksdb.db.migrate import available_migrations, latest_version
@@ -29,16 +26,8 @@ from stocksdb.errors import (
     RestoreNotConfirmedError,
     RestoreValidationError,
 )
-from stocksdb.jobs.runner import RunRequest, run_job
+from tests.fix_backup import delete_last_session
 from tests.fix_pg import PgServer, checksums
-
-
-def load(dsn: str, market: Path) -> None:
-    """Securities, ticker history and three sessions of prices, through the real jobs."""
-    for job in ("securities_master", "ticker_history"):
-        run_job(Settings(), dsn, RunRequest(job=job, path=market))
-    run_job(Settings(), dsn, RunRequest(job="prices_daily", path=market, start=date(2024, 1, 2)))
-
 
 
 def ingestion_counts(dsn: str) -> dict[str, int]:
@@ -54,27 +43,6 @@ def database_oid(dsn: str) -> int:
     with connect(dsn) as conn:
         row = conn.execute("SELECT oid FROM pg_database WHERE datname = current_database()")
         return int(row.fetchone()[0])  # type: ignore[index]
-
-
-def delete_last_session(dsn: str) -> None:
-    """Make the database differ from a backup taken before."""
-    with connect(dsn, autocommit=True) as conn:
-        conn.execute("DELETE FROM prices_daily WHERE trade_date = '2024-01-04'")
-
-
-@pytest.fixture
-def loaded_db(db: str, market: Path) -> str:
-    """A migrated database holding the `market` tree; yields its DSN."""
-    load(db, market)
-    return db
-
-
-@pytest.fixture
-def new_db(pg_server: PgServer) -> Iterator[str]:
-    """The DSN of a database name that does not exist yet; dropped after the test."""
-    name = f"r_{uuid.uuid4().hex[:12]}"
-    yield pg_server.dsn(name)
-    pg_server.drop(name)
 
 
 def test_restore_into_new_database_reproduces_every_table(

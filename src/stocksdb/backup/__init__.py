@@ -1,7 +1,7 @@
 """Backups, restores and the read-only role.
 
 create_backup   pg_dump + manifest, verified, never overwriting   (backup/dump.py)
-restore_backup  verify, drop, create, pg_restore, validate        (backup/restore.py)
+restore_backup  verify, restore aside, validate, swap names       (backup/restore.py, swap.py)
 grant_reader    a LOGIN role that reads stocks_research only       (backup/reader.py)
 """
 

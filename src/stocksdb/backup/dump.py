@@ -37,7 +37,7 @@ from stocksdb.backup.tools import (
     tool_connection,
 )
 from stocksdb.db.connection import connect
-from stocksdb.errors import BackupError
+from stocksdb.errors import BackupCopyError, BackupError, StocksdbError
 
 DUMP_OPTIONS = ("--format=custom", "--compress=9", "--no-owner", "--no-privileges")
 
@@ -117,9 +117,7 @@ def _copy_pair(paths: tuple[Path, Path], copy_to: Path) -> tuple[Path, ...]:
     for src in paths:
         dst, fresh = copy_new(src, copy_to)
         if not fresh:
-            raise BackupError(
-                f"{str(dst)!r} already exists and was not overwritten; the backup itself is "
-                f"complete in {str(src.parent)!r}")
+            raise BackupError(f"{str(dst)!r} already exists and was not overwritten")
         copies.append(dst)
     return tuple(copies)
 
@@ -129,8 +127,9 @@ def create_backup(dsn: str, *, directory: Path, copy_to: Path | None = None) -> 
 
     Raises:
         BackupToolError: no usable pg_dump / pg_restore, or one of them failed.
-        BackupError: the archive lacks a table, or a copy's name is taken.
-        BackupIntegrityError: a copy's bytes differ from the original.
+        BackupError: the archive lacks a table (nothing is kept).
+        BackupCopyError: the backup is complete but copying it to `copy_to` failed (a name
+            taken, bytes differing, or an OSError such as a full disk).
     """
     directory.mkdir(parents=True, exist_ok=True)
     created = datetime.now(UTC)
@@ -145,5 +144,17 @@ def create_backup(dsn: str, *, directory: Path, copy_to: Path | None = None) -> 
     if not write_new_text(man_path, manifest.to_json()):
         raise BackupError(f"{str(man_path)!r} appeared while the backup ran; it was not "
                           f"overwritten, and {str(dump)!r} has no manifest of its own")
-    copies = _copy_pair((dump, man_path), copy_to) if copy_to is not None else ()
+    copies = _copy_elsewhere(dump, man_path, copy_to) if copy_to is not None else ()
     return BackupResult(dump, man_path, manifest, copies)
+
+
+def _copy_elsewhere(dump: Path, man_path: Path, copy_to: Path) -> tuple[Path, ...]:
+    """Copy the finished pair to `copy_to`; a failure says the backup itself is complete."""
+    try:
+        return _copy_pair((dump, man_path), copy_to)
+    except (OSError, StocksdbError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise BackupCopyError(
+            f"the backup is complete ({str(dump)!r} and its manifest {man_path.name!r}), but "
+            f"copying it to {str(copy_to)!r} failed: {reason}; copy both files there by hand "
+            "or rerun with another --copy-to", dump=dump, manifest=man_path) from exc

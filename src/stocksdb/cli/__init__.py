@@ -1,7 +1,9 @@
 """The `stocksdb` command line: a thin shell over the library.
 
 Global options: --dsn, --log-format text|json, --debug. Exit codes: 0 ok, 1 error (or a run with
-failed dates), 2 usage, 3 a gate refused. Library errors are translated here and only here.
+failed dates), 2 usage, 3 a gate refused (a schema behind or ahead of the code included). Every
+error is translated here and only here, into one `error: ...` line (with the traceback before
+it under --debug): ours by their message and exit_code, the rest by cli/failures.py.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import traceback
 from dataclasses import dataclass
 from typing import Any
 
@@ -101,19 +104,30 @@ _register()
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: run the CLI, translate errors to exit codes."""
+    """Entry point: run the CLI, translate every error to one line and an exit code."""
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     try:
         result: Any = cli.main(args=argv, prog_name="stocksdb", standalone_mode=False)
-    except StocksdbError as exc:
-        if debug:
-            raise
-        click.secho(f"error: {exc}", err=True, fg="red")
-        return exc.exit_code
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         return 1
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code
+    except Exception as exc:  # noqa: BLE001 - the boundary: everything becomes a sentence
+        return _report(exc, debug)
     return int(result) if isinstance(result, int) else 0
+
+
+def _report(exc: Exception, debug: bool) -> int:
+    """Print `error: <one line>` (after the traceback with --debug); the exit code."""
+    if isinstance(exc, StocksdbError):
+        message, code = str(exc), exc.exit_code
+    else:
+        from stocksdb.cli.failures import describe_failure
+
+        message, code = describe_failure(exc)
+    if debug:
+        traceback.print_exception(exc, file=sys.stderr)
+    click.secho(f"error: {message}", err=True, fg="red")
+    return code

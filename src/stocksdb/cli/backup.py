@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from stocksdb.cli import CliState, pass_state
+
+if TYPE_CHECKING:
+    from stocksdb.backup.restore import RestoreResult
 
 
 @click.command("backup")
@@ -36,20 +40,37 @@ def backup(state: CliState, directory: Path, copy_to: Path | None, as_json: bool
 @click.command("restore")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--yes", is_flag=True,
-              help="Really drop the configured database and restore FILE into it.")
+              help="Really replace the configured database with FILE.")
+@click.option("--drop-previous", is_flag=True,
+              help="Drop the replaced database instead of keeping it as "
+                   "NAME_before_restore_YYYYMMDD_HHMMSS.")
 @pass_state
-def restore(state: CliState, file: Path, yes: bool) -> None:
-    """Replace the configured database with backup FILE, then validate it.
+def restore(state: CliState, file: Path, yes: bool, drop_previous: bool) -> None:
+    """Replace the configured database with backup FILE, validated before it takes over.
 
-    FILE's size and sha256 are checked against its manifest before anything is dropped.
-    Without --yes, says what would be destroyed and exits 1.
+    FILE's size and sha256 are checked against its manifest first. FILE is restored into a new
+    database, which must match the manifest (row counts, checksums, orphans, views); only then
+    are the names swapped in one transaction. The replaced database is kept as
+    NAME_before_restore_<UTC stamp> (older such copies are dropped) unless --drop-previous. Any
+    failure leaves the configured database unchanged. Without --yes, says what would happen and
+    exits 1.
     """
     from stocksdb.backup.restore import restore_backup
 
-    result = restore_backup(file, target_dsn=state.dsn(), yes=yes)
+    result = restore_backup(file, target_dsn=state.dsn(), yes=yes, drop_previous=drop_previous)
+    echo_restored(result)
+
+
+def echo_restored(result: RestoreResult) -> None:
+    """What a restore did: the database, what was validated, what was kept and dropped."""
     click.echo(f"restored {result.dump.name} into database {result.database!r} on "
                f"{result.server}: {len(result.manifest.row_counts)} tables, {result.rows} rows; "
                "row counts, checksums, orphans and views validated")
+    if result.previous:
+        click.echo(f"the replaced database is kept as {result.previous} (drop it with "
+                   "--drop-previous next time, or DROP DATABASE)")
+    for name in result.dropped:
+        click.echo(f"dropped {name}")
 
 
 @click.command("grant-reader")

@@ -61,24 +61,35 @@ def bootstrap(state: CliState, source: str, path: Path | None, start: datetime |
               help="With --cold: first date of prices.")
 @click.option("--end", type=click.DateTime(["%Y-%m-%d"]), default=None,
               help="With --cold: last date of prices.")
-@click.option("--yes", is_flag=True, help="Confirm: the configured database is destroyed.")
+@click.option("--backup-dir", type=click.Path(path_type=Path), default=Path("backups"),
+              show_default=True, help="With --cold: where the backup taken before the drop goes.")
+@click.option("--yes", is_flag=True, help="Confirm: the configured database is replaced.")
+@click.option("--drop-previous", is_flag=True,
+              help="With --from-backup: drop the replaced database instead of keeping it as "
+                   "NAME_before_restore_YYYYMMDD_HHMMSS.")
 @pass_state
 def rebuild(state: CliState, dump: Path | None, cold: bool, source: str, path: Path | None,
-            start: datetime | None, end: datetime | None, yes: bool) -> None:
+            start: datetime | None, end: datetime | None, backup_dir: Path, yes: bool,
+            drop_previous: bool) -> None:
     """Rebuild the database from a backup (--from-backup FILE) or from the sources (--cold).
-    Destructive: without --yes it says what it would destroy and touches nothing."""
+    Destructive: without --yes it says what it would destroy and touches nothing. --cold first
+    checks the source tree's layout and the source's credentials (exit 2 / 1, nothing touched),
+    then backs the database up to --backup-dir, and only then drops it."""
     from stocksdb.ops.bootstrap import BootstrapOptions
     from stocksdb.ops.rebuild import rebuild_cold, rebuild_from_backup
 
     if (dump is None) == (not cold):
         raise click.UsageError("pass exactly one of --from-backup FILE or --cold")
     if dump is not None:
-        result = rebuild_from_backup(dump, state.dsn(), yes=yes)
-        click.echo(f"restored {dump} into {result.database}; counts, checksums, orphans and "
-                   "views validated")
+        from stocksdb.cli.backup import echo_restored
+
+        echo_restored(rebuild_from_backup(dump, state.dsn(), yes=yes,
+                                          drop_previous=drop_previous))
         return
     opts = BootstrapOptions(source=source, path=path, start=_day(start),  # type: ignore[arg-type]
-                            end=_day(end))  # type: ignore[arg-type]
-    runs = rebuild_cold(state.settings, state.dsn(), opts, yes=yes)
-    click.echo(json.dumps({job: r.get("counts", r) for job, r in runs.items()}, indent=1,
-                          default=str))
+                            end=_day(end), backup_dir=backup_dir)  # type: ignore[arg-type]
+    done = rebuild_cold(state.settings, state.dsn(), opts, yes=yes)
+    click.echo(f"backup taken before the drop: {done.backup}" if done.backup else
+               "no database existed, so no backup was taken")
+    for job, run in done.runs.items():
+        click.echo(f"{job}: {json.dumps(run.get('counts', run), default=str)}")
