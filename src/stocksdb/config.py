@@ -37,6 +37,8 @@ SETTING_HELP: dict[str, str] = {
     "sec_user_agent": "User-Agent for SEC EDGAR, required by the SEC (env STOCKSDB_SEC_USER_AGENT)",
     "sec_data_url": "SEC data API base URL (env STOCKSDB_SEC_DATA_URL, default https://data.sec.gov)",
     "sec_www_url": "SEC www base URL (env STOCKSDB_SEC_WWW_URL, default https://www.sec.gov)",
+    "max_file_bytes": "Largest day file the loader reads, decompressed; a bigger one fails its "
+    "date with file_too_large (env STOCKSDB_MAX_FILE_BYTES, default 2 GiB)",
 }
 
 def _int(value: str | None, default: int, name: str) -> int:
@@ -74,6 +76,7 @@ class Settings:
     sec_user_agent: str | None = None
     sec_data_url: str = "https://data.sec.gov"
     sec_www_url: str = "https://www.sec.gov"
+    max_file_bytes: int = 2 << 30
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], *, dsn: str | None = None) -> Settings:
@@ -104,6 +107,8 @@ class Settings:
             sec_user_agent=get("STOCKSDB_SEC_USER_AGENT"),
             sec_data_url=get("STOCKSDB_SEC_DATA_URL", cls.sec_data_url) or cls.sec_data_url,
             sec_www_url=get("STOCKSDB_SEC_WWW_URL", cls.sec_www_url) or cls.sec_www_url,
+            max_file_bytes=_int(get("STOCKSDB_MAX_FILE_BYTES"), 2 << 30,
+                                "STOCKSDB_MAX_FILE_BYTES"),
         )
 
     @property

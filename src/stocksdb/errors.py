@@ -3,7 +3,8 @@
 StocksdbError
  ├─ ConfigError ── MissingCredentialError
  ├─ InputError ── DateOutOfRangeError, InvalidIdentifierError, InputFileError
- │                                     InputFileError ── BackupIntegrityError
+ │                                     InputFileError ── BackupIntegrityError,
+ │                                                       FileTooLargeError
  ├─ SourceError ── VendorResponseError, RateLimitedError
  ├─ ServerError                        embedded PostgreSQL could not start / stop
  ├─ GateFailedError                    a phase gate refused (exit 3)
@@ -56,6 +57,12 @@ class InvalidIdentifierError(InputError):
 
 class InputFileError(InputError):
     """An input file is missing, unreadable, or lacks required columns."""
+
+
+class FileTooLargeError(InputFileError):
+    """A day file is larger (decompressed) than STOCKSDB_MAX_FILE_BYTES; its date fails."""
+
+    reason = "file_too_large"
 
 
 class SourceError(StocksdbError):

@@ -6,6 +6,7 @@ Writes: ingestion.job_runs (one row per run: params, status, timings, counts, er
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import math
@@ -119,11 +120,14 @@ def write_rejected(conn: psycopg.Connection[Any], report: JobReport,
     """COPY rejected rows into ingestion.rejected_rows; counts them by reason on the report."""
     n = 0
     by_reason: Counter[str] = Counter()
-    rows = list(rows)
-    if not rows:  # the common case on the per-date hot path: no COPY round trip
+    it = iter(rows)
+    first = next(it, None)
+    if first is None:  # the common case on the per-date hot path: no COPY round trip
         return 0
+    rows = itertools.chain((first,), it)   # lazily: a huge file's rejects are never all held
     if report.details.get("_keep_rejected"):
         # an atomic run may be rolled back by its gate: keep them to record again afterwards
+        rows = list(rows)
         report.details.setdefault("_rejected_rows", []).extend(rows)
     with conn.cursor().copy(
         "COPY ingestion.rejected_rows (run_id, job, source, source_key, trade_date, ticker, "

@@ -22,11 +22,12 @@ import pandas as pd
 import psycopg
 
 from stocksdb.domain.sessions import last_sessions, sessions_in_range
-from stocksdb.errors import InputError, InputFileError, SourceError
+from stocksdb.errors import InputError
 from stocksdb.jobs.base import JobReport, Rejected, write_rejected
-from stocksdb.jobs.prices_merge import MergeCounts, Payload, encode_bars, merge_day
-from stocksdb.quality.prices import DayCheck, check_day
-from stocksdb.sources.flatfiles import DayFile, DayFileStore, DayRows, read_day_file
+from stocksdb.jobs.prices_merge import MergeCounts, Payload, merge_day
+from stocksdb.jobs.prices_prepare import Prepared, prepare_session
+from stocksdb.quality.prices import DayCheck
+from stocksdb.sources.flatfiles import DEFAULT_MAX_FILE_BYTES, DayFile, DayFileStore, DayRows
 
 log = logging.getLogger("stocksdb.jobs.prices")
 JOB = "prices_daily"
@@ -46,6 +47,7 @@ class PricesOptions:
     days: int | None = None
     symbols: tuple[str, ...] | None = None
     max_shrink: float = DEFAULT_MAX_SHRINK  # fraction of a date's stored bars a run may delete
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES  # decompressed; a bigger file fails its date
 
 
 @dataclass
@@ -101,29 +103,21 @@ def read_ticker_intervals(conn: psycopg.Connection[Any]) -> pd.DataFrame:
     return frame.astype({"ticker": object, "valid_from": object, "valid_to": object})
 
 
-def tickers_on(intervals: pd.DataFrame, session: date) -> pd.Series:
-    """security_id indexed by ticker, for the tickers valid on `session`."""
-    live = (intervals["valid_from"].to_numpy() <= session) & \
-        (session < intervals["valid_to"].to_numpy())
-    return pd.Series(intervals["security_id"].to_numpy()[live],
-                     index=pd.Index(intervals["ticker"].to_numpy()[live]))
-
-
-def _rejected_rows(check: DayCheck, day: DayFile, session: date, source: str,
-                   stored: set[int]) -> list[Rejected]:
-    """Rejected rows with their details; `stored`: securities whose stored bar was kept."""
-    out = []
-    for raw in check.rejected.to_dict("records"):
-        reason = str(raw.pop("reason"))
-        sid = raw.pop("_security_id", None)
-        detail = f"{reason.replace('_', ' ')}: " + ", ".join(
-            f"{k}={raw.get(k)}" for k in ("open", "high", "low", "close", "volume",
-                                           "window_start") if k in raw)
-        if sid is not None and not math.isnan(sid) and int(sid) in stored:
-            detail += "; the stored bar was kept"
-        out.append(Rejected(reason, detail, source, day.key, ticker=str(raw.get("ticker")),
-                            trade_date=session, raw=raw))
-    return out
+def _rejected_rows(prep: Prepared, day: DayFile, session: date, source: str,
+                   stored: set[int]) -> Iterator[Rejected]:
+    """Rejected rows with their details, lazily; `stored`: securities whose stored bar was
+    kept."""
+    for frame in prep.rejected_frames():
+        for raw in frame.to_dict("records"):
+            reason = str(raw.pop("reason"))
+            sid = raw.pop("_security_id", None)
+            detail = f"{reason.replace('_', ' ')}: " + ", ".join(
+                f"{k}={raw.get(k)}" for k in ("open", "high", "low", "close", "volume",
+                                               "window_start") if k in raw)
+            if sid is not None and not math.isnan(sid) and int(sid) in stored:
+                detail += "; the stored bar was kept"
+            yield Rejected(reason, detail, source, day.key, ticker=str(raw.get("ticker")),
+                           trade_date=session, raw=raw)
 
 
 class DateRefused(Exception):  # noqa: N818 - control flow inside the loader, never escapes
@@ -189,58 +183,10 @@ def _write_session(conn: psycopg.Connection[Any], prep: Prepared, day: DayFile, 
                            keep=check.kept_ids)
         guard_shrink(session, counts, universe=prep.universe, max_shrink=opts.max_shrink)
         stored = _stored_of(conn, session, check.kept_ids)
-        write_rejected(conn, report, _rejected_rows(check, day, session, source, stored))
+        write_rejected(conn, report, _rejected_rows(prep, day, session, source, stored))
         conn.execute(_SOURCE_FILE, (source, day.key, rows.size, day.etag, rows.sha256,
-                                    rows.table.num_rows, report.run_id))
+                                    prep.rows_read, report.run_id))
     return counts
-
-
-def _filter_symbols(rows: DayRows, symbols: tuple[str, ...] | None) -> tuple[DayRows, int]:
-    if not symbols:
-        return rows, 0
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    keep = pc.is_in(pc.utf8_upper(pc.utf8_trim_whitespace(rows.table["ticker"])),
-                    value_set=pa.array(list(symbols)))
-    table = rows.table.filter(keep)
-    return DayRows(table, rows.as_text, rows.sha256, rows.size), rows.table.num_rows - \
-        table.num_rows
-
-
-@dataclass(frozen=True)
-class Prepared:
-    """A session read and checked, ready to write (or why it cannot be)."""
-
-    session: date
-    day: DayFile | None = None
-    rows: DayRows | None = None
-    check: DayCheck | None = None
-    payload: Payload | None = None
-    failure: str | None = None
-    skipped: int = 0
-    universe: int = 0      # securities with a ticker valid on the session
-
-
-def prepare_session(store: DayFileStore, session: date, intervals: pd.DataFrame,
-                    symbols: tuple[str, ...] | None, run_id: int) -> Prepared:
-    """Locate, read and check one session's file (no database work; runs in a worker)."""
-    try:
-        day = store.locate(session)
-        if day is None:
-            return Prepared(session)
-        rows = read_day_file(day.path)
-    except (SourceError, InputFileError) as exc:
-        return Prepared(session, failure=str(exc))
-    if rows.table.num_rows == 0:
-        return Prepared(session, failure=f"day file {day.key!r} has no rows (empty or header "
-                                         "only); nothing written, the stored bars are kept")
-    rows, skipped = _filter_symbols(rows, symbols)
-    tickers = tickers_on(intervals, session)
-    check = check_day(rows.table, session, tickers)
-    payload = encode_bars(check.accepted, session, source=store.source, run_id=run_id)
-    return Prepared(session, day, rows, check, payload, skipped=skipped,
-                    universe=len(tickers))
 
 
 def _load_session(ctx: Any, store: DayFileStore, prep: Prepared, *, opts: PricesOptions,
@@ -270,29 +216,28 @@ def _load_session(ctx: Any, store: DayFileStore, prep: Prepared, *, opts: Prices
         if ctx.conn.broken or ctx.conn.closed:
             ctx.reconnect()
         return "failed"
-    rejected = prep.check.rejected
-    tally.rejected += len(rejected)
-    tally.unknown_tickers.update(
-        rejected.loc[rejected["reason"] == "unknown_ticker", "ticker"].tolist())
+    tally.rejected += prep.rejected_count
+    tally.unknown_tickers.update(prep.unknown)
     log.debug("%s: %s", session, counts)
     return counts
 
 
 def _prepared(store: DayFileStore, sessions: list[date], intervals: pd.DataFrame,
-              symbols: tuple[str, ...] | None, run_id: int) -> Iterator[Prepared]:
+              opts: PricesOptions, run_id: int) -> Iterator[Prepared]:
     """Prepared sessions in order; the next one is read and checked in a worker thread while
     the caller writes the current one (pyarrow and the database wait release the GIL).
     At most two sessions are in memory at once, so memory stays flat in the range length."""
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="prices-prep") as pool:
-        pending = [pool.submit(prepare_session, store, s, intervals, symbols, run_id)
-                   for s in sessions[:1]]
+        pending = [pool.submit(prepare_session, store, s, intervals, opts.symbols, run_id,
+                               max_bytes=opts.max_file_bytes) for s in sessions[:1]]
         for i in range(len(sessions)):
             current = pending.pop()
             if i + 1 < len(sessions):
                 pending.append(pool.submit(prepare_session, store, sessions[i + 1], intervals,
-                                           symbols, run_id))
+                                           opts.symbols, run_id,
+                                           max_bytes=opts.max_file_bytes))
             yield current.result()
 
 
@@ -317,7 +262,7 @@ def run_prices_daily(ctx: Any, store: DayFileStore, opts: PricesOptions,
     intervals = read_ticker_intervals(ctx.conn)
     tally = PricesTally(sessions=len(sessions))
     t0 = time.monotonic()
-    for prep in _prepared(store, sessions, intervals, opts.symbols, report.run_id):
+    for prep in _prepared(store, sessions, intervals, opts, report.run_id):
         session = prep.session
         outcome = _load_session(ctx, store, prep, opts=opts, tally=tally)
         if isinstance(outcome, MergeCounts):

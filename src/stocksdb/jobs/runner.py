@@ -150,6 +150,7 @@ def _prices(ctx: JobContext) -> JobReport:
 
         store = MassiveS3(ctx.settings)
     opts = PricesOptions(start=r.start, end=r.end, days=r.days, symbols=r.symbols,
+                         max_file_bytes=ctx.settings.max_file_bytes,
                          **({} if r.max_shrink is None else {"max_shrink": r.max_shrink}))
     report = run_prices_daily(ctx, store, opts, ctx.progress)
     ctx.sessions = tuple(date.fromisoformat(d) for d in report.details.get("session_dates", ()))

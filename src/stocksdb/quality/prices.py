@@ -153,3 +153,45 @@ def check_day(table: pa.Table, session: date, tickers: pd.Series) -> DayCheck:
     rejected["_security_id"] = ids[~ok].to_numpy()   # NaN: the ticker names no security
     return DayCheck(accepted.reset_index(drop=True), rejected, int(unknown.sum()),
                     tuple(kept))
+
+
+def combine_checks(done: DayCheck, part: DayCheck) -> tuple[DayCheck, pd.DataFrame]:
+    """Fold the check of one more batch of a big file into the checks so far.
+
+    A ticker accepted in an earlier batch and seen again is judged across batches: the same
+    values make the new copy a `duplicate_row`; other values make every copy a
+    `duplicate_ticker` (the earlier accepted one leaves `accepted`). Returns the folded check
+    (whose `rejected` is empty: the caller spools rejected rows batch by batch) and the rows this
+    batch rejects, including the ones moved out of `accepted`.
+    Within one batch the rules are those of check_day; across batches, copies rejected earlier
+    as `duplicate_row` keep that reason.
+    """
+    prev, new = done.accepted, part.accepted
+    seen = new["ticker"].isin(prev["ticker"])
+    cols = ["ticker", "open", "high", "low", "close", "volume", "transactions"]
+    both = new.loc[seen, cols].merge(prev[cols], on="ticker", suffixes=("", "_prev"))
+    same = pd.Series(True, index=both.index)
+    for c in cols[1:]:
+        same &= (both[c] == both[f"{c}_prev"]) | (both[c].isna() & both[f"{c}_prev"].isna())
+    conflicting = set(both.loc[~same, "ticker"])
+    moved = prev[prev["ticker"].isin(conflicting)]
+    rejected = pd.concat([
+        part.rejected,
+        _as_rejected(new[seen & ~new["ticker"].isin(conflicting)], Reason.DUPLICATE_ROW),
+        _as_rejected(new[seen & new["ticker"].isin(conflicting)], Reason.DUPLICATE_TICKER),
+        _as_rejected(moved, Reason.DUPLICATE_TICKER)], ignore_index=True)
+    accepted = pd.concat([prev[~prev["ticker"].isin(conflicting)], new[~seen]],
+                         ignore_index=True)
+    touched = set(done.kept_ids) | set(part.kept_ids) | set(moved["security_id"].tolist())
+    kept = tuple(sorted(touched - set(accepted["security_id"].tolist())))
+    return (DayCheck(accepted, rejected.iloc[0:0], done.unknown_tickers + part.unknown_tickers,
+                     kept), rejected)
+
+
+def _as_rejected(bars: pd.DataFrame, reason: Reason) -> pd.DataFrame:
+    """Accepted bars turned back into rejected rows (values as text, like check_day's)."""
+    out = bars.loc[:, ["ticker", "volume", "open", "close", "high", "low",
+                       "transactions"]].astype(str)
+    out["reason"] = reason.value
+    out["_security_id"] = bars["security_id"].astype("float64").to_numpy()
+    return out

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import pyarrow as pa
 
-from stocksdb.errors import InputFileError
+from stocksdb.errors import FileTooLargeError, InputFileError
 
 DAY_AGGS_PREFIX = "us_stocks_sip/day_aggs_v1"
 DAY_COLUMNS: tuple[str, ...] = ("ticker", "volume", "open", "close", "high", "low",
@@ -90,50 +91,110 @@ class LocalFlatFiles:
         return max(found, default=None)
 
 
+# A day file is parsed whole when its decompressed CSV is at most WHOLE_BYTES (a real one is
+# under 1 MB); a bigger one is read in record batches of about BLOCK_BYTES, so memory stays
+# bounded. (Arrow's CSV parser needs several times its block size: 16 MB blocks of wide rows
+# peaked near 190 MB, 4 MB blocks near 45 MB.)
+WHOLE_BYTES = 16 << 20
+BLOCK_BYTES = 4 << 20
+DEFAULT_MAX_FILE_BYTES = 2 << 30     # STOCKSDB_MAX_FILE_BYTES: refuse beyond (decompressed)
+
+
 @dataclass(frozen=True)
 class DayRows:
-    """A parsed day file: its rows and whether they had to be read as text."""
+    """A parsed day file: all its rows (`table`, for a file of at most BLOCK_BYTES), or a way to
+    read them again in batches (`batches()`), and whether they had to be read as text."""
 
-    table: pa.Table
+    table: pa.Table | None
     as_text: bool        # True when a value did not parse as a number (rows checked one by one)
     sha256: str
-    size: int
+    size: int            # compressed bytes
+    path: Path | None = None
+    raw_bytes: int = 0   # decompressed bytes
+
+    def batches(self) -> Iterator[pa.Table]:
+        """The rows, a batch at a time (one table when the file was read whole)."""
+        if self.table is not None:
+            yield self.table
+            return
+        assert self.path is not None
+        reader = _open(self.path, typed=not self.as_text)
+        for batch in reader:
+            yield pa.Table.from_batches([batch])
 
 
-def read_day_file(path: Path) -> DayRows:
-    """Rows of a gzip CSV day file.
+def measure_day_file(path: Path) -> tuple[int, str, int]:
+    """(compressed size, sha256 of the compressed bytes, decompressed size), streaming.
+
+    Raises:
+        InputFileError: unreadable, or not a complete gzip stream.
+    """
+    import gzip
+    import zlib
+
+    digest, size, raw = hashlib.sha256(), 0, 0
+    try:
+        with path.open("rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(chunk)
+                size += len(chunk)
+        with gzip.open(path, "rb") as gz:
+            for chunk in iter(lambda: gz.read(1 << 20), b""):
+                raw += len(chunk)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise InputFileError(f"day file {str(path)!r} is corrupt or truncated: {exc}") from exc
+    return size, digest.hexdigest(), raw
+
+
+def read_day_file(path: Path, *, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> DayRows:
+    """Rows of a gzip CSV day file, whole when small, else as batches read on demand.
 
     Numbers are parsed natively; if any value is not a number the file is re-read as text so the
     bad rows can be quarantined one by one instead of losing the date.
 
     Raises:
+        FileTooLargeError: the decompressed file is larger than `max_bytes`.
         InputFileError: unreadable, truncated or not CSV, or a required column is missing.
     """
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InputFileError(f"day file {str(path)!r} cannot be read: {exc}") from exc
-    digest = hashlib.sha256(data).hexdigest()
-    try:
-        table = _parse(data, typed=True)
-        as_text = False
-    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-        if "CSV conversion error" not in str(exc) and "conversion" not in str(exc).lower():
-            raise InputFileError(f"day file {str(path)!r} is not readable CSV: {exc}") from exc
-        try:
-            table, as_text = _parse(data, typed=False), True
-        except (pa.ArrowInvalid, OSError) as exc2:
-            raise InputFileError(f"day file {str(path)!r} is not readable CSV: {exc2}") from exc2
-    except OSError as exc:  # gzip truncation, bad header
-        raise InputFileError(f"day file {str(path)!r} is corrupt or truncated: {exc}") from exc
-    missing = [c for c in DAY_COLUMNS if c not in table.column_names and c != "transactions"]
+    size, digest, raw = measure_day_file(path)
+    if raw > max_bytes:
+        raise FileTooLargeError(
+            f"file_too_large: day file {str(path)!r} holds {raw:,} bytes decompressed, more "
+            f"than the limit of {max_bytes:,} (STOCKSDB_MAX_FILE_BYTES); nothing written, the "
+            "stored bars are kept; check the file, or raise the limit if it is genuine")
+    names = _header(path)
+    missing = [c for c in DAY_COLUMNS if c not in names and c != "transactions"]
     if missing:
         raise InputFileError(f"day file {str(path)!r} lacks column(s) {missing}; expected "
                              f"header {','.join(DAY_COLUMNS)}")
-    return DayRows(table=table, as_text=as_text, sha256=digest, size=len(data))
+    as_text = not _parses_typed(path)
+    table = _open(path, typed=not as_text).read_all() if raw <= WHOLE_BYTES else None
+    return DayRows(table, as_text, digest, size, path, raw)
 
 
-def _parse(data: bytes, *, typed: bool) -> pa.Table:
+def _parses_typed(path: Path) -> bool:
+    """True when every number parses natively (streams the file once, keeps nothing)."""
+    try:
+        for _ in _open(path, typed=True):
+            pass
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        if "conversion" not in str(exc).lower():
+            raise InputFileError(f"day file {str(path)!r} is not readable CSV: {exc}") from exc
+        try:
+            for _ in _open(path, typed=False):
+                pass
+        except (pa.ArrowInvalid, OSError) as exc2:
+            raise InputFileError(f"day file {str(path)!r} is not readable CSV: {exc2}") \
+                from exc2
+        return False
+    except OSError as exc:  # gzip truncation, bad header
+        raise InputFileError(f"day file {str(path)!r} is corrupt or truncated: {exc}") from exc
+    return True
+
+
+def _open(path: Path, *, typed: bool) -> Any:
+    """A streaming CSV reader over the gzip file (record batches of about BLOCK_BYTES, one at a
+    time); only our columns are materialised (vendors add others)."""
     import pyarrow.csv as pacsv
 
     types: dict[str, pa.DataType] = {c: pa.string() for c in DAY_COLUMNS}
@@ -141,11 +202,46 @@ def _parse(data: bytes, *, typed: bool) -> pa.Table:
         types.update(volume=pa.float64(), open=pa.float64(), close=pa.float64(),
                      high=pa.float64(), low=pa.float64(), window_start=pa.int64(),
                      transactions=pa.float64())
-    stream = pa.CompressedInputStream(pa.BufferReader(data), "gzip")
-    return pacsv.read_csv(
-        stream,
-        # only an empty cell is null: 'nan' must reach the checks as NaN (non_finite_value),
-        # not vanish into a null (unparseable_value)
-        convert_options=pacsv.ConvertOptions(column_types=types, strings_can_be_null=False,
-                                             null_values=[""]),
-    )
+    stream = pa.CompressedInputStream(pa.OSFile(str(path)), "gzip")
+    try:
+        return pacsv.open_csv(
+            stream, read_options=pacsv.ReadOptions(block_size=BLOCK_BYTES, use_threads=False),
+            # only an empty cell is null: 'nan' must reach the checks as NaN (non_finite_value),
+            # not vanish into a null (unparseable_value)
+            convert_options=pacsv.ConvertOptions(
+                column_types=types, strings_can_be_null=False, null_values=[""],
+                include_columns=[c for c in DAY_COLUMNS if c in _header(path)]))
+    except pa.ArrowInvalid as exc:
+        if "Empty CSV file" in str(exc):
+            return _Empty()
+        raise
+
+
+def _header(path: Path) -> list[str]:
+    """The column names of the file's first line ([] for an empty file).
+
+    Raises:
+        InputFileError: not gzip, or unreadable.
+    """
+    import csv
+    import gzip
+    import zlib
+
+    try:
+        with gzip.open(path, "rt", encoding="utf-8", errors="replace", newline="") as fh:
+            first = fh.readline(1 << 16)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise InputFileError(f"day file {str(path)!r} is corrupt or truncated: {exc}") from exc
+    return [c.strip() for c in next(csv.reader([first]), [])]
+
+
+class _Empty:
+    """The reader of a file with no header at all: no batches, no columns."""
+
+    schema = pa.schema([])
+
+    def __iter__(self) -> Iterator[pa.RecordBatch]:
+        return iter(())
+
+    def read_all(self) -> pa.Table:
+        return pa.table({})

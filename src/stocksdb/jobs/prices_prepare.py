@@ -1,0 +1,153 @@
+"""Reading and checking one session's day file for prices_daily (no database work).
+
+In:  a DayFileStore, a session, the ticker intervals. Out: Prepared — the accepted bars encoded
+for COPY, the rejected rows, or why the date fails.
+A file of at most WHOLE_BYTES decompressed (every real one) is checked whole. A bigger one is
+read in record batches; each batch is checked and folded into the accepted bars (at most one
+per listed security) while its rejected rows go to a temporary spool file, so memory stays
+bounded whatever the file's size. A file over the size limit fails with `file_too_large`.
+"""
+
+from __future__ import annotations
+
+import pickle
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+
+from stocksdb.errors import InputFileError, SourceError
+from stocksdb.jobs.prices_merge import Payload, encode_bars
+from stocksdb.quality.prices import DayCheck, check_day, combine_checks
+from stocksdb.sources.flatfiles import (
+    DEFAULT_MAX_FILE_BYTES,
+    DayFile,
+    DayFileStore,
+    DayRows,
+    read_day_file,
+)
+
+
+def tickers_on(intervals: pd.DataFrame, session: date) -> pd.Series:
+    """security_id indexed by ticker, for the tickers valid on `session`."""
+    live = (intervals["valid_from"].to_numpy() <= session) & \
+        (session < intervals["valid_to"].to_numpy())
+    return pd.Series(intervals["security_id"].to_numpy()[live],
+                     index=pd.Index(intervals["ticker"].to_numpy()[live]))
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A session read and checked, ready to write (or why it cannot be)."""
+
+    session: date
+    day: DayFile | None = None
+    rows: DayRows | None = None
+    check: DayCheck | None = None
+    payload: Payload | None = None
+    failure: str | None = None
+    skipped: int = 0
+    universe: int = 0      # securities with a ticker valid on the session
+    spool: Path | None = None   # rejected rows of a big file (pickled frames), then check's
+    rejected_count: int = 0
+    unknown: frozenset[str] = field(default_factory=frozenset)
+    rows_read: int = 0     # data rows in the file
+
+    def rejected_frames(self) -> Iterator[pd.DataFrame]:
+        """Every rejected row, a frame at a time (the spool is deleted once read)."""
+        if self.spool is not None:
+            try:
+                with self.spool.open("rb") as fh:
+                    while True:
+                        try:
+                            yield pickle.load(fh)  # noqa: S301 - our own temp file
+                        except EOFError:
+                            break
+            finally:
+                self.spool.unlink(missing_ok=True)
+        if self.check is not None and len(self.check.rejected):
+            yield self.check.rejected
+
+
+def _filter_symbols(table: pa.Table, symbols: tuple[str, ...] | None) -> tuple[pa.Table, int]:
+    if not symbols:
+        return table, 0
+    import pyarrow.compute as pc
+
+    keep = pc.is_in(pc.utf8_upper(pc.utf8_trim_whitespace(table["ticker"])),
+                    value_set=pa.array(list(symbols)))
+    kept = table.filter(keep)
+    return kept, table.num_rows - kept.num_rows
+
+
+_UNKNOWN_SAMPLE = 10_000   # distinct unknown tickers remembered per file (for the run summary)
+
+
+def _unknown(rejected: pd.DataFrame) -> set[str]:
+    return set(rejected.loc[rejected["reason"] == "unknown_ticker", "ticker"].tolist())
+
+
+def _check_batches(rows: DayRows, session: date, tickers: pd.Series,
+                   symbols: tuple[str, ...] | None) -> tuple[DayCheck, Path | None, int, int,
+                                                             set[str], int]:
+    """(check, spool, rejected count, rows skipped by --symbols, unknown tickers, rows)."""
+    done: DayCheck | None = None
+    spool: Path | None = None
+    count = skipped = total = 0
+    unknown: set[str] = set()
+    fh = None
+    try:
+        for batch in rows.batches():
+            total += batch.num_rows
+            table, n = _filter_symbols(batch, symbols)
+            skipped += n
+            part = check_day(table, session, tickers)
+            if done is None and rows.table is not None:
+                done = part
+                break
+            done, rejected = (part, part.rejected) if done is None else \
+                combine_checks(done, part)
+            done = DayCheck(done.accepted, done.rejected.iloc[0:0], done.unknown_tickers,
+                            done.kept_ids)
+            if len(rejected):
+                if fh is None:
+                    handle = tempfile.NamedTemporaryFile(prefix="stocksdb-rejected-",  # noqa: SIM115
+                                                         suffix=".pkl", delete=False)
+                    fh, spool = handle, Path(handle.name)
+                pickle.dump(rejected, fh, protocol=pickle.HIGHEST_PROTOCOL)
+                count += len(rejected)
+                if len(unknown) < _UNKNOWN_SAMPLE:
+                    unknown |= _unknown(rejected)
+    finally:
+        if fh is not None:
+            fh.close()
+    assert done is not None
+    count += len(done.rejected)
+    return done, spool, count, skipped, unknown | _unknown(done.rejected), total
+
+
+def prepare_session(store: DayFileStore, session: date, intervals: pd.DataFrame,
+                    symbols: tuple[str, ...] | None, run_id: int, *,
+                    max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> Prepared:
+    """Locate, read and check one session's file (no database work; runs in a worker)."""
+    try:
+        day = store.locate(session)
+        if day is None:
+            return Prepared(session)
+        rows = read_day_file(day.path, max_bytes=max_bytes)
+    except (SourceError, InputFileError) as exc:
+        return Prepared(session, failure=str(exc))
+    if rows.table is not None and rows.table.num_rows == 0:   # a big file is never empty
+        return Prepared(session, failure=f"day file {day.key!r} has no rows (empty or header "
+                                         "only); nothing written, the stored bars are kept")
+    tickers = tickers_on(intervals, session)
+    check, spool, count, skipped, unknown, total = _check_batches(rows, session, tickers,
+                                                                  symbols)
+    payload = encode_bars(check.accepted, session, source=store.source, run_id=run_id)
+    return Prepared(session, day, rows, check, payload, skipped=skipped, universe=len(tickers),
+                    spool=spool, rejected_count=count, unknown=frozenset(unknown),
+                    rows_read=total)
