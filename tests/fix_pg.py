@@ -14,6 +14,7 @@ from typing import Any
 import psycopg
 import pytest
 from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict
 
 from stocksdb.db.checksum import TableChecksum, database_checksums
 from stocksdb.db.connection import connect, with_database
@@ -105,6 +106,15 @@ def conn(db: str) -> Iterator[psycopg.Connection[Any]]:
     """An autocommit connection to a fresh database."""
     with connect(db, autocommit=True) as c:
         yield c
+
+
+def superuser_password(dsn: str) -> str:
+    """The password the DSN authenticates with: its own, or the last field of its passfile."""
+    parts = conninfo_to_dict(dsn)
+    if "password" in parts:
+        return str(parts["password"])
+    line = Path(str(parts["passfile"])).read_text().splitlines()[0]
+    return line.rsplit(":", 1)[1]
 
 
 def count_rows(dsn: str, table: str, where: str = "TRUE") -> int:

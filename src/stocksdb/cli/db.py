@@ -25,8 +25,10 @@ def start(state: CliState) -> None:
     server = embedded_server(state.settings)
     status = server.start()
     resolve_dsn(state.settings)
+    for notice in status.notices:
+        click.echo(f"note: {notice}")
     click.echo(f"embedded server running: pid {status.pid}, port {status.port}, "
-               f"data {status.pgdata}")
+               f"data {status.pgdata}, socket {status.socket_dir}, password in {server.passfile}")
 
 
 @db.command()
