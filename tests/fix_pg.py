@@ -29,6 +29,7 @@ class PgServer:
     """A server we may create and drop databases on."""
 
     admin_dsn: str
+    log: Path | None = None  # the embedded server's log file (None for STOCKSDB_TEST_DSN)
 
     def dsn(self, database: str) -> str:
         return with_database(self.admin_dsn, database)
@@ -68,7 +69,7 @@ def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PgServer]:
     except Exception as exc:  # noqa: BLE001 - any failure here makes the run meaningless
         pytest.exit(f"cannot start the embedded PostgreSQL for tests: {exc}", returncode=1)
     try:
-        yield PgServer(server.dsn("postgres"))
+        yield PgServer(server.dsn("postgres"), log=server.pgdata / "server.log")
     finally:
         server.stop()
         shutil.rmtree(home, ignore_errors=True)

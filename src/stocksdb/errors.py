@@ -2,7 +2,7 @@
 
 StocksdbError
  ├─ ConfigError ── MissingCredentialError
- ├─ InputError ── DateOutOfRangeError, InvalidIdentifierError, InputFileError
+ ├─ InputError ── DateOutOfRangeError, InvalidIdentifierError, InputFileError, RolePowersError
  │                                     InputFileError ── BackupIntegrityError
  ├─ SourceError ── VendorResponseError, RateLimitedError
  ├─ ServerError                        embedded PostgreSQL could not start / stop
@@ -10,7 +10,7 @@ StocksdbError
  ├─ BackupError ── BackupToolError     a backup not written; pg_dump / pg_restore failed
  ├─ NotConfirmedError ── RestoreNotConfirmedError   destructive command without --yes (exit 1)
  └─ DatabaseStateError ── MigrationChecksumError, SchemaVersionError, UnknownJobError,
-                          RestoreValidationError
+                          RestoreValidationError, ReaderVerificationError
 
 Library code raises these; only the CLI prints them and maps `exit_code` to the process exit.
 """
@@ -52,6 +52,15 @@ class InvalidIdentifierError(InputError):
 
 class InputFileError(InputError):
     """An input file is missing, unreadable, or lacks required columns."""
+
+
+class RolePowersError(InputError):
+    """A role asked to become a read-only reader holds powers beyond reading."""
+
+    def __init__(self, message: str, *, role: str, powers: Sequence[str]) -> None:
+        super().__init__(message)
+        self.role = role
+        self.powers = list(powers)
 
 
 class SourceError(StocksdbError):
@@ -138,3 +147,12 @@ class RestoreValidationError(DatabaseStateError):
     def __init__(self, message: str, *, mismatches: Sequence[str]) -> None:
         super().__init__(message)
         self.mismatches = list(mismatches)
+
+
+class ReaderVerificationError(DatabaseStateError):
+    """A role granted read-only access did not behave so when logged in as it."""
+
+    def __init__(self, message: str, *, role: str, problems: Sequence[str]) -> None:
+        super().__init__(message)
+        self.role = role
+        self.problems = list(problems)
