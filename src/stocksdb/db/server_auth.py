@@ -73,10 +73,12 @@ def initdb_pwfile(folder: Path, password: str, uid: int | None) -> Iterator[Path
 
 
 def hba_trusts(pgdata: Path) -> bool:
-    """True when pg_hba.conf has a rule with a method other than scram-sha-256 (e.g. trust)."""
-    rules = [line.split() for line in (pgdata / "pg_hba.conf").read_text().splitlines()
-             if line.strip() and not line.lstrip().startswith("#")]
-    return any(rule[-1] != "scram-sha-256" for rule in rules)
+    """True when a pg_hba.conf rule lets connections in without a password (`trust`).
+
+    Other methods someone configured on purpose (peer, md5, cert, ...) are left alone."""
+    rules = [line.split("#", 1)[0].split() for line in
+             (pgdata / "pg_hba.conf").read_text().splitlines()]
+    return any("trust" in rule[3:] for rule in rules)
 
 
 def write_hba(pgdata: Path) -> None:
