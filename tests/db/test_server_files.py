@@ -98,3 +98,17 @@ def test_every_path_written_outside_home_is_listed(parent: Path) -> None:
     finally:
         server.stop()
     assert not Path(sockets[0]).exists()
+
+
+def test_a_socket_folder_made_by_someone_else_is_refused(tmp_path: Path) -> None:
+    """A symlink squatting the socket folder name is refused, and its target keeps its owner."""
+    from stocksdb.db.server_files import make_private_dir
+    from stocksdb.errors import ServerError
+
+    target = tmp_path / "target"
+    target.mkdir()
+    squat = tmp_path / "squat"
+    squat.symlink_to(target)
+    with pytest.raises(ServerError, match="symlink"):
+        make_private_dir(squat, None)
+    assert target.stat().st_uid == 0 and stat.S_IMODE(target.stat().st_mode) == 0o755

@@ -115,8 +115,20 @@ def socket_dir(home: Path) -> Path:
 
 
 def make_private_dir(path: Path, account: ServiceAccount | None) -> None:
-    """Create `path` (0700) for the server's user; an existing one is re-owned and re-moded."""
+    """Create `path` (0700) for the server's user; an existing one is re-owned and re-moded.
+
+    Raises:
+        ServerError: `path` is a symlink or belongs to someone else (in /tmp, another user
+            could have made it first to catch the socket or our chown).
+    """
+    from stocksdb.errors import ServerError
+
     path.mkdir(parents=True, exist_ok=True)
+    info = path.lstat()
+    owners = {os.geteuid(), *([account.uid] if account else [])}
+    if stat.S_ISLNK(info.st_mode) or info.st_uid not in owners:
+        raise ServerError(f"socket folder {str(path)!r} is a symlink or owned by uid "
+                          f"{info.st_uid}, expected a folder of ours; remove it and start again")
     if account is not None:
         os.chown(path, account.uid, account.gid)
     path.chmod(0o700)
