@@ -14,6 +14,7 @@ from typing import Any
 import psycopg
 import pytest
 from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict
 
 from stocksdb.db.checksum import TableChecksum, database_checksums
 from stocksdb.db.connection import connect, with_database
@@ -28,6 +29,7 @@ class PgServer:
     """A server we may create and drop databases on."""
 
     admin_dsn: str
+    log: Path | None = None  # the embedded server's log file (None for STOCKSDB_TEST_DSN)
 
     def dsn(self, database: str) -> str:
         return with_database(self.admin_dsn, database)
@@ -79,7 +81,7 @@ def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PgServer]:
     except Exception as exc:  # noqa: BLE001 - any failure here makes the run meaningless
         pytest.exit(f"cannot start the embedded PostgreSQL for tests: {exc}", returncode=1)
     try:
-        yield PgServer(server.dsn("postgres"))
+        yield PgServer(server.dsn("postgres"), log=server.pgdata / "server.log")
     finally:
         server.stop()
         shutil.rmtree(home, ignore_errors=True)
@@ -117,6 +119,15 @@ def conn(db: str) -> Iterator[psycopg.Connection[Any]]:
     """An autocommit connection to a fresh database."""
     with connect(db, autocommit=True) as c:
         yield c
+
+
+def superuser_password(dsn: str) -> str:
+    """The password the DSN authenticates with: its own, or the last field of its passfile."""
+    parts = conninfo_to_dict(dsn)
+    if "password" in parts:
+        return str(parts["password"])
+    line = Path(str(parts["passfile"])).read_text().splitlines()[0]
+    return line.rsplit(":", 1)[1]
 
 
 def count_rows(dsn: str, table: str, where: str = "TRUE") -> int:

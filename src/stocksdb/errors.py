@@ -2,7 +2,7 @@
 
 StocksdbError
  ├─ ConfigError ── MissingCredentialError
- ├─ InputError ── DateOutOfRangeError, InvalidIdentifierError, InputFileError
+ ├─ InputError ── DateOutOfRangeError, InvalidIdentifierError, InputFileError, RolePowersError
  │                                     InputFileError ── BackupIntegrityError,
  │                                                       FileTooLargeError
  ├─ SourceError ── VendorResponseError, RateLimitedError
@@ -15,7 +15,7 @@ StocksdbError
  ├─ NotConfirmedError ── RestoreNotConfirmedError   destructive command without --yes (exit 1)
  ├─ RebuildFailedError                 a cold rebuild failed after its drop (names the backup)
  └─ DatabaseStateError ── MigrationChecksumError, SchemaVersionError (exit 3), UnknownJobError,
-                          RestoreValidationError
+                          RestoreValidationError, ReaderVerificationError
 
 Library code raises these; only the CLI prints them and maps `exit_code` to the process exit.
 """
@@ -63,6 +63,15 @@ class FileTooLargeError(InputFileError):
     """A day file is larger (decompressed) than STOCKSDB_MAX_FILE_BYTES; its date fails."""
 
     reason = "file_too_large"
+
+
+class RolePowersError(InputError):
+    """A role asked to become a read-only reader holds powers beyond reading."""
+
+    def __init__(self, message: str, *, role: str, powers: Sequence[str]) -> None:
+        super().__init__(message)
+        self.role = role
+        self.powers = list(powers)
 
 
 class SourceError(StocksdbError):
@@ -182,3 +191,12 @@ class RestoreValidationError(DatabaseStateError):
     def __init__(self, message: str, *, mismatches: Sequence[str]) -> None:
         super().__init__(message)
         self.mismatches = list(mismatches)
+
+
+class ReaderVerificationError(DatabaseStateError):
+    """A role granted read-only access did not behave so when logged in as it."""
+
+    def __init__(self, message: str, *, role: str, problems: Sequence[str]) -> None:
+        super().__init__(message)
+        self.role = role
+        self.problems = list(problems)

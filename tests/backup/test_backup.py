@@ -26,8 +26,9 @@ from stocksdb.errors import (
     RestoreNotConfirmedError,
     RestoreValidationError,
 )
+from stocksdb.jobs.runner import RunRequest, run_job
 from tests.fix_backup import delete_last_session
-from tests.fix_pg import PgServer, checksums
+from tests.fix_pg import PgServer, checksums, superuser_password
 
 
 def ingestion_counts(dsn: str) -> dict[str, int]:
@@ -209,8 +210,8 @@ def test_client_tool_falls_back_to_the_bundled_binaries(pg_server: PgServer) -> 
 def test_password_reaches_tools_only_through_the_environment(
         pg_server: PgServer, loaded_db: str, tmp_path: Path) -> None:
     """The conninfo argument lacks the password; a tool error does not show it either."""
-    secret = "pw_S3cret_zz"
-    dsn = make_conninfo(loaded_db, password=secret)
+    secret = superuser_password(loaded_db)  # the server checks it now
+    dsn = make_conninfo(loaded_db, password=secret, passfile="/nonexistent")
     conninfo, env = tool_connection(dsn)
     assert secret not in conninfo and env["PGPASSWORD"] == secret
     assert create_backup(dsn, directory=tmp_path).manifest.row_counts

@@ -16,7 +16,7 @@ from psycopg.conninfo import make_conninfo
 from stocksdb.backup.reader import grant_reader
 from stocksdb.cli import CliState
 from stocksdb.config import Settings
-from stocksdb.errors import InputError
+from stocksdb.errors import DatabaseStateError, InputError, RolePowersError
 from stocksdb.jobs.runner import RunRequest, run_job
 from tests.fix_pg import PgServer
 
@@ -41,10 +41,16 @@ def loaded_db(db: str, market: Path) -> str:
     return db
 
 
-def as_role(dsn: str, role: str) -> psycopg.Connection[Any]:
-    """A connection as `role` (the test server trusts local logins; a password is sent anyway)."""
-    return psycopg.connect(make_conninfo(dsn, user=role, password="s3cret-reader"),
+def as_role(dsn: str, role: str, password: str = "s3cret-reader") -> psycopg.Connection[Any]:
+    """A connection as `role`, logging in with its password."""
+    return psycopg.connect(make_conninfo(dsn, user=role, password=password, passfile=""),
                            autocommit=True)
+
+
+def create_role(dsn: str, role: str, options: str = "") -> None:
+    """CREATE ROLE `role` LOGIN with extra `options` (test setup, as the superuser)."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE ROLE {} LOGIN " + options).format(sql.Identifier(role)))
 
 
 def test_reader_selects_stocks_research_and_nothing_else(loaded_db: str, role: str) -> None:
@@ -68,7 +74,7 @@ def test_reader_selects_stocks_research_and_nothing_else(loaded_db: str, role: s
 
 def test_reader_can_select_tables_created_later(db: str, role: str) -> None:
     """Default privileges give the role SELECT on a stocks_research table made afterwards."""
-    grant_reader(db, role, None)
+    grant_reader(db, role, "s3cret-reader")
     with psycopg.connect(db, autocommit=True) as conn:
         conn.execute("CREATE TABLE stocks_research.later_table (x int)")
     with as_role(db, role) as conn:
@@ -84,7 +90,9 @@ def test_existing_role_is_updated_to_read_only(db: str, role: str) -> None:
             r=sql.Identifier(role)))
     grant_reader(db, role, "first")
     grant_reader(db, role, "second")
-    with as_role(db, role) as conn:
+    with pytest.raises(psycopg.OperationalError, match="password"):
+        as_role(db, role, "first").close()
+    with as_role(db, role, "second") as conn:
         assert conn.execute("SELECT count(*) FROM stocks_research.securities").fetchone() == (0,)
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             conn.execute("INSERT INTO stocks_research.securities (composite_figi, name) "
@@ -92,29 +100,118 @@ def test_existing_role_is_updated_to_read_only(db: str, role: str) -> None:
 
 
 @pytest.mark.parametrize("bad", ['x"; DROP ROLE postgres; --', "Reader", "pg_reader", "1abc",
-                                 "", "a" * 64])
-def test_role_names_that_need_quoting_are_refused(db: str, bad: str) -> None:
-    """Anything but a plain lowercase identifier is an InputError naming `role`."""
+                                 "", "a" * 64, "public", "none", "current_user"])
+def test_reserved_or_quoted_role_names_are_refused_before_any_sql(bad: str) -> None:
+    """Anything but a plain, unreserved lowercase identifier is an InputError naming `role`,
+    raised before connecting (the DSN here points at no server)."""
     with pytest.raises(InputError, match="parameter `role`"):
-        grant_reader(db, bad, None)
+        grant_reader("host=127.0.0.1 port=1 connect_timeout=1", bad, "pw")
 
 
 def test_superuser_cannot_be_made_a_reader(db: str) -> None:
     """Granting to the connected superuser is refused before any change."""
-    with pytest.raises(InputError, match="superuser"):
-        grant_reader(db, "postgres", None)
+    with pytest.raises(InputError, match="SUPERUSER"):
+        grant_reader(db, "postgres", "pw")
     with psycopg.connect(db) as conn:
         assert conn.execute("SELECT rolsuper FROM pg_roles WHERE rolname = 'postgres'"
                             ).fetchone() == (True,)
 
 
-def test_grant_reader_command_creates_the_role(db: str, role: str) -> None:
-    """The click command (to be mounted as `db grant-reader`) grants and reports the role."""
+@pytest.mark.parametrize(("options", "named"), [
+    ("CREATEROLE", "NOCREATEROLE"), ("CREATEDB", "NOCREATEDB"), ("BYPASSRLS", "NOBYPASSRLS"),
+    ("REPLICATION", "NOREPLICATION"), ("IN ROLE pg_write_all_data", "pg_write_all_data"),
+    ("IN ROLE pg_read_all_data", "pg_read_all_data")])
+def test_role_with_other_powers_is_refused_and_left_alone(db: str, role: str, options: str,
+                                                          named: str) -> None:
+    """A role holding a power beyond reading is refused (exit 2) naming it and its removal;
+    the role gets no grant."""
+    create_role(db, role, options)
+    with pytest.raises(RolePowersError, match=named) as caught:
+        grant_reader(db, role, "s3cret-reader")
+    assert caught.value.exit_code == 2
+    with psycopg.connect(db) as conn:
+        acl = conn.execute("SELECT coalesce(array_to_string(nspacl, ','), '') FROM pg_namespace "
+                           "WHERE nspname = 'stocks_research'").fetchone()
+    assert acl is not None and role not in acl[0], acl
+
+
+def test_member_of_a_writing_role_is_refused(db: str, role: str) -> None:
+    """Membership in a role that may insert into stocks_research is named with its REVOKE."""
+    writer = f"{role}_w"
+    try:
+        create_role(db, role)
+        create_role(db, writer)
+        with psycopg.connect(db, autocommit=True) as conn:
+            conn.execute(sql.SQL("GRANT INSERT ON stocks_research.securities TO {w}; "
+                                 "GRANT {w} TO {r}").format(w=sql.Identifier(writer),
+                                                            r=sql.Identifier(role)))
+        with pytest.raises(RolePowersError, match=f"REVOKE {writer} FROM {role}"):
+            grant_reader(db, role, "s3cret-reader")
+    finally:
+        with psycopg.connect(db, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP OWNED BY {w}; DROP ROLE {w}").format(
+                w=sql.Identifier(writer)))
+
+
+def test_failed_grant_leaves_no_plain_password_in_the_server_log(
+        db: str, role: str, pg_server: PgServer) -> None:
+    """A CREATE ROLE the server refuses is logged with its statement: a SCRAM verifier only."""
+    if pg_server.log is None:
+        pytest.skip("the server log is only readable for the embedded test server")
+    weak, secret = f"{role}_weak", "Plain-Text-Reader-Secret-42"
+    create_role(db, weak, "PASSWORD 'weak-pw'")
+    try:
+        with psycopg.connect(db, autocommit=True) as conn:
+            conn.execute(sql.SQL("GRANT USAGE ON SCHEMA ingestion TO {w}; GRANT SELECT ON ALL "
+                                 "TABLES IN SCHEMA ingestion TO {w}").format(
+                w=sql.Identifier(weak)))
+        weak_dsn = make_conninfo(db, user=weak, password="weak-pw", passfile="")
+        with pytest.raises(DatabaseStateError, match="permission denied") as caught:
+            grant_reader(weak_dsn, role, secret)
+        assert secret not in str(caught.value)
+        log = pg_server.log.read_text(errors="replace")
+        assert "permission denied to create role" in log
+        assert secret not in log
+    finally:
+        with psycopg.connect(db, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP OWNED BY {w}; DROP ROLE {w}").format(
+                w=sql.Identifier(weak)))
+
+
+def test_grant_reader_command_reads_the_password_from_stdin_and_verifies(
+        db: str, role: str) -> None:
+    """`db grant-reader ROLE --password-stdin` grants, logs in as ROLE and says it checked."""
     from stocksdb.cli.backup import grant_reader as command
 
     state = CliState(Settings(dsn=db))
-    result = CliRunner().invoke(command, [role, "--password", "pw"], obj=state)
+    result = CliRunner().invoke(command, [role, "--password-stdin"], obj=state,
+                                input="stdin-secret-1\n")
     assert result.exit_code == 0, result.output
-    assert role in result.output
-    with as_role(db, role) as conn:
+    assert role in result.output and "verified" in result.output
+    assert "stdin-secret-1" not in result.output
+    with as_role(db, role, "stdin-secret-1") as conn:
         conn.execute("SELECT 1 FROM stocks_research.tickers LIMIT 0")
+
+
+def test_grant_reader_command_takes_env_or_a_confirmed_prompt(
+        db: str, role: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """STOCKSDB_READER_PASSWORD wins; without it a hidden prompt asks twice."""
+    from stocksdb.cli.backup import grant_reader as command
+
+    state = CliState(Settings(dsn=db))
+    result = CliRunner().invoke(command, [role], obj=state, input="prompt-pw\nprompt-pw\n")
+    assert result.exit_code == 0 and "prompt-pw" not in result.output, result.output
+    as_role(db, role, "prompt-pw").close()
+    monkeypatch.setenv("STOCKSDB_READER_PASSWORD", "env-pw")
+    result = CliRunner().invoke(command, [role], obj=state)
+    assert result.exit_code == 0, result.output
+    as_role(db, role, "env-pw").close()
+
+
+def test_grant_reader_command_has_no_password_option(db: str, role: str) -> None:
+    """--password on the command line (visible in ps and shell history) is a usage error."""
+    from stocksdb.cli.backup import grant_reader as command
+
+    result = CliRunner().invoke(command, [role, "--password", "pw"],
+                                obj=CliState(Settings(dsn=db)))
+    assert result.exit_code == 2, result.output

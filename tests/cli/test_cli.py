@@ -100,6 +100,7 @@ def test_embedded_server_lifecycle(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     try:
         code, out, err = stocksdb(capsys, "db", "start")
         assert code == 0 and "running" in out, err
+        assert f"password in {tmp_path / 'home' / 'pgpass'}" in out
         assert stocksdb(capsys, "db", "migrate")[0] == 0
         code, out, _ = stocksdb(capsys, "db", "status", "--json")
         report = json.loads(out)

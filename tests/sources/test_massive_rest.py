@@ -232,3 +232,12 @@ def test_intervals_chain_without_gaps_and_end_at_the_delist_date(
     starts = sorted(date for date, _ in changes)
     assert [start for _, start, _ in intervals] == starts
     assert [stop for _, _, stop in intervals] == [*starts[1:], end]
+
+
+def test_page_error_quoting_the_key_is_redacted(httpserver: HTTPServer, loopback_settings: Settings,
+                                                fake_key: str, fake_clock: FakeClock) -> None:
+    """A malformed page whose text echoes our key raises an error that does not repeat it."""
+    httpserver.expect_request(TICKERS).respond_with_json({"results": f"bad key {fake_key}"})
+    with pytest.raises(VendorResponseError, match="bad key") as caught:
+        run_fetch(loopback_settings, fake_clock)
+    assert fake_key not in str(caught.value) and caught.value.__cause__ is None

@@ -12,6 +12,7 @@ import logging
 import os
 import sys
 import traceback
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +21,7 @@ import click
 from stocksdb import __version__
 from stocksdb.config import Settings
 from stocksdb.errors import StocksdbError
+from stocksdb.redact import redact
 
 
 @dataclass
@@ -49,8 +51,11 @@ class _JsonFormatter(logging.Formatter):
                            "message": record.getMessage()})
 
 
-def setup_logging(log_format: str, debug: bool) -> None:
-    """Log to stderr: rich on a terminal, plain lines otherwise, or JSON lines."""
+def setup_logging(log_format: str, debug: bool, secrets: Iterable[str] = ()) -> None:
+    """Log to stderr: rich on a terminal, plain lines otherwise, or JSON lines; every record
+    redacted (known `secrets`, credential-shaped values) before it is written."""
+    from stocksdb.redact import RedactingFilter
+
     level = logging.DEBUG if debug else logging.INFO
     root = logging.getLogger("stocksdb")
     root.handlers.clear()
@@ -67,6 +72,8 @@ def setup_logging(log_format: str, debug: bool) -> None:
     else:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    # On the handler, not the logger: a logger's filters skip records of its child loggers.
+    handler.addFilter(RedactingFilter(secrets))
     root.addHandler(handler)
 
 
@@ -80,8 +87,11 @@ def setup_logging(log_format: str, debug: bool) -> None:
 @click.pass_context
 def cli(ctx: click.Context, dsn: str | None, log_format: str, debug: bool) -> None:
     """stocksdb: a research-grade warehouse of US-equity market data on PostgreSQL."""
-    setup_logging(log_format, debug)
-    ctx.obj = CliState(Settings.from_env(os.environ, dsn=dsn), debug=debug, log_format=log_format)
+    from stocksdb.redact import configured_secrets
+
+    settings = Settings.from_env(os.environ, dsn=dsn)
+    setup_logging(log_format, debug, configured_secrets(settings))
+    ctx.obj = CliState(settings, debug=debug, log_format=log_format)
 
 
 def _register() -> None:
@@ -103,6 +113,18 @@ def _register() -> None:
 _register()
 
 
+def _env_secrets(argv: list[str] | None) -> tuple[str, ...]:
+    """Secrets configured by the environment and a --dsn argument, for redacting errors."""
+    from stocksdb.redact import configured_secrets
+
+    args = argv if argv is not None else sys.argv[1:]
+    dsn = next((args[i + 1] for i, a in enumerate(args[:-1]) if a == "--dsn"), None)
+    try:
+        return configured_secrets(Settings.from_env(os.environ, dsn=dsn))
+    except StocksdbError:
+        return ()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI, translate every error to one line and an exit code."""
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
@@ -115,11 +137,11 @@ def main(argv: list[str] | None = None) -> int:
         exc.show()
         return exc.exit_code
     except Exception as exc:  # noqa: BLE001 - the boundary: everything becomes a sentence
-        return _report(exc, debug)
+        return _report(exc, debug, _env_secrets(argv))
     return int(result) if isinstance(result, int) else 0
 
 
-def _report(exc: Exception, debug: bool) -> int:
+def _report(exc: Exception, debug: bool, secrets: Iterable[str] = ()) -> int:
     """Print `error: <one line>` (after the traceback with --debug); the exit code."""
     if isinstance(exc, StocksdbError):
         message, code = str(exc), exc.exit_code
@@ -129,5 +151,5 @@ def _report(exc: Exception, debug: bool) -> int:
         message, code = describe_failure(exc)
     if debug:
         traceback.print_exception(exc, file=sys.stderr)
-    click.secho(f"error: {message}", err=True, fg="red")
+    click.secho(f"error: {redact(message, secrets)}", err=True, fg="red")
     return code

@@ -75,13 +75,37 @@ def echo_restored(result: RestoreResult) -> None:
 
 @click.command("grant-reader")
 @click.argument("role")
-@click.option("--password", default=None,
-              help="Set ROLE's password (else an existing one is kept).")
+@click.option("--password-stdin", is_flag=True,
+              help="Read ROLE's password from the first line of stdin (else "
+              "STOCKSDB_READER_PASSWORD, else a hidden prompt asked twice).")
 @pass_state
-def grant_reader(state: CliState, role: str, password: str | None) -> None:
-    """Create or update login ROLE that may read stocks_research and nothing else."""
+def grant_reader(state: CliState, role: str, password_stdin: bool) -> None:
+    """Create or update login ROLE that may read stocks_research and nothing else.
+
+    Refuses (exit 2) a role with other powers (CREATEROLE, CREATEDB, BYPASSRLS, REPLICATION,
+    SUPERUSER, membership in a role that can write). The password is hashed here (SCRAM), and
+    the result is checked by logging in as ROLE.
+    """
     from stocksdb.backup.reader import grant_reader as grant
+    from stocksdb.backup.reader import parse_role_name
 
-    grant(state.dsn(), role, password)
-    click.echo(f"role {role!r} can log in and read stocks_research (not ingestion)")
+    role = parse_role_name(role)
+    check = grant(state.dsn(), role, _reader_password(role, password_stdin))
+    click.echo(f"role {role!r} can log in to database {check.database!r} and read "
+               f"stocks_research: verified by logging in as it ({check.readable} tables and "
+               "views readable, none writable, no access to ingestion)")
 
+
+def _reader_password(role: str, from_stdin: bool) -> str:
+    """The reader's password from stdin, STOCKSDB_READER_PASSWORD or a confirmed prompt."""
+    import os
+    import sys
+
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = os.environ.get("STOCKSDB_READER_PASSWORD") or click.prompt(
+            f"password for {role}", hide_input=True, confirmation_prompt=True)
+    if not password:
+        raise click.UsageError("the reader's password is empty; give a non-empty one")
+    return str(password)

@@ -25,8 +25,10 @@ def start(state: CliState) -> None:
     server = embedded_server(state.settings)
     status = server.start()
     resolve_dsn(state.settings)
+    for notice in status.notices:
+        click.echo(f"note: {notice}")
     click.echo(f"embedded server running: pid {status.pid}, port {status.port}, "
-               f"data {status.pgdata}")
+               f"data {status.pgdata}, socket {status.socket_dir}, password in {server.passfile}")
 
 
 @db.command()
@@ -40,24 +42,33 @@ def stop(state: CliState) -> None:
 
 
 @db.command()
+@click.option("--show-password", is_flag=True,
+              help="Print the password in the DSN (read from its passfile if needed).")
 @pass_state
-def url(state: CliState) -> None:
-    """Print the connection string of the configured database."""
-    from stocksdb.db.connection import redact_dsn
+def url(state: CliState, show_password: bool) -> None:
+    """Print the connection string of the configured database (password redacted)."""
+    from stocksdb.db.connection import redact_dsn, reveal_password
 
-    click.echo(redact_dsn(state.dsn()))
+    dsn = state.dsn()
+    click.echo(reveal_password(dsn) if show_password else redact_dsn(dsn))
 
 
-@db.command()
+@db.command(context_settings={"ignore_unknown_options": True})
+@click.argument("psql_args", nargs=-1, type=click.UNPROCESSED)
 @pass_state
-def psql(state: CliState) -> None:
-    """Open psql on the configured database."""
+def psql(state: CliState, psql_args: tuple[str, ...]) -> None:
+    """Open psql on the configured database; PSQL_ARGS go to psql (e.g. -c 'select 1').
+
+    The password reaches psql through PGPASSFILE / PGPASSWORD, never its command line.
+    """
     import shutil
 
+    from stocksdb.backup.tools import tool_connection
     from stocksdb.db.server import bin_dir
 
     exe = shutil.which("psql") or str(bin_dir() / "psql")
-    sys.exit(subprocess.call([exe, state.dsn()]))
+    conninfo, env = tool_connection(state.dsn())
+    sys.exit(subprocess.call([exe, "--dbname", conninfo, *psql_args], env=env))
 
 
 @db.command()

@@ -5,6 +5,8 @@ In:  a DSN. Out: psycopg connections whose search_path finds our two schemas.
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -37,6 +39,38 @@ def redact_dsn(dsn: str) -> str:
     if "password" in parts:
         parts["password"] = "***"
     return make_conninfo(**{k: str(v) for k, v in parts.items()})
+
+
+def reveal_password(dsn: str) -> str:
+    """The DSN with its password spelled out (taken from its passfile when it names one).
+
+    Only for `stocksdb db url --show-password`: a user asking to see it.
+    """
+    parts = {k: str(v) for k, v in conninfo_to_dict(dsn).items()}
+    passfile = parts.pop("passfile", None)
+    if "password" not in parts and passfile:
+        found = _passfile_lookup(Path(passfile), parts)
+        if found is not None:
+            parts["password"] = found
+    return make_conninfo(**parts)
+
+
+def _passfile_lookup(path: Path, parts: dict[str, str]) -> str | None:
+    """The password of the first matching `host:port:db:user:password` line (libpq rules)."""
+    wanted = [parts.get("host", "localhost"), parts.get("port", "5432"),
+              parts.get("dbname", ""), parts.get("user", "")]
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        if not line.strip() or line.startswith("#"):
+            continue
+        fields = [f.replace("\\:", ":").replace("\\\\", "\\")
+                  for f in re.split(r"(?<!\\):", line, maxsplit=4)]
+        if len(fields) == 5 and all(f in ("*", w) for f, w in zip(fields, wanted, strict=False)):
+            return fields[4]
+    return None
 
 
 def database_name(dsn: str) -> str:

@@ -4,31 +4,43 @@ In:  Settings (a DSN, PG* variables, or STOCKSDB_HOME for the embedded server).
 Out: a DSN for the stocks_research database; init / start / stop / status of the embedded server.
 
 The embedded server uses the PostgreSQL 16 binaries shipped in the `pgserver` wheel, listens on
-127.0.0.1 only on a free port chosen at each start (read back from postmaster.pid), and trusts
-local connections: it is a private, single-user development server, not a shared one. PostgreSQL
-refuses to run as root, so when we are root it runs as a dedicated system user `pgserver`.
+127.0.0.1 on a free port chosen at each start (read back from postmaster.pid) and on a Unix
+socket in a 0700 folder, and asks every connection for the superuser password generated at
+initdb (scram-sha-256; see server_auth). PostgreSQL refuses to run as root, so when we are root
+it runs as the system user `pgserver` with that user's own group (see server_files for where
+its files live and which folder permissions that may need).
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
+import shlex
 import socket
-import stat
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from psycopg.conninfo import make_conninfo
+
 from stocksdb.config import Settings
+from stocksdb.db import server_auth as auth
+from stocksdb.db import server_files as files
+from stocksdb.db.server_files import SERVER_USER, ServiceAccount
 from stocksdb.errors import ServerError
 
-SERVER_USER = "pgserver"  # the system user pgserver itself uses when run as root
+__all__ = ["SERVER_USER", "EmbeddedServer", "ServerStatus", "bin_dir", "embedded_server",
+           "resolve_dsn"]
+
+log = logging.getLogger(__name__)
 START_TIMEOUT_S = 60
 
 # Durable settings for a user's database; tests and benchmarks may pass fast=True, which turns
 # off fsync: a crash of the *machine* could then corrupt the cluster, a crash of a client cannot.
 _BASE_CONF = {
     "listen_addresses": "'127.0.0.1'",
-    "unix_socket_directories": "''",
+    "password_encryption": "'scram-sha-256'",
     "max_connections": "100",
     "shared_buffers": "'256MB'",
     "work_mem": "'32MB'",
@@ -43,13 +55,8 @@ _FAST_CONF = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "
 
 
 def bin_dir() -> Path:
-    """Directory of the PostgreSQL binaries shipped with the pgserver wheel."""
-    import importlib.util
-
-    spec = importlib.util.find_spec("pgserver")
-    if spec is None or spec.origin is None:
-        raise ServerError("package 'pgserver' is not installed; run `make venv` (pip install -e .)")
-    return Path(spec.origin).parent / "pginstall" / "bin"
+    """Directory of the PostgreSQL binaries shipped with the pgserver wheel (client tools)."""
+    return files.wheel_dir() / "bin"
 
 
 @dataclass(frozen=True)
@@ -61,15 +68,31 @@ class ServerStatus:
     running: bool
     pid: int | None
     port: int | None
+    socket_dir: Path | None = None
+    opened_folders: tuple[str, ...] = ()  # folders above STOCKSDB_HOME we widened (o+x)
+    notices: tuple[str, ...] = field(default=(), compare=False)  # what start() just changed
 
 
 class EmbeddedServer:
-    """A private PostgreSQL cluster in `pgdata`, started and stopped with pg_ctl."""
+    """A private PostgreSQL cluster in `pgdata` (STOCKSDB_HOME/pgdata), run with pg_ctl."""
 
     def __init__(self, pgdata: Path, *, fast: bool = False) -> None:
         self.pgdata = pgdata.expanduser().resolve()
+        self.home = self.pgdata.parent
         self.fast = fast
-        self._user = SERVER_USER if os.geteuid() == 0 else None
+        self._account: ServiceAccount | None = (
+            files.service_account() if os.geteuid() == 0 else None)
+        self._notices: list[str] = []  # what init/start changed, told once by start()
+
+    @property
+    def passfile(self) -> Path:
+        """The superuser password, libpq .pgpass format, 0600 (named by our DSNs)."""
+        return self.home / "pgpass"
+
+    @property
+    def socket_dir(self) -> Path:
+        """The 0700 folder holding the server's Unix socket."""
+        return files.socket_dir(self.home)
 
     # -- lifecycle ---------------------------------------------------------------------------
     def init(self) -> bool:
@@ -78,10 +101,14 @@ class EmbeddedServer:
             return False
         self.pgdata.mkdir(parents=True, exist_ok=True)
         self._prepare_permissions()
-        self._run(
-            "initdb", "-D", str(self.pgdata), "--auth=trust", "-U", "postgres",
-            "--encoding=UTF8", "--locale=C", "--no-sync",
-        )
+        password = auth.new_password()
+        uid = self._account.uid if self._account else None
+        with auth.initdb_pwfile(self.home, password, uid) as pwfile:
+            self._run("initdb", "-D", str(self.pgdata), "--auth=scram-sha-256",
+                      f"--pwfile={pwfile}", "-U", auth.SUPERUSER, "--encoding=UTF8",
+                      "--locale=C", "--no-sync")
+        auth.write_passfile(self.passfile, password)
+        auth.write_hba(self.pgdata)
         conf = dict(_BASE_CONF, **(_FAST_CONF if self.fast else {}))
         lines = "".join(f"{k} = {v}\n" for k, v in conf.items())
         with (self.pgdata / "postgresql.conf").open("a", encoding="utf-8") as fh:
@@ -89,29 +116,45 @@ class EmbeddedServer:
         return True
 
     def start(self) -> ServerStatus:
-        """Start the server if needed (initialising first); returns its status."""
+        """Start the server if needed (initialising first); returns its status and notices."""
         self.init()
-        current = self.status()
-        if current.running:
-            return current
-        self._prepare_permissions()
-        port = _free_port()
-        log = self.pgdata / "server.log"
-        self._run(
-            "pg_ctl", "-D", str(self.pgdata), "-l", str(log), "-w", "-t", str(START_TIMEOUT_S),
-            "-o", f"-p {port}", "start",
-        )
+        if not self.status().running:
+            self._launch()
+        notices, self._notices = self._notices, []
         started = self.status()
         if not started.running:
-            raise ServerError(f"embedded server in {self.pgdata} did not start; see {log}")
-        return started
+            raise ServerError(f"embedded server in {self.pgdata} did not start; "
+                              f"see {self.pgdata / 'server.log'}")
+        if auth.hba_trusts(self.pgdata):
+            trusted = make_conninfo(host="127.0.0.1", port=str(started.port),
+                                    user=auth.SUPERUSER, dbname="postgres")
+            notices.append(auth.migrate_trust_cluster(self.pgdata, self.passfile, trusted))
+        return replace(started, notices=tuple(notices))
+
+    def _launch(self) -> None:
+        """pg_ctl start on a free port, with the socket in a private folder."""
+        self._prepare_permissions()
+        sockets = self.socket_dir
+        files.make_private_dir(sockets, self._account)
+        if sockets != self.home / "run":
+            self._notices.append(f"socket folder {self.home / 'run'} would exceed the "
+                           f"{files.MAX_SOCKET_PATH}-byte socket path limit; using {sockets}")
+        port = _free_port()
+        self._run("pg_ctl", "-D", str(self.pgdata), "-l", str(self.pgdata / "server.log"), "-w",
+                  "-t", str(START_TIMEOUT_S), "-o", f"-p {port} -k {shlex.quote(str(sockets))}",
+                  "start")
 
     def stop(self) -> bool:
-        """Stop the server (fast shutdown); True when it was running."""
-        if not self.status().running:
-            return False
-        self._run("pg_ctl", "-D", str(self.pgdata), "-w", "-m", "fast", "stop")
-        return True
+        """Stop the server (fast shutdown) and undo folder changes; True when it was running."""
+        running = self.status().running
+        if running:
+            self._run("pg_ctl", "-D", str(self.pgdata), "-w", "-m", "fast", "stop")
+        for note in files.close_folders(self.home):
+            log.info("%s", note)
+        sockets = self.socket_dir
+        if sockets != self.home / "run":
+            _remove_empty(sockets)
+        return running
 
     def status(self) -> ServerStatus:
         """Initialised? running? on which port? (from postmaster.pid)."""
@@ -119,22 +162,31 @@ class EmbeddedServer:
         pid, port = _read_postmaster_pid(self.pgdata / "postmaster.pid")
         running = pid is not None and _pid_alive(pid) and port is not None and _port_open(port)
         return ServerStatus(self.pgdata, initialized, running, pid if running else None,
-                            port if running else None)
+                            port if running else None, self.socket_dir,
+                            tuple(files.opened_folders(self.home)))
 
     def dsn(self, database: str = "postgres") -> str:
-        """Connection string for `database` on the running server."""
+        """Connection string for `database` on the running server (password via passfile)."""
         port = self.status().port
         if port is None:
             raise ServerError(f"embedded server in {self.pgdata} is not running; "
                               "run `stocksdb db start`")
-        return f"postgresql://postgres@127.0.0.1:{port}/{database}"
+        if not self.passfile.exists():
+            raise ServerError(
+                f"password file {self.passfile} of the embedded server is missing; restore it "
+                "from a copy, or set a new password with psql as the server's OS user")
+        return make_conninfo(host="127.0.0.1", port=str(port), user=auth.SUPERUSER,
+                             dbname=database, passfile=str(self.passfile))
 
     # -- helpers -----------------------------------------------------------------------------
     def _run(self, program: str, *args: str) -> None:
-        cmd = [str(bin_dir() / program), *args]
+        cmd = [str(files.server_bin_dir(self.home, self._account) / program), *args]
+        acct = self._account  # the service user with its own group only, never root's
         try:
-            subprocess.run(cmd, check=True, capture_output=True, text=True, user=self._user,
-                           stdin=subprocess.DEVNULL, timeout=START_TIMEOUT_S + 30)
+            subprocess.run(cmd, check=True, capture_output=True, text=True, cwd="/",
+                           stdin=subprocess.DEVNULL, timeout=START_TIMEOUT_S + 30,
+                           user=acct.uid if acct else None, group=acct.gid if acct else None,
+                           extra_groups=[] if acct else None)
         except subprocess.CalledProcessError as exc:
             raise ServerError(
                 f"{program} failed for the embedded server in {self.pgdata} "
@@ -145,38 +197,17 @@ class EmbeddedServer:
                 f"{program} timed out for the embedded server in {self.pgdata}") from exc
 
     def _prepare_permissions(self) -> None:
-        """As root, hand pgdata to the server user and let it traverse to its binaries."""
-        if self._user is None:
+        """As root, hand pgdata to the server user and let it reach STOCKSDB_HOME."""
+        if self._account is None:
             return
-        import pwd
-
-        try:
-            entry = pwd.getpwnam(self._user)
-        except KeyError:
-            subprocess.run(["useradd", "-M", "-s", "/usr/sbin/nologin", self._user],
-                           check=True, capture_output=True)
-            entry = pwd.getpwnam(self._user)
-        for path in (self.pgdata, bin_dir()):
-            _allow_traverse(path.parent)
-        _chown_tree(self.pgdata, entry.pw_uid, entry.pw_gid)
+        self._notices += files.let_server_reach(self.home, self._account)
+        files.chown_tree(self.pgdata, self._account)
         self.pgdata.chmod(0o700)
 
 
-def _allow_traverse(path: Path) -> None:
-    """Give group/other execute (search) permission on path and every ancestor."""
-    for p in (path, *path.parents):
-        mode = p.stat().st_mode
-        if not mode & stat.S_IXOTH:
-            p.chmod(mode | stat.S_IXGRP | stat.S_IXOTH)
-
-
-def _chown_tree(path: Path, uid: int, gid: int) -> None:
-    if path.stat().st_uid == uid:
-        return
-    for root, dirs, files in os.walk(path):
-        for name in [*dirs, *files]:
-            os.chown(os.path.join(root, name), uid, gid, follow_symlinks=False)
-    os.chown(path, uid, gid)
+def _remove_empty(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        path.rmdir()
 
 
 def _read_postmaster_pid(path: Path) -> tuple[int | None, int | None]:
@@ -234,7 +265,8 @@ def resolve_dsn(settings: Settings, *, start: bool = True) -> str:
         return make_conninfo(**conninfo)
     server = embedded_server(settings)
     if start:
-        server.start()
+        for notice in server.start().notices:
+            log.warning("%s", notice)
     from stocksdb.db.connection import ensure_database
 
     ensure_database(server.dsn("postgres"), settings.database)

@@ -24,7 +24,8 @@ def database_status(settings: Settings, dsn: str) -> dict[str, Any]:
 
         st = embedded_server(settings).status()
         report["server"] = {"pgdata": str(st.pgdata), "running": st.running, "pid": st.pid,
-                            "port": st.port}
+                            "port": st.port, "socket_dir": str(st.socket_dir),
+                            "opened_folders": list(st.opened_folders)}
     with connect(dsn, autocommit=True) as conn:
         report["abandoned_now"] = _mark_abandoned(conn)
         report["server_version"] = conn.execute("SHOW server_version").fetchone()[0]  # type: ignore[index]
@@ -62,7 +63,10 @@ def render_status(report: dict[str, Any]) -> None:
     if "server" in report:
         s = report["server"]
         console.print(f"embedded server: {'running' if s['running'] else 'stopped'}, "
-                      f"pid {s['pid']}, port {s['port']}, data {s['pgdata']}")
+                      f"pid {s['pid']}, port {s['port']}, data {s['pgdata']}, "
+                      f"socket {s['socket_dir']}")
+        for folder in s["opened_folders"]:
+            console.print(f"  widened for the server (o+x until `db stop`): {folder}")
     pending = [m["name"] for m in report["migrations"] if m["applied_at"] is None]
     console.print(f"migrations: {len(report['migrations']) - len(pending)} applied, "
                   f"{len(pending)} pending" + (f" ({', '.join(pending)})" if pending else ""))

@@ -20,6 +20,8 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
+from stocksdb.redact import redact
+
 log = logging.getLogger("stocksdb.jobs")
 
 
@@ -82,7 +84,7 @@ def finish_run(conn: psycopg.Connection[Any], report: JobReport, status: str,
                error: str | None = None) -> JobReport:
     """Record the final status, counts and error of a run."""
     report.status = status
-    report.error = error
+    report.error = error = redact(error) if error else error  # vendors echo keys in errors
     report.elapsed_s = time.monotonic() - float(report.details.pop("_t0", time.monotonic()))
     extra = {k: v for k, v in report.details.items() if not k.startswith("_")}
     counts: dict[str, Any] = dict(report.counts, rejected=report.rejected,
@@ -136,7 +138,7 @@ def write_rejected(conn: psycopg.Connection[Any], report: JobReport,
         for r in rows:
             raw = json.dumps(json_safe(r.raw), default=str, sort_keys=True, allow_nan=False)
             copy.write_row((report.run_id, report.job, r.source, r.source_key, r.trade_date,
-                            r.ticker, r.reason, r.detail, raw))
+                            r.ticker, r.reason, redact(r.detail), raw))
             by_reason[r.reason] += 1
             n += 1
     for reason, count in by_reason.items():

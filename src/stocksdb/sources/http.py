@@ -14,7 +14,6 @@ which would otherwise log every full request URL (query string included) at INFO
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -25,17 +24,15 @@ import httpx
 
 from stocksdb import __version__
 from stocksdb.errors import ConfigError, RateLimitedError, VendorResponseError
+from stocksdb.redact import redact
 
 log = logging.getLogger(__name__)
 
 USER_AGENT = f"stocksdb/{__version__}"
-REDACTED = "***"
 # Query parameters that carry credentials at some vendor (Massive/Polygon `apiKey`, FRED
 # `api_key`, Alpha Vantage `apikey`); compared case-insensitively.
 SECRET_PARAMS = frozenset({"apikey", "api_key", "api-key", "access_token", "token", "secret",
                            "password"})
-_SECRET_PARAM_RE = re.compile(
-    r"(?i)([?&;](?:apikey|api_key|api-key|access_token|token|secret|password)=)[^&#\s'\"]*")
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 _BODY_SNIPPET = 200
 
@@ -44,11 +41,9 @@ Sleep = Callable[[float], None]
 
 
 def redact_url(text: str, secrets: Iterable[str] = ()) -> str:
-    """`text` (a URL or a message holding URLs) with secret query values and `secrets` as ***."""
-    out = _SECRET_PARAM_RE.sub(rf"\g<1>{REDACTED}", str(text))
-    for secret in secrets:
-        out = out.replace(secret, REDACTED)
-    return out
+    """`text` (a URL or a message holding URLs) with secret query values and `secrets` as ***
+    (stocksdb.redact.redact: one redaction for the whole code base)."""
+    return redact(text, secrets)
 
 
 def strip_secret_params(url: str) -> str:
@@ -63,9 +58,7 @@ class _RedactingFilter(logging.Filter):
     """Rewrites `httpx` log records so the URLs they print carry no secret query values."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if _SECRET_PARAM_RE.search(message):
-            record.msg, record.args = redact_url(message), ()
+        record.msg, record.args = redact(record.getMessage()), ()
         return True
 
 
@@ -273,7 +266,8 @@ class HttpClient:
         if status == 429:
             return RateLimitedError(f"{head}, expected 2xx; wait a while and retry, or lower "
                                     f"the request rate for {self.vendor}")
-        said = self.redact(response.text[:_BODY_SNIPPET].strip())
+        # redact before cutting: a cut through a secret would leave half of it readable
+        said = self.redact(response.text[:_BODY_SNIPPET * 20])[:_BODY_SNIPPET].strip()
         if status >= 500:
             fix = "the vendor is failing; retry later"
         elif status in (401, 403):

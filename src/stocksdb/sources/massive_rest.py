@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import pandas as pd
@@ -150,6 +150,7 @@ def _fetch_listings(http: HttpClient, *, active: bool) -> list[_Listing]:
             for record, shown in iter_pages(http, TICKERS_PATH, params, _page_results)]
 
 
+T = TypeVar("T")
 PageCheck = Callable[[Any, str], list[dict[str, Any]]]
 
 
@@ -167,9 +168,19 @@ def iter_pages(http: HttpClient, path: str, params: Mapping[str, Any],
                 "retry later, and report it if it persists")
         seen.add(url)
         page = http.get_json(url)
-        for record in check(page, shown):
+        for record in _redacting(http, check, page, shown):
             yield record, shown
         url = _next_url(page, shown)
+
+
+def _redacting(http: HttpClient, check: Callable[[Any, str], list[T]], payload: Any,
+               shown: str) -> list[T]:
+    """check(payload, shown), its VendorResponseError redacted: the error quotes the vendor's
+    payload, which may echo our key (chained from None, so no traceback repeats it)."""
+    try:
+        return check(payload, shown)
+    except VendorResponseError as exc:
+        raise VendorResponseError(http.redact(str(exc))) from None
 
 
 def _next_url(page: Any, shown: str) -> str | None:
@@ -256,7 +267,7 @@ def _fetch_history(http: HttpClient, item: _Listing) -> tuple[list[Row], SourceP
     """Ticker intervals of one security from its ticker_change events, else its list_date."""
     path = EVENTS_PATH.format(id=quote(item.events_id or "", safe=""))
     url = http.url(path, {"types": "ticker_change"})
-    changes = _ticker_changes(http.get_json_or_none(url), http.redact(url))
+    changes = _redacting(http, _ticker_changes, http.get_json_or_none(url), http.redact(url))
     end = None if item.active else _date(item.record.get("delisted_utc"))
     source_key = http.redact(url)
     if not changes:

@@ -18,6 +18,7 @@ from typing import Any
 
 from stocksdb.config import Settings
 from stocksdb.errors import MissingCredentialError, SourceError
+from stocksdb.redact import configured_secrets, redact
 from stocksdb.sources.flatfiles import DAY_AGGS_PREFIX, DayFile, day_key, key_date
 
 log = logging.getLogger("stocksdb.sources.massive_s3")
@@ -33,6 +34,7 @@ class MassiveS3:
         if client is None:
             client = _make_client(settings)
         self._s3 = client
+        self._secrets = configured_secrets(settings)  # S3 errors may quote the key id
         self.bucket = settings.massive_s3_bucket
         self.cache = settings.cache_dir / "massive" / self.bucket
         self._months: dict[str, dict[str, tuple[str, int]]] = {}
@@ -52,8 +54,9 @@ class MassiveS3:
                     for obj in page.get("Contents", []):
                         found[obj["Key"]] = (str(obj["ETag"]).strip('"'), int(obj["Size"]))
             except Exception as exc:  # botocore raises many unrelated types
-                raise SourceError(f"cannot list s3://{self.bucket}/{prefix}: {_short(exc)}; "
-                                  "check MASSIVE_S3_ENDPOINT and the S3 keys") from exc
+                raise SourceError(
+                    f"cannot list s3://{self.bucket}/{prefix}: {_short(exc, self._secrets)}; "
+                    "check MASSIVE_S3_ENDPOINT and the S3 keys") from exc
             self._months[prefix] = found
         return self._months[prefix]
 
@@ -77,7 +80,8 @@ class MassiveS3:
             self._s3.download_file(self.bucket, key, str(tmp))
         except Exception as exc:
             tmp.unlink(missing_ok=True)
-            raise SourceError(f"cannot download s3://{self.bucket}/{key}: {_short(exc)}") from exc
+            raise SourceError(f"cannot download s3://{self.bucket}/{key}: "
+                              f"{_short(exc, self._secrets)}") from exc
         os.replace(tmp, local)
         _sidecar(local).write_text(json.dumps({"etag": etag, "size": size}))
         log.info("%s: downloaded (%d bytes, etag %s)", key, size, etag)
@@ -105,8 +109,9 @@ def _cached(local: Path, etag: str, size: int) -> bool:
         local.stat().st_size == size
 
 
-def _short(exc: Exception) -> str:
-    return str(exc).splitlines()[0][:300]
+def _short(exc: Exception, secrets: tuple[str, ...]) -> str:
+    """The first line of a botocore error, redacted before it is cut."""
+    return redact(str(exc), secrets).splitlines()[0][:300]
 
 
 def _make_client(settings: Settings) -> Any:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import TracebackType
 from typing import Any, Literal
 
@@ -104,13 +104,21 @@ class OpenFigiClient:
         jobs = [{"idType": "TICKER", "idValue": t, "exchCode": US_EXCHANGE} for t in batch]
         payload = self.http.post_json(MAPPING_PATH, jobs)
         if not isinstance(payload, list) or len(payload) != len(jobs):
-            got = f"{len(payload)} results" if isinstance(payload, list) else repr(payload)[:80]
+            got = (f"{len(payload)} results" if isinstance(payload, list)
+                   else self.http.redact(repr(payload))[:80])
             raise VendorResponseError(
                 f"openfigi answered {got} for {len(jobs)} mapping jobs (first ticker "
                 f"{batch[0]!r}), expected one result per job in request order; retry, and "
                 "report it if it persists")
-        return {t: parse_mapping_result(t, element) for t, element in zip(batch, payload,
-                                                                              strict=True)}
+        # The vendor's text may echo our key ("bad key ..."): it is stored and shown later.
+        return {t: _redacted(parse_mapping_result(t, element), self.http)
+                for t, element in zip(batch, payload, strict=True)}
+
+
+def _redacted(result: MappingResult, http: HttpClient) -> MappingResult:
+    if result.message is None:
+        return result
+    return replace(result, message=http.redact(result.message))
 
 
 def parse_mapping_result(ticker: str, element: Any) -> MappingResult:
