@@ -26,7 +26,6 @@ from stocksdb.errors import (
     RestoreNotConfirmedError,
     RestoreValidationError,
 )
-from stocksdb.jobs.runner import RunRequest, run_job
 from tests.fix_backup import delete_last_session
 from tests.fix_pg import PgServer, checksums, superuser_password
 
