@@ -161,3 +161,22 @@ def test_tickers_view_lists_the_current_universe(db: str, market: Path,
     with connect(db) as c:
         symbols = {s for (s,) in c.execute("SELECT symbol FROM tickers")}
     assert symbols == {"AAPL", "IBM", "META"}
+
+
+def test_json_of_an_atomic_job_shows_no_internal_fields(
+        db: str, market: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`run corporate_actions --json` with a rejected row prints no `_keep_rejected` /
+    `_rejected_rows` bookkeeping (which would repeat raw vendor rows)."""
+    for job in ("securities_master", "ticker_history"):
+        assert stocksdb(capsys, "--dsn", db, "run", job, "--path", str(market))[0] == 0
+    folder = market / "corporate_actions"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "splits.json").write_text(json.dumps({"results": [
+        {"execution_date": "2024-01-03", "split_from": 1, "split_to": 1, "ticker": "AAPL"}]}))
+    (folder / "dividends.json").write_text(json.dumps({"results": []}))
+    code, out, err = stocksdb(capsys, "--dsn", db, "run", "corporate_actions", "--path",
+                              str(market), "--json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["rejected"] == {"one_to_one_split": 1}
+    assert not [k for k in report if k.startswith("_")], sorted(report)

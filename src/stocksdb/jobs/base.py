@@ -57,7 +57,9 @@ class JobReport:
         return {
             "job": self.job, "run_id": self.run_id, "status": self.status,
             "params": self.params, "counts": self.counts, "rejected": self.rejected,
-            "elapsed_s": round(self.elapsed_s, 3), "error": self.error, **self.details,
+            "elapsed_s": round(self.elapsed_s, 3), "error": self.error,
+            # internal bookkeeping (`_t0`, `_keep_rejected`, `_rejected_rows`) never leaves
+            **{k: v for k, v in self.details.items() if not k.startswith("_")},
         }
 
 
