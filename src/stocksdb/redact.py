@@ -41,6 +41,10 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     # postgresql://user:password@host
     (re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://[^/\s:@]*:)[^@\s/]+(@)"), rf"\g<1>{REDACTED}\g<2>"),
 )
+# Every pattern above needs one of these words; text without any skips the patterns (redact runs
+# on each stored rejected row, and most are plain values).
+_TRIGGERS = ("credential", "authorization", "openfigi", "apikey", "api_key", "api-key", "token",
+             "secret", "password", "://")
 
 
 def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
@@ -49,6 +53,9 @@ def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
     values = {s for s in secrets if s and len(s) >= MIN_SECRET_LENGTH}
     for value in sorted(values | {quote(v, safe="") for v in values}, key=len, reverse=True):
         out = out.replace(value, REDACTED)
+    lowered = out.lower()
+    if not any(word in lowered for word in _TRIGGERS):
+        return out
     for pattern, replacement in _PATTERNS:
         out = pattern.sub(replacement, out)
     return out

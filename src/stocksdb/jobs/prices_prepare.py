@@ -2,8 +2,8 @@
 
 In:  a DayFileStore, a session, the ticker intervals. Out: Prepared — the accepted bars encoded
 for COPY, the rejected rows, or why the date fails.
-A file of at most WHOLE_BYTES decompressed (every real one) is checked whole. A bigger one is
-read in record batches; each batch is checked and folded into the accepted bars (at most one
+A file that is one record batch (every real one) is checked whole. A bigger one is read in
+record batches; each batch is checked and folded into the accepted bars (at most one
 per listed security) while its rejected rows go to a temporary spool file, so memory stays
 bounded whatever the file's size. A file over the size limit fails with `file_too_large`.
 """
@@ -91,43 +91,49 @@ def _unknown(rejected: pd.DataFrame) -> set[str]:
     return set(rejected.loc[rejected["reason"] == "unknown_ticker", "ticker"].tolist())
 
 
-def _check_batches(rows: DayRows, session: date, tickers: pd.Series,
-                   symbols: tuple[str, ...] | None) -> tuple[DayCheck, Path | None, int, int,
-                                                             set[str], int]:
-    """(check, spool, rejected count, rows skipped by --symbols, unknown tickers, rows)."""
-    done: DayCheck | None = None
+@dataclass(frozen=True)
+class _Checked:
+    check: DayCheck
+    rejected_count: int
+    skipped: int           # rows left out by --symbols
+    unknown: frozenset[str]
+    rows_read: int
     spool: Path | None = None
+
+
+def _check_whole(table: pa.Table, session: date, tickers: pd.Series,
+                 symbols: tuple[str, ...] | None) -> _Checked:
+    """A file read whole (one batch): checked at once, its rejected rows kept in memory."""
+    kept, skipped = _filter_symbols(table, symbols)
+    check = check_day(kept, session, tickers)
+    return _Checked(check, len(check.rejected), skipped, frozenset(_unknown(check.rejected)),
+                    table.num_rows)
+
+
+def _check_spooled(rows: DayRows, session: date, tickers: pd.Series,
+                   symbols: tuple[str, ...] | None) -> _Checked:
+    """A big file, batch by batch: accepted bars folded across batches, rejected rows pickled
+    to a temporary spool file as they come."""
+    done: DayCheck | None = None
     count = skipped = total = 0
     unknown: set[str] = set()
-    fh = None
-    try:
+    with tempfile.NamedTemporaryFile(prefix="stocksdb-rejected-", suffix=".pkl",
+                                     delete=False) as fh:
         for batch in rows.batches():
             total += batch.num_rows
             table, n = _filter_symbols(batch, symbols)
             skipped += n
             part = check_day(table, session, tickers)
-            if done is None and rows.table is not None:
-                done = part
-                break
             done, rejected = (part, part.rejected) if done is None else \
                 combine_checks(done, part)
-            done = DayCheck(done.accepted, done.rejected.iloc[0:0], done.unknown_tickers,
-                            done.kept_ids)
-            if len(rejected):
-                if fh is None:
-                    handle = tempfile.NamedTemporaryFile(prefix="stocksdb-rejected-",  # noqa: SIM115
-                                                         suffix=".pkl", delete=False)
-                    fh, spool = handle, Path(handle.name)
-                pickle.dump(rejected, fh, protocol=pickle.HIGHEST_PROTOCOL)
-                count += len(rejected)
-                if len(unknown) < _UNKNOWN_SAMPLE:
-                    unknown |= _unknown(rejected)
-    finally:
-        if fh is not None:
-            fh.close()
+            pickle.dump(rejected, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            count += len(rejected)
+            if len(unknown) < _UNKNOWN_SAMPLE:
+                unknown |= _unknown(rejected)
     assert done is not None
-    count += len(done.rejected)
-    return done, spool, count, skipped, unknown | _unknown(done.rejected), total
+    check = DayCheck(done.accepted, done.rejected.iloc[0:0], done.unknown_tickers,
+                     done.kept_ids)
+    return _Checked(check, count, skipped, frozenset(unknown), total, Path(fh.name))
 
 
 def prepare_session(store: DayFileStore, session: date, intervals: pd.DataFrame,
@@ -145,9 +151,9 @@ def prepare_session(store: DayFileStore, session: date, intervals: pd.DataFrame,
         return Prepared(session, failure=f"day file {day.key!r} has no rows (empty or header "
                                          "only); nothing written, the stored bars are kept")
     tickers = tickers_on(intervals, session)
-    check, spool, count, skipped, unknown, total = _check_batches(rows, session, tickers,
-                                                                  symbols)
-    payload = encode_bars(check.accepted, session, source=store.source, run_id=run_id)
-    return Prepared(session, day, rows, check, payload, skipped=skipped, universe=len(tickers),
-                    spool=spool, rejected_count=count, unknown=frozenset(unknown),
-                    rows_read=total)
+    done = _check_whole(rows.table, session, tickers, symbols) if rows.table is not None \
+        else _check_spooled(rows, session, tickers, symbols)
+    payload = encode_bars(done.check.accepted, session, source=store.source, run_id=run_id)
+    return Prepared(session, day, rows, done.check, payload, skipped=done.skipped,
+                    universe=len(tickers), spool=done.spool, rejected_count=done.rejected_count,
+                    unknown=done.unknown, rows_read=done.rows_read)

@@ -256,10 +256,9 @@ def _run_body(ctx: JobContext, func: JobFunc) -> JobReport:
     take_table_locks(ctx.conn, request.job, wait=not request.no_wait)
     _gate(ctx, "pre")
     if request.job in ATOMIC_JOBS:
-        _run_atomic(ctx, func)
+        _run_atomic(ctx, func)     # runs its post-gate inside the job's transaction
     else:
         func(ctx)
-    if request.job not in ATOMIC_JOBS:
         if not _alive(ctx):
             report.status = "partial"
             report.error = ((report.error + "; ") if report.error else "") + \

@@ -91,26 +91,28 @@ class LocalFlatFiles:
         return max(found, default=None)
 
 
-# A day file is parsed whole when its decompressed CSV is at most WHOLE_BYTES (a real one is
-# under 1 MB); a bigger one is read in record batches of about BLOCK_BYTES, so memory stays
-# bounded. (Arrow's CSV parser needs several times its block size: 16 MB blocks of wide rows
-# peaked near 190 MB, 4 MB blocks near 45 MB.)
-WHOLE_BYTES = 16 << 20
+# A day file is read in record batches of about BLOCK_BYTES (decompressed). A real one (under
+# 1 MB) is one batch, parsed once and kept whole; a bigger one is read batch by batch on demand,
+# so memory stays bounded. (Arrow's CSV parser needs several times its block size: 16 MB blocks
+# of wide rows peaked near 190 MB, 4 MB blocks near 45 MB.)
 BLOCK_BYTES = 4 << 20
 DEFAULT_MAX_FILE_BYTES = 2 << 30     # STOCKSDB_MAX_FILE_BYTES: refuse beyond (decompressed)
+# deflate cannot compress better than about 1032:1, so a file this much smaller than the limit
+# cannot exceed it and its decompressed size need not be counted
+_MAX_DEFLATE_RATIO = 1032
 
 
 @dataclass(frozen=True)
 class DayRows:
-    """A parsed day file: all its rows (`table`, for a file of at most BLOCK_BYTES), or a way to
-    read them again in batches (`batches()`), and whether they had to be read as text."""
+    """A parsed day file: all its rows (`table`, for a one-batch file), or a way to read them
+    again in batches (`batches()`), and whether they had to be read as text."""
 
     table: pa.Table | None
     as_text: bool        # True when a value did not parse as a number (rows checked one by one)
     sha256: str
     size: int            # compressed bytes
     path: Path | None = None
-    raw_bytes: int = 0   # decompressed bytes
+    columns: tuple[str, ...] = DAY_COLUMNS   # ours, as present in the file
 
     def batches(self) -> Iterator[pa.Table]:
         """The rows, a batch at a time (one table when the file was read whole)."""
@@ -118,36 +120,60 @@ class DayRows:
             yield self.table
             return
         assert self.path is not None
-        reader = _open(self.path, typed=not self.as_text)
-        for batch in reader:
+        for batch in _open(self.path, typed=not self.as_text, columns=self.columns):
             yield pa.Table.from_batches([batch])
 
 
-def measure_day_file(path: Path) -> tuple[int, str, int]:
-    """(compressed size, sha256 of the compressed bytes, decompressed size), streaming.
-
-    Raises:
-        InputFileError: unreadable, or not a complete gzip stream.
-    """
-    import gzip
-    import zlib
-
-    digest, size, raw = hashlib.sha256(), 0, 0
+def _digest(path: Path) -> tuple[int, str]:
+    """(compressed size, sha256 of the compressed bytes), streaming."""
+    digest, size = hashlib.sha256(), 0
     try:
         with path.open("rb") as fh:
             for chunk in iter(lambda: fh.read(1 << 20), b""):
                 digest.update(chunk)
                 size += len(chunk)
+    except OSError as exc:
+        raise InputFileError(f"day file {str(path)!r} cannot be read: {exc}") from exc
+    return size, digest.hexdigest()
+
+
+def _decompressed_size(path: Path) -> int:
+    """Bytes of the decompressed file, streaming (nothing kept).
+
+    Raises:
+        InputFileError: not a complete gzip stream.
+    """
+    import gzip
+    import zlib
+
+    raw = 0
+    try:
         with gzip.open(path, "rb") as gz:
             for chunk in iter(lambda: gz.read(1 << 20), b""):
                 raw += len(chunk)
     except (OSError, EOFError, zlib.error) as exc:
         raise InputFileError(f"day file {str(path)!r} is corrupt or truncated: {exc}") from exc
-    return size, digest.hexdigest(), raw
+    return raw
+
+
+def _check_size(path: Path, size: int, max_bytes: int) -> None:
+    """Refuse a file larger than `max_bytes` decompressed (counted only when it could be).
+
+    Raises:
+        FileTooLargeError: it is.
+    """
+    if size * _MAX_DEFLATE_RATIO <= max_bytes:
+        return
+    raw = _decompressed_size(path)
+    if raw > max_bytes:
+        raise FileTooLargeError(
+            f"file_too_large: day file {str(path)!r} holds {raw:,} bytes decompressed, more "
+            f"than the limit of {max_bytes:,} (STOCKSDB_MAX_FILE_BYTES); nothing written, the "
+            "stored bars are kept; check the file, or raise the limit if it is genuine")
 
 
 def read_day_file(path: Path, *, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> DayRows:
-    """Rows of a gzip CSV day file, whole when small, else as batches read on demand.
+    """Rows of a gzip CSV day file, whole when it is one batch, else batches read on demand.
 
     Numbers are parsed natively; if any value is not a number the file is re-read as text so the
     bad rows can be quarantined one by one instead of losing the date.
@@ -156,43 +182,43 @@ def read_day_file(path: Path, *, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> Day
         FileTooLargeError: the decompressed file is larger than `max_bytes`.
         InputFileError: unreadable, truncated or not CSV, or a required column is missing.
     """
-    size, digest, raw = measure_day_file(path)
-    if raw > max_bytes:
-        raise FileTooLargeError(
-            f"file_too_large: day file {str(path)!r} holds {raw:,} bytes decompressed, more "
-            f"than the limit of {max_bytes:,} (STOCKSDB_MAX_FILE_BYTES); nothing written, the "
-            "stored bars are kept; check the file, or raise the limit if it is genuine")
+    size, digest = _digest(path)
+    _check_size(path, size, max_bytes)
     names = _header(path)
     missing = [c for c in DAY_COLUMNS if c not in names and c != "transactions"]
     if missing:
         raise InputFileError(f"day file {str(path)!r} lacks column(s) {missing}; expected "
                              f"header {','.join(DAY_COLUMNS)}")
-    as_text = not _parses_typed(path)
-    table = _open(path, typed=not as_text).read_all() if raw <= WHOLE_BYTES else None
-    return DayRows(table, as_text, digest, size, path, raw)
+    columns = tuple(c for c in DAY_COLUMNS if c in names)
+    table, as_text = _scan(path, columns)
+    return DayRows(table, as_text, digest, size, path, columns)
 
 
-def _parses_typed(path: Path) -> bool:
-    """True when every number parses natively (streams the file once, keeps nothing)."""
-    try:
-        for _ in _open(path, typed=True):
-            pass
-    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-        if "conversion" not in str(exc).lower():
-            raise InputFileError(f"day file {str(path)!r} is not readable CSV: {exc}") from exc
+def _scan(path: Path, columns: tuple[str, ...]) -> tuple[pa.Table | None, bool]:
+    """Parse the file once as typed (then as text if a number does not convert), keeping the
+    rows only when they are one batch: (rows or None, read as text)."""
+    for typed in (True, False):
         try:
-            for _ in _open(path, typed=False):
-                pass
-        except (pa.ArrowInvalid, OSError) as exc2:
-            raise InputFileError(f"day file {str(path)!r} is not readable CSV: {exc2}") \
-                from exc2
-        return False
-    except OSError as exc:  # gzip truncation, bad header
-        raise InputFileError(f"day file {str(path)!r} is corrupt or truncated: {exc}") from exc
-    return True
+            reader = _open(path, typed=typed, columns=columns)
+            first, count = None, 0
+            for batch in reader:
+                count += 1
+                first = batch if count == 1 else None   # a big file's batches are not kept
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+            if typed and "conversion" in str(exc).lower():
+                continue
+            raise InputFileError(f"day file {str(path)!r} is not readable CSV: {exc}") from exc
+        except OSError as exc:  # gzip truncation, bad header
+            raise InputFileError(f"day file {str(path)!r} is corrupt or truncated: {exc}") \
+                from exc
+        if count > 1:
+            return None, not typed
+        table = reader.schema.empty_table() if first is None else pa.Table.from_batches([first])
+        return table, not typed
+    raise AssertionError("unreachable: the text parse converts nothing")
 
 
-def _open(path: Path, *, typed: bool) -> Any:
+def _open(path: Path, *, typed: bool, columns: tuple[str, ...]) -> Any:
     """A streaming CSV reader over the gzip file (record batches of about BLOCK_BYTES, one at a
     time); only our columns are materialised (vendors add others)."""
     import pyarrow.csv as pacsv
@@ -203,18 +229,13 @@ def _open(path: Path, *, typed: bool) -> Any:
                      high=pa.float64(), low=pa.float64(), window_start=pa.int64(),
                      transactions=pa.float64())
     stream = pa.CompressedInputStream(pa.OSFile(str(path)), "gzip")
-    try:
-        return pacsv.open_csv(
-            stream, read_options=pacsv.ReadOptions(block_size=BLOCK_BYTES, use_threads=False),
-            # only an empty cell is null: 'nan' must reach the checks as NaN (non_finite_value),
-            # not vanish into a null (unparseable_value)
-            convert_options=pacsv.ConvertOptions(
-                column_types=types, strings_can_be_null=False, null_values=[""],
-                include_columns=[c for c in DAY_COLUMNS if c in _header(path)]))
-    except pa.ArrowInvalid as exc:
-        if "Empty CSV file" in str(exc):
-            return _Empty()
-        raise
+    return pacsv.open_csv(
+        stream, read_options=pacsv.ReadOptions(block_size=BLOCK_BYTES, use_threads=False),
+        # only an empty cell is null: 'nan' must reach the checks as NaN (non_finite_value),
+        # not vanish into a null (unparseable_value)
+        convert_options=pacsv.ConvertOptions(
+            column_types=types, strings_can_be_null=False, null_values=[""],
+            include_columns=list(columns)))
 
 
 def _header(path: Path) -> list[str]:
@@ -232,16 +253,4 @@ def _header(path: Path) -> list[str]:
             first = fh.readline(1 << 16)
     except (OSError, EOFError, zlib.error) as exc:
         raise InputFileError(f"day file {str(path)!r} is corrupt or truncated: {exc}") from exc
-    return [c.strip() for c in next(csv.reader([first]), [])]
-
-
-class _Empty:
-    """The reader of a file with no header at all: no batches, no columns."""
-
-    schema = pa.schema([])
-
-    def __iter__(self) -> Iterator[pa.RecordBatch]:
-        return iter(())
-
-    def read_all(self) -> pa.Table:
-        return pa.table({})
+    return next(csv.reader([first.rstrip("\r\n")]), [])
