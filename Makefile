@@ -27,6 +27,7 @@ test: venv
 
 lint: venv
 	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy src tests
 
 bench: venv
 	$(BIN)/python bench/run.py

@@ -34,7 +34,7 @@ class PgServer:
     def dsn(self, database: str) -> str:
         return with_database(self.admin_dsn, database)
 
-    def execute(self, query: sql.Composable | str) -> None:
+    def execute(self, query: sql.SQL | sql.Composed | str) -> None:
         with psycopg.connect(self.admin_dsn, autocommit=True) as conn:
             conn.execute(query)
 

@@ -37,8 +37,9 @@ YEAR = [make_period("2023-01-01", "2023-03-31", "2023-05-01", 10, 1.0, "q1"),
 
 def test_ytd_facts_are_not_quarters_and_q4_is_fy_minus_nine_months() -> None:
     """Four quarters: Q4 = 100 - 60 = 40 (EPS 9.5 - 6.0 = 3.5, approximate), known 2024-02-01."""
-    got = [(str(q.period_start), str(q.period_end), q.revenue, q.revenue_derived, q.eps_diluted,
-            q.eps_approximate, q.fiscal_quarter) for q in compute_quarters(YEAR)]
+    got: list[tuple[object, ...]] = [
+        (str(q.period_start), str(q.period_end), q.revenue, q.revenue_derived, q.eps_diluted,
+         q.eps_approximate, q.fiscal_quarter) for q in compute_quarters(YEAR)]
     assert got == [("2023-01-01", "2023-03-31", 10, False, Decimal("1.0"), False, 1),
                    ("2023-04-01", "2023-06-30", 20, False, Decimal("2.0"), False, 2),
                    ("2023-07-01", "2023-09-30", 30, False, Decimal("3.0"), False, 3),
@@ -57,7 +58,9 @@ def test_reported_quarter_wins_over_derived_from_its_filed_date() -> None:
     """A later filing reporting Q4 = 41 replaces the derived 40 from 2025-02-01 on."""
     later = make_period("2023-10-01", "2023-12-31", "2025-02-01", 41, None, "fy2")
     q4 = [q for q in compute_quarters([*YEAR, later]) if q.period_end == date(2023, 12, 31)]
-    assert [(str(q.filed_date), q.revenue, q.revenue_derived, q.eps_derived) for q in q4] == \
+    got: list[tuple[object, ...]] = [(str(q.filed_date), q.revenue, q.revenue_derived,
+                                      q.eps_derived) for q in q4]
+    assert got == \
         [("2024-02-01", 40, True, True), ("2025-02-01", 41, False, True)]
 
 

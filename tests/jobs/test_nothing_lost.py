@@ -11,6 +11,7 @@ import gzip
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -66,9 +67,9 @@ def loaded(pg_server: PgServer, loaded_template: str) -> Iterator[str]:
 
 
 def prices(dsn: str, root: Path, start: date = DAY_D, end: date = DAY_D,
-           **kw: object) -> JobReport:
+           **kw: Any) -> JobReport:
     """Run the loader over start..end (by default only DAY, the date under study)."""
-    return run_job(Settings(), dsn, RunRequest(job="prices_daily", path=root, start=start,  # type: ignore[arg-type]
+    return run_job(Settings(), dsn, RunRequest(job="prices_daily", path=root, start=start,
                                                end=end, **kw))
 
 

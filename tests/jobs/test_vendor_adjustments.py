@@ -80,7 +80,7 @@ def our_adjusted(db: str, root: Path, series: Series, method: str) -> dict[str, 
     assert prices.counts["rows_written"] == len(series.bars), prices.as_dict()
     for job, extra in (("corporate_actions", {"path": root}),
                        ("adjustment_factors_daily", {"method": method})):
-        report = run_job(Settings(), db, RunRequest(job=job, **extra))  # type: ignore[arg-type]
+        report = run_job(Settings(), db, RunRequest(job=job, **extra))
         assert report.status == "succeeded", report.as_dict()
     with connect(db) as c:
         rows = c.execute("SELECT trade_date::text, close FROM prices_daily_adjusted_v "

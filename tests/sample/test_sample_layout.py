@@ -8,7 +8,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import exchange_calendars  # type: ignore[import-untyped]
+import exchange_calendars
 import pytest
 
 from stocksdb.domain.identifiers import is_valid_figi

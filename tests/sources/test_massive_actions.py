@@ -13,8 +13,8 @@ from stocksdb.config import Settings
 from stocksdb.errors import InputError, MissingCredentialError, VendorResponseError
 from stocksdb.sources.base import DIVIDEND_COLUMNS, SPLIT_COLUMNS, ActionsBatch
 from stocksdb.sources.http import RateLimit
-from stocksdb.sources.massive_actions import fetch_corporate_actions, rate_limit_from_settings
-from stocksdb.sources.massive_rest import massive_http
+from stocksdb.sources.massive_actions import fetch_corporate_actions
+from stocksdb.sources.massive_rest import massive_http, rate_limit_from_settings
 from tests.fix_http import FakeClock, client_log_messages, load_vendor_json, vendor_bytes
 
 SPLITS = "/v3/reference/splits"

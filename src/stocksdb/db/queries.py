@@ -61,7 +61,7 @@ def read_prices_daily(conn: psycopg.Connection[Any], *, security_ids: list[int] 
     """
     from psycopg import sql
 
-    where = []
+    where: list[sql.Composable] = []
     for clause, value in (("security_id = ANY({})", security_ids), ("trade_date = {}", trade_date),
                           ("trade_date >= {}", start), ("trade_date <= {}", end)):
         if value is not None:

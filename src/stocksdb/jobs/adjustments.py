@@ -17,6 +17,8 @@ from typing import Any
 
 import psycopg
 
+from stocksdb.jobs.base import JobReport
+
 JOB = "adjustment_factors_daily"
 METHODS = ("crsp", "exdate_close")
 
@@ -112,7 +114,8 @@ def write_factors(conn: psycopg.Connection[Any], method: str, run_id: int) -> di
             "unchanged": n - inserted - updated}
 
 
-def run_adjustment_factors(conn: psycopg.Connection[Any], method: str, report: Any) -> Any:
+def run_adjustment_factors(conn: psycopg.Connection[Any], method: str,
+                           report: JobReport) -> JobReport:
     """The job body (the runner wraps it and its post-gate in one transaction)."""
     report.details["method"] = method
     report.counts.update(write_factors(conn, method, report.run_id))

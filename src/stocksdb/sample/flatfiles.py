@@ -100,8 +100,8 @@ def format_rows(rows: Rows) -> bytes:
     Arrow writes each float as its shortest round-trip form (at most 4 decimals here, '12'
     for 12.0) several times faster than Python formatting; nothing needs quoting.
     """
-    import pyarrow as pa  # type: ignore[import-untyped]
-    import pyarrow.csv as pa_csv  # type: ignore[import-untyped]
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
 
     order = np.argsort(rows["ticker"], kind="stable")
     table = pa.table({name: rows[name][order] for name in DAY_COLUMNS})

@@ -78,7 +78,7 @@ def _date(name: str, value: object) -> date:
 
 
 def _sessions(first: date, last: date) -> tuple[date, ...]:
-    import exchange_calendars  # type: ignore[import-untyped]  # heavy: load on use
+    import exchange_calendars  # heavy: load on use
 
     calendar = exchange_calendars.get_calendar(CALENDAR)
     bounds = calendar.first_session.date(), calendar.last_session.date()
