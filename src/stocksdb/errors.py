@@ -2,7 +2,8 @@
 
 StocksdbError
  ├─ ConfigError ── MissingCredentialError
- ├─ InputError ── DateOutOfRangeError, InvalidIdentifierError, InputFileError, RolePowersError
+ ├─ InputError ── DateOutOfRangeError, InvalidIdentifierError, InputFileError, RolePowersError,
+ │                UnsupportedSourceError (a job's --source it does not have; exit 2)
  │                                     InputFileError ── BackupIntegrityError,
  │                                                       FileTooLargeError
  ├─ SourceError ── VendorResponseError, RateLimitedError
@@ -53,6 +54,10 @@ class DateOutOfRangeError(InputError):
 
 class InvalidIdentifierError(InputError):
     """A FIGI, ticker or CIK does not have the expected form."""
+
+
+class UnsupportedSourceError(InputError):
+    """`--source` names a source the job does not have (a usage error)."""
 
 
 class InputFileError(InputError):

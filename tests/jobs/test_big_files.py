@@ -50,8 +50,8 @@ def test_file_over_the_limit_fails_its_date_with_file_too_large(db: str, market:
     report = run_job(settings, db, RunRequest(job="prices_daily", path=market,
                                               start=date(2024, 1, 2)))
     assert report.status == "partial"
-    assert set(report.details["failed_dates"]) == {"2024-01-02", "2024-01-03", "2024-01-04"}
-    assert "file_too_large" in report.details["failed_dates"][DAY]
+    assert set(report.extra["failed_dates"]) == {"2024-01-02", "2024-01-03", "2024-01-04"}
+    assert "file_too_large" in report.extra["failed_dates"][DAY]
     assert checksums(db)["prices_daily"] == before["prices_daily"]
 
 
@@ -68,7 +68,7 @@ def test_a_file_read_in_batches_is_judged_across_batches(db: str, market: Path) 
     assert size > 40_000_000
     report = run_job(Settings(), db, RunRequest(job="prices_daily", path=market,
                                                 start=date(2024, 1, 3), end=date(2024, 1, 3)))
-    assert not report.details["failed_dates"], report.as_dict()
+    assert not report.extra["failed_dates"], report.as_dict()
     assert report.rejected == {"duplicate_row": 4000, "duplicate_ticker": 2}, report.rejected
     with connect(db) as c:
         got = c.execute("SELECT symbol, close FROM ohlcv_daily ORDER BY 1").fetchall()

@@ -13,14 +13,16 @@ from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
+from psycopg import Connection
 from pytest_httpserver import HTTPServer
 
 from stocksdb.config import Settings
 from stocksdb.db.checksum import database_checksums
 from stocksdb.db.connection import connect
-from stocksdb.jobs.base import JobReport, finish_run, start_run
+from stocksdb.jobs.base import JobContext, JobReport, finish_run, start_run
 from stocksdb.jobs.fundamentals import (
     DERIVED_JOB,
     RAW_JOB,
@@ -29,6 +31,7 @@ from stocksdb.jobs.fundamentals import (
     run_fundamentals_derived,
     run_fundamentals_raw,
 )
+from stocksdb.jobs.registry import Job
 from stocksdb.jobs.runner import RunRequest, run_job
 from stocksdb.sources.sec_edgar import CompanyFacts, fetch_company_facts, read_company_facts
 from tests.fix_data import RESOURCES, make_security, write_reference
@@ -58,18 +61,25 @@ def facts_tree(root: Path, files: dict[str, str] = FILES) -> Path:
     return root
 
 
+def _context(db: str, conn: Connection[Any], job: Job[Any], source: str | None) -> JobContext:
+    """A run record and context for calling a job's body directly (no gates)."""
+    request = job.resolve(RunRequest(job=job.name, source=source))
+    return JobContext(db, Settings(), request, job, start_run(conn, job.name, request.params()),
+                      conn)
+
+
 def run_raw(db: str, companies: Iterable[CompanyFacts], source: str = "files") -> JobReport:
     with connect(db, autocommit=True) as conn:
-        report = start_run(conn, RAW_JOB, {"source": source})
-        run_fundamentals_raw(conn, companies, report, source=source)
-        return finish_run(conn, report, "succeeded")
+        ctx = _context(db, conn, RAW_JOB, source)
+        ctx.report.take(run_fundamentals_raw(ctx, companies))
+        return finish_run(conn, ctx.report, "succeeded")
 
 
 def run_derived(db: str) -> JobReport:
     with connect(db, autocommit=True) as conn:
-        report = start_run(conn, DERIVED_JOB, {})
-        run_fundamentals_derived(conn, report)
-        return finish_run(conn, report, "succeeded")
+        ctx = _context(db, conn, DERIVED_JOB, None)
+        ctx.report.take(run_fundamentals_derived(ctx, None))
+        return finish_run(conn, ctx.report, "succeeded")
 
 
 @pytest.fixture

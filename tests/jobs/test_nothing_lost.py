@@ -53,7 +53,7 @@ def loaded_template(pg_server: PgServer, template_db: str, sample_root: Path) ->
     for job in ("securities_master", "ticker_history"):
         run_job(Settings(), dsn, RunRequest(job=job, path=sample_root))
     report = prices(dsn, sample_root, START, END)
-    assert not report.details["failed_dates"], report.as_dict()
+    assert not report.extra["failed_dates"], report.as_dict()
     yield name
     pg_server.drop(name)
 
@@ -103,8 +103,8 @@ def assert_kept(dsn: str, before_bars: list[tuple[object, ...]], before_sums: ob
                 report: JobReport, why: str) -> None:
     assert report.status == "partial", report.as_dict()
     assert report.counts["rows_deleted"] == 0
-    assert DAY in report.details["failed_dates"], report.details["failed_dates"]
-    assert why in report.details["failed_dates"][DAY]
+    assert DAY in report.extra["failed_dates"], report.extra["failed_dates"]
+    assert why in report.extra["failed_dates"][DAY]
     assert day_bars(dsn, DAY) == before_bars
     assert checksums(dsn) == before_sums
     with connect(dsn) as c:
@@ -224,7 +224,7 @@ def test_non_finite_or_huge_value_is_quarantined(loaded: str, market: Path, colu
     text[second] = ",".join(other)
     republish(market, DAY, text)
     report = prices(loaded, market)
-    assert not report.details["failed_dates"], report.as_dict()
+    assert not report.extra["failed_dates"], report.as_dict()
     assert report.rejected.get(reason) == 1, report.rejected
     assert report.counts["rows_updated"] == 1
     after = {b[0]: b for b in day_bars(loaded, DAY)}

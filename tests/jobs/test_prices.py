@@ -76,7 +76,7 @@ def test_republished_file_converges_to_clean_load(pg_server: object, template_db
         write_day(market, "2024-01-03", [make_bar("AAPL", "2024-01-03", 181.25),
                                          make_bar("FB", "2024-01-03", 351)])
         refused = prices(pg_server.dsn(first), market, start=date(2024, 1, 2))
-        assert "2024-01-03" in refused.details["failed_dates"], "1 of 3 bars is > 2 %"
+        assert "2024-01-03" in refused.extra["failed_dates"], "1 of 3 bars is > 2 %"
         report = prices(pg_server.dsn(first), market, start=date(2024, 1, 2), max_shrink=1.0)
         assert (report.counts["rows_updated"], report.counts["rows_deleted"]) == (1, 1)
         load_reference(pg_server.dsn(clean), market)
@@ -109,7 +109,7 @@ def test_missing_file_is_counted_and_named_and_run_exits_partial(db: str, market
     report = prices(db, market, start=date(2024, 1, 2), end=date(2024, 1, 4))
     assert report.status == "partial"
     assert report.counts["sessions_missing"] == 1 and report.counts["sessions_ok"] == 2
-    assert report.details["missing_dates"] == ["2024-01-03"]
+    assert report.extra["missing_dates"] == ["2024-01-03"]
     assert "2024-01-03" in (report.error or "")
     assert {t for _, t, _ in bars(db)} == {"2024-01-02", "2024-01-04"}
 
@@ -128,7 +128,7 @@ def test_truncated_file_skips_its_date_only(db: str, market: Path) -> None:
     path.write_bytes(path.read_bytes()[:-12])
     report = prices(db, market, start=date(2024, 1, 2))
     assert report.status == "partial" and report.counts["sessions_failed"] == 1
-    assert "2024-01-03" in report.details["failed_dates"]
+    assert "2024-01-03" in report.extra["failed_dates"]
     assert {t for _, t, _ in bars(db)} == {"2024-01-02", "2024-01-04"}
     with connect(db) as c:
         keys = [k for (k,) in c.execute("SELECT key FROM ingestion.source_files ORDER BY key")]
@@ -141,7 +141,7 @@ def test_file_without_required_column_fails_its_date(db: str, market: Path) -> N
     write_day(market, "2024-01-02", [make_bar("AAPL", "2024-01-02")],
               header="ticker,volume,open,high,low,window_start,transactions")
     report = prices(db, market, start=date(2024, 1, 2))
-    assert "close" in report.details["failed_dates"]["2024-01-02"]
+    assert "close" in report.extra["failed_dates"]["2024-01-02"]
 
 
 def test_database_error_rolls_back_that_date_and_continues(db: str, market: Path) -> None:
@@ -156,7 +156,7 @@ def test_database_error_rolls_back_that_date_and_continues(db: str, market: Path
                   "FOR EACH ROW EXECUTE FUNCTION fail_on_0103()")
     report = prices(db, market, start=date(2024, 1, 2))
     assert report.status == "partial"
-    assert "disk on fire" in report.details["failed_dates"]["2024-01-03"]
+    assert "disk on fire" in report.extra["failed_dates"]["2024-01-03"]
     assert {t for _, t, _ in bars(db)} == {"2024-01-02", "2024-01-04"}
     with connect(db) as c:
         rejected = c.execute("SELECT count(*) FROM ingestion.rejected_rows "

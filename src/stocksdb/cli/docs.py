@@ -41,9 +41,27 @@ def render_cli_docs() -> str:
                             max_content_width=100)
         help_text = cmd.get_help(ctx)
         parts.append(f"## `{' '.join(path)}`\n\n```\n{help_text}\n```\n")
+    parts.append(_jobs_table())
     parts.append("## Settings (environment)\n\n| setting | meaning |\n|---|---|")
     parts += [f"| `{name}` | {text} |" for name, text in SETTING_HELP.items()]
     return "\n".join(parts) + "\n"
+
+
+def _jobs_table() -> str:
+    """The job registry: what `stocksdb run` runs, in order, and where each job reads from."""
+    from stocksdb.jobs.registry import jobs
+
+    lines = ["## Jobs (the registry, in run order)\n",
+             "The first source is the default of `--source`; a job without sources reads only "
+             "the database. Atomic: its writes and its post-gate share one transaction.\n",
+             "| job | sources | after | options | atomic | what it does |",
+             "|---|---|---|---|---|---|"]
+    for j in jobs():
+        options = ", ".join(f"`--{o.replace('_', '-')}`" for o in sorted(j.options))
+        lines.append(f"| `{j.name}` | {', '.join(j.sources) or '-'} | "
+                     f"{', '.join(j.depends_on) or '-'} | {options or '-'} | "
+                     f"{'yes' if j.atomic else 'no'} | {j.summary} |")
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":

@@ -77,8 +77,9 @@ def _day(value: datetime | None) -> date | None:
 
 @click.command()
 @click.argument("job")
-@click.option("--source", type=click.Choice(["files", "massive", "sec"]), default="files",
-              show_default=True, help="Where the data comes from (sec: fundamentals only).")
+@click.option("--source", default=None, metavar="SOURCE",
+              help="Where the data comes from: one of the job's sources (default: its first; "
+                   "`stocksdb jobs` lists them). A source the job lacks exits 2.")
 @click.option("--path", type=click.Path(path_type=Path), default=None,
               help="Root of a local tree (SPEC section 12) for --source files.")
 @click.option("--start", type=click.DateTime(["%Y-%m-%d"]), default=None,
@@ -100,15 +101,15 @@ def _day(value: datetime | None) -> date | None:
                    "reads or writes (default: wait for it, saying so).")
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON.")
 @pass_state
-def run(state: CliState, job: str, source: str, path: Path | None, start: datetime | None,
+def run(state: CliState, job: str, source: str | None, path: Path | None, start: datetime | None,
         end: datetime | None, days: int | None, symbols: tuple[str, ...] | None,
         method: str | None, max_shrink: float | None, no_wait: bool, as_json: bool) -> int:
-    """Run JOB behind its gate and record it in ingestion.job_runs. Jobs, in order:
-    securities_master, ticker_history, prices_daily, corporate_actions,
-    adjustment_factors_daily, fundamentals_quarterly_raw, fundamentals_derived. Exit 1 when
+    """Run JOB behind its gate and record it in ingestion.job_runs (`stocksdb jobs` lists the
+    jobs in run order, with their sources). Exit 2 for an unknown job or source, 1 when
     the run failed or some dates failed or were missing, 3 when a gate refused, 130 when
     interrupted (SIGINT/SIGTERM: the date being written is rolled back, the run is recorded
     'interrupted')."""
+    from stocksdb.jobs.registry import get_job
     from stocksdb.jobs.runner import RunRequest, run_job
 
     if start is not None and days is not None:
@@ -117,7 +118,7 @@ def run(state: CliState, job: str, source: str, path: Path | None, start: dateti
                          days=days, symbols=symbols, method=method, max_shrink=max_shrink,
                          no_wait=no_wait)
     try:
-        with _sigterm_interrupts(), _progress(job == "prices_daily") as progress:
+        with _sigterm_interrupts(), _progress(get_job(job).dated) as progress:
             report = run_job(state.settings, state.dsn(), request, progress=progress)
     except KeyboardInterrupt:
         click.echo(f"{job}: interrupted; the date being written was rolled back and the run "

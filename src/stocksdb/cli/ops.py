@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import click
@@ -11,13 +11,14 @@ import click
 from stocksdb.cli import CliState, pass_state
 
 
-def _day(value: datetime | None) -> object:
+def _day(value: datetime | None) -> date | None:
     return value.date() if value else None
 
 
 @click.command()
-@click.option("--source", type=click.Choice(["files", "massive"]), default="files",
-              show_default=True, help="Where the data comes from.")
+@click.option("--source", default="files", show_default=True, metavar="SOURCE",
+              help="Where the data comes from: files (a local tree, --path) or massive; each "
+                   "job reads its own source of that kind (fundamentals: sec).")
 @click.option("--path", type=click.Path(path_type=Path), default=None,
               help="Root of a local tree for --source files.")
 @click.option("--start", type=click.DateTime(["%Y-%m-%d"]), default=None,
@@ -33,11 +34,12 @@ def bootstrap(state: CliState, source: str, path: Path | None, start: datetime |
               end: datetime | None, report_dir: Path | None, backup_dir: Path) -> int:
     """Run the bootstrap checklist: environment, database, schema, backup, every job behind
     its gate, validation, final backup. Stops at the first failed phase (exit 1)."""
-    from stocksdb.ops.bootstrap import BootstrapOptions, run_bootstrap
+    from stocksdb.ops.bootstrap import BootstrapOptions, check_profile, run_bootstrap
 
+    check_profile(source)
     stamp = datetime.now().astimezone().strftime("%Y%m%d_%H%M%S")
-    opts = BootstrapOptions(source=source, path=path, start=_day(start),  # type: ignore[arg-type]
-                            end=_day(end), backup_dir=backup_dir,  # type: ignore[arg-type]
+    opts = BootstrapOptions(source=source, path=path, start=_day(start),
+                            end=_day(end), backup_dir=backup_dir,
                             report_dir=report_dir or Path("reports") / f"bootstrap_{stamp}")
     report = run_bootstrap(state.settings, state.dsn(), opts)
     for phase in report.phases:
@@ -53,8 +55,8 @@ def bootstrap(state: CliState, source: str, path: Path | None, start: datetime |
 @click.option("--from-backup", "dump", type=click.Path(path_type=Path), default=None,
               help="Scenario A: restore exactly this backup file.")
 @click.option("--cold", is_flag=True, help="Scenario B: empty database, then every job.")
-@click.option("--source", type=click.Choice(["files", "massive"]), default="files",
-              show_default=True, help="With --cold: where the data comes from.")
+@click.option("--source", default="files", show_default=True, metavar="SOURCE",
+              help="With --cold: where the data comes from (files or massive, as bootstrap).")
 @click.option("--path", type=click.Path(path_type=Path), default=None,
               help="With --cold --source files: root of the local tree.")
 @click.option("--start", type=click.DateTime(["%Y-%m-%d"]), default=None,
@@ -86,8 +88,11 @@ def rebuild(state: CliState, dump: Path | None, cold: bool, source: str, path: P
         echo_restored(rebuild_from_backup(dump, state.dsn(), yes=yes,
                                           drop_previous=drop_previous))
         return
-    opts = BootstrapOptions(source=source, path=path, start=_day(start),  # type: ignore[arg-type]
-                            end=_day(end), backup_dir=backup_dir)  # type: ignore[arg-type]
+    from stocksdb.ops.bootstrap import check_profile
+
+    check_profile(source)
+    opts = BootstrapOptions(source=source, path=path, start=_day(start),
+                            end=_day(end), backup_dir=backup_dir)
     done = rebuild_cold(state.settings, state.dsn(), opts, yes=yes)
     click.echo(f"backup taken before the drop: {done.backup}" if done.backup else
                "no database existed, so no backup was taken")

@@ -18,15 +18,14 @@ from stocksdb.cli import CliState, pass_state
 def validate(state: CliState, job: str, method: str | None, as_json: bool) -> int:
     """Run JOB's pre-gate (read-only). Exit 0 when no check fails, 3 when one does."""
     from stocksdb.db.connection import connect
-    from stocksdb.errors import UnknownJobError
     from stocksdb.gates.checks import GateContext
-    from stocksdb.gates.gate import GATES, run_gate
+    from stocksdb.gates.gate import run_gate
+    from stocksdb.jobs.registry import get_job
 
-    if job not in GATES:
-        raise UnknownJobError(f"job {job!r} has no gate; expected one of {list(GATES)}")
+    entry = get_job(job)
     with connect(state.dsn()) as conn:
-        default = "crsp" if job == "adjustment_factors_daily" else None
-        report = run_gate(conn, job, "pre", GateContext(job, method=method or default))
+        context = GateContext(job, method=method or entry.defaults.get("method"))
+        report = run_gate(conn, entry, "pre", context)
     if as_json:
         click.echo(json.dumps({"job": job, "phase": "pre", "passed": report.passed,
                                "results": [r.as_dict() for r in report.results]}, indent=2,

@@ -1,4 +1,5 @@
-"""Phase gates: a named list of checks per job, before (pre) and after (post) it runs.
+"""Phase gates: a job's checks before (pre) and after (post) it runs, as its registry entry
+declares them (jobs.registry).
 
 Writes: ingestion.gate_results (every result of a run's gates).
 `stocksdb run` refuses a job whose pre-gate fails (exit 3, nothing written); there is no option
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import psycopg
 from psycopg.types.json import Jsonb
@@ -17,56 +18,11 @@ from psycopg.types.json import Jsonb
 from stocksdb.gates import checks as c
 from stocksdb.quality.result import CheckResult, Severity
 
+if TYPE_CHECKING:
+    from stocksdb.jobs.registry import Job
+
 Check = Callable[[psycopg.Connection[Any], c.GateContext], CheckResult]
-
-
-@dataclass(frozen=True)
-class Gate:
-    """The checks guarding one job."""
-
-    job: str
-    pre: tuple[Check, ...]
-    post: tuple[Check, ...]
-
-
-GATES: dict[str, Gate] = {
-    "securities_master": Gate(
-        "securities_master",
-        pre=(c.schema_is_latest,),
-        post=(c.securities_present, c.securities_figis_valid)),
-    "ticker_history": Gate(
-        "ticker_history",
-        pre=(c.schema_is_latest, c.securities_present),
-        post=(c.ticker_intervals_disjoint, c.one_ticker_per_security,
-              c.no_orphans("ticker_history"))),
-    "prices_daily": Gate(
-        "prices_daily",
-        pre=(c.schema_is_latest, c.securities_present, c.ticker_history_present,
-             c.ticker_intervals_disjoint, c.one_ticker_per_security),
-        post=(c.no_orphans("prices_daily"), c.date_coverage, c.security_coverage)),
-    "corporate_actions": Gate(
-        "corporate_actions",
-        pre=(c.schema_is_latest, c.securities_present, c.ticker_history_present),
-        post=(c.no_conflicting_duplicates, c.split_ratios_positive,
-              c.dividends_have_previous_close, c.dividends_below_previous_close,
-              c.no_orphans("corporate_actions"))),
-    "adjustment_factors_daily": Gate(
-        "adjustment_factors_daily",
-        pre=(c.schema_is_latest, c.prices_present, c.split_ratios_positive,
-             c.dividends_have_previous_close, c.dividends_below_previous_close,
-             c.dividends_have_exdate_close, c.no_orphans("corporate_actions")),
-        post=(c.factors_recompute_identically, c.adjusted_continuous,
-              c.no_orphans("adjustment_factors_daily"))),
-    "fundamentals_quarterly_raw": Gate(
-        "fundamentals_quarterly_raw",
-        pre=(c.schema_is_latest, c.securities_present, c.securities_with_cik),
-        post=(c.no_orphans("fundamentals_quarterly_raw"),)),
-    "fundamentals_derived": Gate(
-        "fundamentals_derived",
-        pre=(c.schema_is_latest, c.fundamentals_raw_present),
-        post=(c.raw_quarters_derived, c.yoy_where_prior_exists,
-              c.no_orphans("fundamentals_quarterly"))),
-}
+Phase = Literal["pre", "post"]
 
 
 @dataclass(frozen=True)
@@ -74,7 +30,7 @@ class GateReport:
     """Results of one phase of one job's gate."""
 
     job: str
-    phase: str
+    phase: Phase
     results: tuple[CheckResult, ...]
 
     @property
@@ -93,14 +49,13 @@ class GateReport:
                 "checks failed\n" + "\n".join(lines))
 
 
-def run_gate(conn: psycopg.Connection[Any], job: str, phase: str,
+def run_gate(conn: psycopg.Connection[Any], job: Job[Any], phase: Phase,
              ctx: c.GateContext | None = None) -> GateReport:
     """Run a job's pre or post checks (read-only)."""
-    gate = GATES[job]
-    context = ctx or c.GateContext(job)
-    checks = gate.pre if phase == "pre" else gate.post
+    context = ctx or c.GateContext(job.name, method=job.defaults.get("method"))
+    checks = job.pre_gate if phase == "pre" else job.post_gate
     with conn.transaction(force_rollback=True):
-        return GateReport(job, phase, tuple(check(conn, context) for check in checks))
+        return GateReport(job.name, phase, tuple(check(conn, context) for check in checks))
 
 
 def record_gate(conn: psycopg.Connection[Any], run_id: int, report: GateReport) -> None:

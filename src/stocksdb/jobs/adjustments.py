@@ -13,13 +13,15 @@ give bit-identical factors. Unchanged rows are not rewritten.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
 
-from stocksdb.jobs.base import JobReport
+from stocksdb.gates import checks as c
+from stocksdb.jobs.base import JobContext, Outcome
+from stocksdb.jobs.registry import Job
 
-JOB = "adjustment_factors_daily"
 METHODS = ("crsp", "exdate_close")
 
 # Factor intervals per security: bars with prev_ex <= trade_date < ex_date get (cs, cd).
@@ -114,9 +116,36 @@ def write_factors(conn: psycopg.Connection[Any], method: str, run_id: int) -> di
             "unchanged": n - inserted - updated}
 
 
-def run_adjustment_factors(conn: psycopg.Connection[Any], method: str,
-                           report: JobReport) -> JobReport:
+@dataclass(frozen=True, kw_only=True)
+class FactorsOutcome(Outcome):
+    """The counts, and the method the factors were computed with."""
+
+    method: str
+
+    def recorded(self) -> dict[str, Any]:
+        return {"method": self.method}
+
+
+def run_adjustment_factors(ctx: JobContext, _: None) -> Outcome:
     """The job body (the runner wraps it and its post-gate in one transaction)."""
-    report.details["method"] = method
-    report.counts.update(write_factors(conn, method, report.run_id))
-    return report
+    method = ctx.request.method or "crsp"
+    return FactorsOutcome(counts=write_factors(ctx.conn, method, ctx.run_id), method=method)
+
+
+JOB = Job[None](
+    name="adjustment_factors_daily",
+    summary="Cumulative backward price and volume factors for every bar, per method, in one "
+            "SQL pass.",
+    run=run_adjustment_factors,
+    pre_gate=(c.schema_is_latest, c.prices_present, c.split_ratios_positive,
+              c.dividends_have_previous_close, c.dividends_below_previous_close,
+              c.dividends_have_exdate_close, c.no_orphans("corporate_actions")),
+    post_gate=(c.factors_recompute_identically, c.adjusted_continuous,
+               c.no_orphans("adjustment_factors_daily")),
+    atomic=True,
+    depends_on=("prices_daily", "corporate_actions"),
+    writes=("adjustment_factors_daily",),
+    reads=("prices_daily", "corporate_actions"),
+    options=frozenset({"method"}),
+    defaults={"method": "crsp"},
+)

@@ -19,10 +19,11 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from stocksdb.domain.actions import Event, collapse, parse_dividend, parse_split
-from stocksdb.jobs.base import JobReport, Rejected, write_rejected
+from stocksdb.gates import checks as c
+from stocksdb.jobs.base import JobContext, Outcome, Rejected
+from stocksdb.jobs.registry import Job
 from stocksdb.sources.base import ActionsBatch
 
-JOB = "corporate_actions"
 CONFLICT_CHECK = "corporate_actions.no_conflicting_duplicates"
 _COLS = ("security_id", "action_type", "ex_date", "split_from", "split_to", "cash_amount",
          "currency", "declared_date", "record_date", "pay_date", "source_event_id")
@@ -147,16 +148,42 @@ def record_conflicts(conn: psycopg.Connection[Any], conflicts: list[tuple[Event,
              for a, b in conflicts])
 
 
-def run_corporate_actions(conn: psycopg.Connection[Any], batch: ActionsBatch,
-                          report: JobReport) -> JobReport:
-    """Canonicalize and write the batch (the caller's transaction makes it all-or-nothing)."""
-    canon = canonicalize(conn, batch)
-    counts = write_events(conn, canon.events, source=batch.source, run_id=report.run_id)
-    record_conflicts(conn, canon.conflicts, report.run_id)
-    write_rejected(conn, report, canon.rejected)
-    report.counts.update(input=len(batch.splits) + len(batch.dividends), **counts,
-                         rejected=len(canon.rejected), conflicts=len(canon.conflicts))
-    return report
+def run_corporate_actions(ctx: JobContext, batch: ActionsBatch) -> Outcome:
+    """Canonicalize and write the batch (the runner's transaction makes it all-or-nothing)."""
+    canon = canonicalize(ctx.conn, batch)
+    counts = write_events(ctx.conn, canon.events, source=batch.source, run_id=ctx.run_id)
+    record_conflicts(ctx.conn, canon.conflicts, ctx.run_id)
+    ctx.write_rejected(canon.rejected)
+    return Outcome(counts=dict(input=len(batch.splits) + len(batch.dividends), **counts,
+                               rejected=len(canon.rejected), conflicts=len(canon.conflicts)))
 
 
+def actions_from_files(ctx: JobContext) -> ActionsBatch:
+    """corporate_actions/splits.json and dividends.json under --path."""
+    from stocksdb.sources.local_files import read_corporate_actions
 
+    return read_corporate_actions(ctx.request.require_path())
+
+
+def actions_from_massive(ctx: JobContext) -> ActionsBatch:
+    """Massive's REST v3 splits and dividends."""
+    from stocksdb.sources.massive_actions import fetch_corporate_actions
+
+    return fetch_corporate_actions(ctx.settings)
+
+
+JOB = Job[ActionsBatch](
+    name="corporate_actions",
+    summary="Canonical splits and dividends keyed by security and ex-date; conflicting "
+            "duplicates refuse the whole run.",
+    run=run_corporate_actions,
+    sources={"files": actions_from_files, "massive": actions_from_massive},
+    pre_gate=(c.schema_is_latest, c.securities_present, c.ticker_history_present),
+    post_gate=(c.no_conflicting_duplicates, c.split_ratios_positive,
+               c.dividends_have_previous_close, c.dividends_below_previous_close,
+               c.no_orphans("corporate_actions")),
+    atomic=True,
+    depends_on=("prices_daily",),
+    writes=("corporate_actions",),
+    reads=("securities", "ticker_history", "prices_daily"),
+)

@@ -18,6 +18,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import astuple, dataclass
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -30,11 +31,11 @@ from stocksdb.domain.fundamentals import (
     compute_quarters,
     compute_yoy,
 )
-from stocksdb.jobs.base import JobReport, Rejected, write_rejected
+from stocksdb.gates import checks as c
+from stocksdb.jobs.base import JobContext, Outcome, Rejected
+from stocksdb.jobs.registry import Job
 from stocksdb.sources.sec_edgar import CompanyFacts, Problem, format_cik, parse_company_facts
 
-RAW_JOB = "fundamentals_quarterly_raw"
-DERIVED_JOB = "fundamentals_derived"
 UNKNOWN_SECURITY = "unknown_security"     # quality.reasons.Reason.UNKNOWN_SECURITY
 
 _RAW_STAGE = """
@@ -101,10 +102,10 @@ def _rejected(problem: Problem, source: str, company: CompanyFacts) -> Rejected:
     return Rejected(reason, f"cik {company.cik}: {detail}", source, where, raw=raw)
 
 
-def run_fundamentals_raw(conn: psycopg.Connection[Any], companies: Iterable[CompanyFacts],
-                         report: JobReport, *, source: str) -> JobReport:
+def run_fundamentals_raw(ctx: JobContext, companies: Iterable[CompanyFacts]) -> Outcome:
     """Load each document's periods for the securities with its CIK (autocommit connection:
     one transaction per company)."""
+    conn, source = ctx.conn, ctx.source
     by_cik = _securities_by_cik(conn)
     totals: Counter[str] = Counter()
     for company in companies:
@@ -118,12 +119,33 @@ def run_fundamentals_raw(conn: psycopg.Connection[Any], companies: Iterable[Comp
         with conn.transaction():
             if sids:
                 totals.update(write_raw_periods(conn, sids, periods, source=source,
-                                                run_id=report.run_id))
-            write_rejected(conn, report, rejected)
+                                                run_id=ctx.run_id))
+            ctx.write_rejected(rejected)
         totals.update(companies=1, periods=len(periods) * len(sids), rejected=len(rejected))
-    report.counts.update({k: totals[k] for k in ("companies", "periods", "inserted", "updated",
-                                                 "unchanged", "rejected")})
-    return report
+    return Outcome(counts={k: totals[k] for k in ("companies", "periods", "inserted", "updated",
+                                                  "unchanged", "rejected")})
+
+
+def facts_from_files(ctx: JobContext) -> Iterable[CompanyFacts]:
+    """fundamentals/companyfacts/CIK##########.json under --path."""
+    from stocksdb.sources.sec_edgar import read_company_facts
+
+    return read_company_facts(ctx.request.require_path())
+
+
+def facts_from_sec(ctx: JobContext) -> Iterable[CompanyFacts]:
+    """SEC's companyfacts API, for every CIK in securities."""
+    from stocksdb.sources.sec_edgar import fetch_company_facts
+
+    ciks = [r[0] for r in ctx.conn.execute(
+        "SELECT DISTINCT cik FROM stocks_research.securities WHERE cik IS NOT NULL ORDER BY 1")]
+    return fetch_company_facts(ctx.settings, ciks, data_url=ctx.settings.sec_data_url)
+
+
+def _no_facts(profile: str | None, path: Path | None) -> str | None:
+    if profile == "files" and not (path and (path / "fundamentals/companyfacts").is_dir()):
+        return "the source tree has no fundamentals/companyfacts folder"
+    return None
 
 
 def read_raw_periods(conn: psycopg.Connection[Any], security_id: int) -> list[RawPeriod]:
@@ -184,8 +206,9 @@ INSERT INTO {dst} ({cols}, run_id) SELECT {s_cols}, %(run_id)s FROM {stage} s
 """
 
 
-def run_fundamentals_derived(conn: psycopg.Connection[Any], report: JobReport) -> JobReport:
+def run_fundamentals_derived(ctx: JobContext, _: None) -> Outcome:
     """Recompute quarters and YoY of every security with raw rows, in one transaction."""
+    conn, run_id = ctx.conn, ctx.run_id
     quarters: list[tuple[Any, ...]] = []
     yoy: list[tuple[Any, ...]] = []
     with conn.transaction():
@@ -195,11 +218,10 @@ def run_fundamentals_derived(conn: psycopg.Connection[Any], report: JobReport) -
             versions = compute_quarters(read_raw_periods(conn, sid))
             quarters += [(sid, *astuple(q)) for q in versions]
             yoy += [(sid, *astuple(y)) for y in compute_yoy(versions)]
-        q_counts = _sync(conn, "fundamentals_quarterly", _Q_COLS, quarters, report.run_id)
-        y_counts = _sync(conn, "fundamentals_quarterly_yoy", _Y_COLS, yoy, report.run_id)
-    report.counts.update(securities=len(sids), quarters=len(quarters), yoy=len(yoy),
-                         **q_counts, **{f"yoy_{k}": v for k, v in y_counts.items()})
-    return report
+        q_counts = _sync(conn, "fundamentals_quarterly", _Q_COLS, quarters, run_id)
+        y_counts = _sync(conn, "fundamentals_quarterly_yoy", _Y_COLS, yoy, run_id)
+    return Outcome(counts=dict(securities=len(sids), quarters=len(quarters), yoy=len(yoy),
+                               **q_counts, **{f"yoy_{k}": v for k, v in y_counts.items()}))
 
 
 @dataclass(frozen=True)
@@ -242,3 +264,29 @@ def read_fundamentals(conn: psycopg.Connection[Any], security_ids: Sequence[int]
         out.append(FundamentalsRow(row[0], quarter, yoy))
     return out
 
+
+RAW_JOB = Job[Iterable[CompanyFacts]](
+    name="fundamentals_quarterly_raw",
+    summary="SEC companyfacts periods per security (by CIK); every filing of a period kept.",
+    run=run_fundamentals_raw,
+    sources={"files": facts_from_files, "sec": facts_from_sec},
+    pre_gate=(c.schema_is_latest, c.securities_present, c.securities_with_cik),
+    post_gate=(c.no_orphans("fundamentals_quarterly_raw"),),
+    depends_on=("securities_master",),
+    writes=("fundamentals_quarterly_raw",),
+    reads=("securities",),
+    no_input=_no_facts,
+)
+
+DERIVED_JOB = Job[None](
+    name="fundamentals_derived",
+    summary="Point-in-time quarters (Q4 = FY - 9M) and year-over-year growth from the raw rows.",
+    run=run_fundamentals_derived,
+    pre_gate=(c.schema_is_latest, c.fundamentals_raw_present),
+    post_gate=(c.raw_quarters_derived, c.yoy_where_prior_exists,
+               c.no_orphans("fundamentals_quarterly")),
+    depends_on=("fundamentals_quarterly_raw",),
+    writes=("fundamentals_quarterly", "fundamentals_quarterly_yoy"),
+    reads=("fundamentals_quarterly_raw",),
+    no_input=_no_facts,
+)

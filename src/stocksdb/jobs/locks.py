@@ -8,10 +8,11 @@ row whose lock is free belongs to a process that is gone (SIGKILL, lost machine,
 `mark_abandoned` ends it as 'abandoned'. Any run start and `db status` call it.
 
 Table locks, in one documented order. Each job takes, before its pre-gate, an exclusive lock on
-every table it writes and a shared lock on every table it reads that another job writes, in the
-order of TABLE_ORDER (so two runs can never wait on each other in a cycle), and keeps them until
-it ends. Two runs of one job therefore serialize, and a job never reads a table while another
-run is half-way through writing it (the factor job waits for a running price load).
+every table it writes and a shared lock on every table it reads that another job writes (its
+registry entry's `writes` and `reads`), in alphabetical order of the table names (one order for
+every run, so two runs can never wait on each other in a cycle), and keeps them until it ends.
+Two runs of one job therefore serialize, and a job never reads a table while another run is
+half-way through writing it (the factor job waits for a running price load).
 """
 
 from __future__ import annotations
@@ -19,36 +20,19 @@ from __future__ import annotations
 import logging
 import zlib
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 
 from stocksdb.errors import LockBusyError
 
+if TYPE_CHECKING:
+    from stocksdb.jobs.registry import Job
+
 log = logging.getLogger("stocksdb.jobs")
 
 RUN_NAMESPACE = 0x52554E      # 'RUN'
 TABLE_NAMESPACE = 0x544142    # 'TAB'
-
-# The lock order: every run takes its table locks in this order.
-TABLE_ORDER = ("securities", "ticker_history", "prices_daily", "corporate_actions",
-               "adjustment_factors_daily", "fundamentals_quarterly_raw",
-               "fundamentals_quarterly", "fundamentals_quarterly_yoy")
-
-# job -> (tables it writes, tables it reads). Documented in docs/checks.md ("Concurrency").
-JOB_TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "securities_master": (("securities",), ()),
-    "ticker_history": (("ticker_history",), ("securities",)),
-    "prices_daily": (("prices_daily",), ("securities", "ticker_history")),
-    "corporate_actions": (("corporate_actions",),
-                          ("securities", "ticker_history", "prices_daily")),
-    "adjustment_factors_daily": (("adjustment_factors_daily",),
-                                 ("prices_daily", "corporate_actions")),
-    "fundamentals_quarterly_raw": (("fundamentals_quarterly_raw",), ("securities",)),
-    "fundamentals_derived": (("fundamentals_quarterly", "fundamentals_quarterly_yoy"),
-                             ("fundamentals_quarterly_raw",)),
-}
-
 
 def _table_key(table: str) -> int:
     """A stable int4 key per table name (crc32 folded into the signed range)."""
@@ -61,11 +45,10 @@ class TableLock:
     exclusive: bool
 
 
-def table_locks(job: str) -> list[TableLock]:
-    """The locks a job takes, in lock order."""
-    writes, reads = JOB_TABLES.get(job, ((), ()))
-    wanted = {t: True for t in writes} | {t: False for t in reads if t not in writes}
-    return [TableLock(t, wanted[t]) for t in TABLE_ORDER if t in wanted]
+def table_locks(job: Job[Any]) -> list[TableLock]:
+    """The locks a job takes, in lock order (alphabetical by table)."""
+    wanted = {t: False for t in job.reads} | {t: True for t in job.writes}
+    return [TableLock(t, wanted[t]) for t in sorted(wanted)]
 
 
 def hold_run_lock(conn: psycopg.Connection[Any], run_id: int) -> None:
@@ -94,7 +77,8 @@ def _holder(conn: psycopg.Connection[Any], table: str) -> str:
     return f"run {row[0]} ({row[1]}, started {row[2]:%Y-%m-%d %H:%M:%S} UTC)"
 
 
-def take_table_locks(conn: psycopg.Connection[Any], job: str, *, wait: bool = True) -> None:
+def take_table_locks(conn: psycopg.Connection[Any], job: Job[Any], *,
+                     wait: bool = True) -> None:
     """Take the job's table locks in lock order; waits (saying for whom) unless `wait` is off.
 
     Raises:
@@ -110,11 +94,12 @@ def take_table_locks(conn: psycopg.Connection[Any], job: str, *, wait: bool = Tr
         need = "write" if lock.exclusive else "read"
         if not wait:
             raise LockBusyError(
-                f"job {job!r} needs to {need} table {lock.table!r}, which {holder} is using; "
+                f"job {job.name!r} needs to {need} table {lock.table!r}, which {holder} is using; "
                 "nothing was done; wait for it to end or run without --no-wait to queue")
-        log.warning("job %s waits to %s table %s: %s is using it", job, need, lock.table, holder)
+        log.warning("job %s waits to %s table %s: %s is using it", job.name, need, lock.table,
+                    holder)
         conn.execute(f"SELECT pg_advisory_lock{mode}(%s, %s)", args)
-        log.info("job %s: table %s is free, going on", job, lock.table)
+        log.info("job %s: table %s is free, going on", job.name, lock.table)
 
 
 _RUNNING = "SELECT run_id FROM ingestion.job_runs WHERE status = 'running' ORDER BY run_id"

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -23,19 +23,18 @@ import psycopg
 
 from stocksdb.domain.sessions import last_sessions, sessions_in_range
 from stocksdb.errors import InputError
-from stocksdb.jobs.base import JobReport, Rejected, write_rejected
+from stocksdb.gates import checks as c
+from stocksdb.jobs.base import JobContext, Outcome, Rejected
 from stocksdb.jobs.prices_merge import MergeCounts, Payload, merge_day
 from stocksdb.jobs.prices_prepare import Prepared, prepare_session
+from stocksdb.jobs.registry import Job
 from stocksdb.quality.prices import DayCheck
 from stocksdb.sources.flatfiles import DEFAULT_MAX_FILE_BYTES, DayFile, DayFileStore, DayRows
 
 log = logging.getLogger("stocksdb.jobs.prices")
-JOB = "prices_daily"
 _LOCK_NAMESPACE = 0x5052  # advisory xact lock per (namespace, date): one writer per date
 DEFAULT_MAX_SHRINK = 0.02
 
-# Called after each session: (session, outcome 'ok'|'failed'|'missing', counts or None).
-ProgressFn = Callable[[date, str, MergeCounts | None], None]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -172,10 +171,10 @@ ON CONFLICT (source, key) DO UPDATE SET size_bytes = EXCLUDED.size_bytes,
 """
 
 
-def _write_session(conn: psycopg.Connection[Any], prep: Prepared, day: DayFile, *,
-                   rows: DayRows, check: DayCheck, payload: Payload, report: JobReport,
-                   source: str, opts: PricesOptions) -> MergeCounts:
-    session = prep.session
+def _write_session(ctx: JobContext, prep: Prepared, day: DayFile, *, rows: DayRows,
+                   check: DayCheck, payload: Payload, source: str,
+                   opts: PricesOptions) -> MergeCounts:
+    session, conn = prep.session, ctx.conn
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s, %s)",
                      (_LOCK_NAMESPACE, session.toordinal()))
@@ -183,13 +182,13 @@ def _write_session(conn: psycopg.Connection[Any], prep: Prepared, day: DayFile, 
                            keep=check.kept_ids)
         guard_shrink(session, counts, universe=prep.universe, max_shrink=opts.max_shrink)
         stored = _stored_of(conn, session, check.kept_ids)
-        write_rejected(conn, report, _rejected_rows(prep, day, session, source, stored))
+        ctx.write_rejected(_rejected_rows(prep, day, session, source, stored))
         conn.execute(_SOURCE_FILE, (source, day.key, rows.size, day.etag, rows.sha256,
-                                    prep.rows_read, report.run_id))
+                                    prep.rows_read, ctx.run_id))
     return counts
 
 
-def _load_session(ctx: Any, store: DayFileStore, prep: Prepared, *, opts: PricesOptions,
+def _load_session(ctx: JobContext, store: DayFileStore, prep: Prepared, *, opts: PricesOptions,
                   tally: PricesTally) -> MergeCounts | str:
     """Write one prepared session; returns its counts, or 'missing' / 'failed'."""
     session = prep.session
@@ -203,9 +202,8 @@ def _load_session(ctx: Any, store: DayFileStore, prep: Prepared, *, opts: Prices
         return "missing"
     tally.skipped_by_symbols += prep.skipped
     try:
-        counts = _write_session(ctx.conn, prep, prep.day, rows=prep.rows, check=prep.check,
-                                payload=prep.payload, report=ctx.report, source=store.source,
-                                opts=opts)
+        counts = _write_session(ctx, prep, prep.day, rows=prep.rows, check=prep.check,
+                                payload=prep.payload, source=store.source, opts=opts)
     except DateRefused as exc:
         tally.failed[session] = str(exc)
         log.error("%s: refused: %s", session, exc)
@@ -248,10 +246,31 @@ def _add(total: MergeCounts, part: MergeCounts) -> None:
     total.deleted += part.deleted
 
 
-def run_prices_daily(ctx: Any, store: DayFileStore, opts: PricesOptions,
-                     progress: ProgressFn | None = None) -> JobReport:
-    """Load every session of the range; fills ctx.report (status 'partial' on any failure)."""
-    report: JobReport = ctx.report
+@dataclass(frozen=True, kw_only=True)
+class PricesOutcome(Outcome):
+    """The counts, the sessions written (`sessions`), failed (with why) and missing."""
+
+    failed: Mapping[date, str]
+    missing: tuple[date, ...]
+
+    def recorded(self) -> dict[str, Any]:
+        return {"failed_dates": {d.isoformat(): why for d, why in self.failed.items()},
+                "session_dates": [d.isoformat() for d in self.sessions],
+                "missing_dates": [d.isoformat() for d in self.missing]}
+
+
+def options_of(ctx: JobContext) -> PricesOptions:
+    """The loader's options from the run request and settings."""
+    r = ctx.request
+    return PricesOptions(start=r.start, end=r.end, days=r.days, symbols=r.symbols,
+                         max_file_bytes=ctx.settings.max_file_bytes,
+                         **({} if r.max_shrink is None else {"max_shrink": r.max_shrink}))
+
+
+def run_prices_daily(ctx: JobContext, store: DayFileStore) -> Outcome:
+    """Load every session of the range (the run is 'partial' when a date failed or was
+    missing)."""
+    opts, progress = options_of(ctx), ctx.progress
     sessions = resolve_sessions(store, opts)
     if opts.symbols:
         log.warning("--symbols given: loading only %d symbol(s) %s; this run is "
@@ -262,7 +281,7 @@ def run_prices_daily(ctx: Any, store: DayFileStore, opts: PricesOptions,
     intervals = read_ticker_intervals(ctx.conn)
     tally = PricesTally(sessions=len(sessions))
     t0 = time.monotonic()
-    for prep in _prepared(store, sessions, intervals, opts, report.run_id):
+    for prep in _prepared(store, sessions, intervals, opts, ctx.run_id):
         session = prep.session
         outcome = _load_session(ctx, store, prep, opts=opts, tally=tally)
         if isinstance(outcome, MergeCounts):
@@ -273,15 +292,10 @@ def run_prices_daily(ctx: Any, store: DayFileStore, opts: PricesOptions,
         if progress:
             progress(session, "ok" if isinstance(outcome, MergeCounts) else outcome,
                      outcome if isinstance(outcome, MergeCounts) else None)
-    _summarize(report, tally, time.monotonic() - t0)
-    return report
+    return _summarize(tally, time.monotonic() - t0)
 
 
-def _summarize(report: JobReport, tally: PricesTally, elapsed: float) -> None:
-    report.counts.update(tally.counts())
-    report.details["failed_dates"] = {d.isoformat(): why for d, why in tally.failed.items()}
-    report.details["session_dates"] = [d.isoformat() for d in tally.ok]
-    report.details["missing_dates"] = [d.isoformat() for d in tally.missing]
+def _summarize(tally: PricesTally, elapsed: float) -> PricesOutcome:
     if tally.unknown_tickers:
         sample = ", ".join(sorted(tally.unknown_tickers)[:10])
         log.warning("%d distinct unknown ticker(s) quarantined, e.g. %s",
@@ -291,9 +305,41 @@ def _summarize(report: JobReport, tally: PricesTally, elapsed: float) -> None:
              "unchanged %d, deleted %d, rejected %d; %.1fs (%.0f rows/s)", len(tally.ok),
              len(tally.failed), len(tally.missing), tally.rows.inserted, tally.rows.updated,
              tally.rows.unchanged, tally.rows.deleted, tally.rejected, elapsed, rate)
+    partial = None
     if tally.failed or tally.missing:
-        report.status = "partial"
         bad = sorted([*tally.failed, *tally.missing])
-        report.error = (f"{len(tally.failed)} failed and {len(tally.missing)} missing "
-                        f"session(s): {', '.join(d.isoformat() for d in bad[:20])}"
-                        + (" …" if len(bad) > 20 else ""))
+        partial = (f"{len(tally.failed)} failed and {len(tally.missing)} missing "
+                   f"session(s): {', '.join(d.isoformat() for d in bad[:20])}"
+                   + (" …" if len(bad) > 20 else ""))
+    return PricesOutcome(counts=tally.counts(), sessions=tuple(tally.ok), partial=partial,
+                         failed=dict(tally.failed), missing=tuple(tally.missing))
+
+
+def day_files_from_files(ctx: JobContext) -> DayFileStore:
+    """Day files under --path (the flat-file layout)."""
+    from stocksdb.sources.flatfiles import LocalFlatFiles
+
+    return LocalFlatFiles(ctx.request.require_path())
+
+
+def day_files_from_massive(ctx: JobContext) -> DayFileStore:
+    """Massive's S3 flat files, through the local cache."""
+    from stocksdb.sources.massive_s3 import MassiveS3
+
+    return MassiveS3(ctx.settings)
+
+
+JOB = Job[DayFileStore](
+    name="prices_daily",
+    summary="The canonical daily OHLCV bars, one transaction per date; a bad file fails its "
+            "date, never the stored bars.",
+    run=run_prices_daily,
+    sources={"files": day_files_from_files, "massive": day_files_from_massive},
+    pre_gate=(c.schema_is_latest, c.securities_present, c.ticker_history_present,
+              c.ticker_intervals_disjoint, c.one_ticker_per_security),
+    post_gate=(c.no_orphans("prices_daily"), c.date_coverage, c.security_coverage),
+    depends_on=("ticker_history",),
+    writes=("prices_daily",),
+    reads=("securities", "ticker_history"),
+    options=frozenset({"start", "end", "days", "symbols", "max_shrink"}),
+)

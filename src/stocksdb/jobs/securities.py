@@ -23,11 +23,12 @@ from stocksdb.domain.fields import (
     parse_optional_date,
 )
 from stocksdb.domain.identifiers import is_valid_figi
-from stocksdb.jobs.base import JobReport, Rejected, write_rejected
+from stocksdb.gates import checks as c
+from stocksdb.jobs.base import JobContext, Outcome, Rejected
+from stocksdb.jobs.registry import Job
 from stocksdb.quality.reasons import Reason
 from stocksdb.sources.base import ReferenceBatch
 
-JOB = "securities_master"
 _CONTENT = ("share_class_figi", "name", "security_type", "primary_exchange", "currency", "cik",
             "list_date", "delist_date", "is_active")
 
@@ -159,15 +160,39 @@ def write_securities(conn: psycopg.Connection[Any], rows: list[SecurityRow], run
     return inserted, updated
 
 
-def run_securities_master(conn: psycopg.Connection[Any], batch: ReferenceBatch,
-                          report: JobReport) -> JobReport:
+def run_securities_master(ctx: JobContext, batch: ReferenceBatch) -> Outcome:
     """Validate, quarantine and upsert the batch's securities in one transaction."""
     rows, rejected = validate_securities(batch.securities, batch.source)
     rejected += [Rejected(p.reason_code, p.detail, batch.source, None, ticker=p.ticker, raw=p.raw)
                  for p in batch.problems if p.reason_code != Reason.NO_START_DATE]
-    with conn.transaction():
-        inserted, updated = write_securities(conn, rows, report.run_id)
-        write_rejected(conn, report, rejected)
-    report.counts.update(input=len(batch.securities), inserted=inserted, updated=updated,
-                         unchanged=len(rows) - inserted - updated, rejected=len(rejected))
-    return report
+    with ctx.conn.transaction():
+        inserted, updated = write_securities(ctx.conn, rows, ctx.run_id)
+        ctx.write_rejected(rejected)
+    return Outcome(counts=dict(input=len(batch.securities), inserted=inserted, updated=updated,
+                               unchanged=len(rows) - inserted - updated,
+                               rejected=len(rejected)))
+
+
+def reference_from_files(ctx: JobContext) -> ReferenceBatch:
+    """reference/securities.csv and ticker_history.csv under --path."""
+    from stocksdb.sources.local_files import read_reference
+
+    return read_reference(ctx.request.require_path())
+
+
+def reference_from_massive(ctx: JobContext) -> ReferenceBatch:
+    """Massive's REST reference endpoints, FIGIs from OpenFIGI."""
+    from stocksdb.sources.massive_rest import fetch_reference, rate_limit_from_settings
+
+    return fetch_reference(ctx.settings, rate_limit=rate_limit_from_settings(ctx.settings))
+
+
+JOB = Job[ReferenceBatch](
+    name="securities_master",
+    summary="Upsert securities by composite FIGI; never delete one.",
+    run=run_securities_master,
+    sources={"files": reference_from_files, "massive": reference_from_massive},
+    pre_gate=(c.schema_is_latest,),
+    post_gate=(c.securities_present, c.securities_figis_valid),
+    writes=("securities",),
+)

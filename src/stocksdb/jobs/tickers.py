@@ -19,11 +19,13 @@ import psycopg
 
 from stocksdb.domain.fields import parse_date, parse_optional_date, parse_ticker
 from stocksdb.domain.identifiers import is_valid_figi
-from stocksdb.jobs.base import JobReport, Rejected, write_rejected
+from stocksdb.gates import checks as c
+from stocksdb.jobs.base import JobContext, Outcome, Rejected
+from stocksdb.jobs.registry import Job
+from stocksdb.jobs.securities import reference_from_files, reference_from_massive
 from stocksdb.quality.reasons import Reason
 from stocksdb.sources.base import ReferenceBatch
 
-JOB = "ticker_history"
 _FAR = date(9999, 12, 31)
 
 
@@ -160,16 +162,31 @@ def write_intervals(conn: psycopg.Connection[Any], rows: list[Interval], run_id:
     return deleted, inserted
 
 
-def run_ticker_history(conn: psycopg.Connection[Any], batch: ReferenceBatch,
-                       report: JobReport) -> JobReport:
+def run_ticker_history(ctx: JobContext, batch: ReferenceBatch) -> Outcome:
     """Validate, quarantine and synchronise ticker intervals in one transaction."""
+    conn = ctx.conn
     with conn.transaction():
         rows, rejected = validate_intervals(conn, batch.ticker_history, batch.source)
         rejected += [Rejected(p.reason_code, p.detail, batch.source, None, ticker=p.ticker,
                               raw=p.raw)
                      for p in batch.problems if p.reason_code == Reason.NO_START_DATE]
-        deleted, inserted = write_intervals(conn, rows, report.run_id)
-        write_rejected(conn, report, rejected)
-    report.counts.update(input=len(batch.ticker_history), inserted=inserted, deleted=deleted,
-                         unchanged=len(rows) - inserted, rejected=len(rejected))
-    return report
+        deleted, inserted = write_intervals(conn, rows, ctx.run_id)
+        ctx.write_rejected(rejected)
+    return Outcome(counts=dict(input=len(batch.ticker_history), inserted=inserted,
+                               deleted=deleted, unchanged=len(rows) - inserted,
+                               rejected=len(rejected)))
+
+
+JOB = Job[ReferenceBatch](
+    name="ticker_history",
+    summary="Point-in-time ticker intervals per security; the batch is the truth for the "
+            "securities it covers.",
+    run=run_ticker_history,
+    sources={"files": reference_from_files, "massive": reference_from_massive},
+    pre_gate=(c.schema_is_latest, c.securities_present),
+    post_gate=(c.ticker_intervals_disjoint, c.one_ticker_per_security,
+               c.no_orphans("ticker_history")),
+    depends_on=("securities_master",),
+    writes=("ticker_history",),
+    reads=("securities",),
+)

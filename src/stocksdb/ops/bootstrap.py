@@ -19,11 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from stocksdb.config import Settings
-from stocksdb.errors import StocksdbError
-
-JOB_ORDER = ("securities_master", "ticker_history", "prices_daily", "corporate_actions",
-             "adjustment_factors_daily", "fundamentals_quarterly_raw", "fundamentals_derived")
-_FUNDAMENTALS = ("fundamentals_quarterly_raw", "fundamentals_derived")
+from stocksdb.errors import InputError, StocksdbError
+from stocksdb.jobs.registry import Job, jobs
 
 
 @dataclass
@@ -105,67 +102,86 @@ def _backup(dsn: str, _: Settings, opts: BootstrapOptions) -> dict[str, Any]:
             "size_bytes": result.dump.stat().st_size}
 
 
-def job_step(name: str) -> Callable[[str, Settings, BootstrapOptions], dict[str, Any]]:
+def job_step(job: Job[Any]) -> Callable[[str, Settings, BootstrapOptions], dict[str, Any]]:
+    """The checklist step that runs `job` with the options of a bootstrap (or cold rebuild)."""
     def run(dsn: str, settings: Settings, opts: BootstrapOptions) -> dict[str, Any]:
         from stocksdb.jobs.runner import RunRequest, run_job
 
-        dated = name == "prices_daily"
-        if name in _FUNDAMENTALS and _no_fundamentals(opts):
-            return {"skipped": "the source tree has no fundamentals/companyfacts folder"}
-        source = "sec" if name in _FUNDAMENTALS and opts.source != "files" else opts.source
-        request = RunRequest(
-            job=name, source=source,
-            path=None if name in ("adjustment_factors_daily", "fundamentals_derived")
-            else opts.path,
-            start=opts.start if dated else None, end=opts.end if dated else None,
-            method=opts.method if name == "adjustment_factors_daily" else None)
+        why = _no_input(job, opts)
+        if why:
+            return {"skipped": why}
+        source, takes = job.source_for(opts.source), job.options
+        request = RunRequest(job=job.name, source=source,
+                             path=opts.path if source == "files" else None,
+                             start=opts.start if "start" in takes else None,
+                             end=opts.end if "end" in takes else None,
+                             method=opts.method if "method" in takes else None)
         report = run_job(settings, dsn, request)
         if report.status != "succeeded":
-            raise StocksdbError(f"job {name} ended {report.status}: {report.error}")
-        gates = report.details.get("gates", {})
+            raise StocksdbError(f"job {job.name} ended {report.status}: {report.error}")
         return {"run_id": report.run_id, "counts": report.counts, "rejected": report.rejected,
-                "checks": {p: {r["check"]: r["status"] for r in rs} for p, rs in gates.items()}}
+                "checks": {p: {r["check"]: r["status"] for r in rs}
+                           for p, rs in report.gates.items()}}
     return run
 
 
-def _no_fundamentals(opts: BootstrapOptions) -> bool:
-    return opts.source == "files" and not (
-        opts.path and (opts.path / "fundamentals/companyfacts").is_dir())
+def profiles() -> list[str]:
+    """The values of bootstrap's and rebuild's --source: the sources of the jobs that depend on
+    none (each other job maps a profile to its own source, see Job.source_for)."""
+    return list(dict.fromkeys(s for j in jobs() if not j.depends_on for s in j.sources))
+
+
+def check_profile(source: str) -> None:
+    """
+    Raises:
+        InputError: `source` is not one of profiles().
+    """
+    if source not in profiles():
+        raise InputError(f"--source {source!r} is unknown; expected one of "
+                         f"{', '.join(profiles())}")
+
+
+def _no_input(job: Job[Any], opts: BootstrapOptions) -> str | None:
+    """Why `job` has nothing to do for this source tree (None: it has work)."""
+    return job.no_input(opts.source, opts.path) if job.no_input else None
 
 
 def _validation(dsn: str, _: Settings, opts: BootstrapOptions) -> dict[str, Any]:
     """Every job's pre-gate over the finished database (of the jobs that ran): nothing may
     fail."""
     from stocksdb.db.connection import connect
-    from stocksdb.gates.gate import GATES, run_gate
+    from stocksdb.gates.gate import run_gate
 
     results: dict[str, dict[str, str]] = {}
-    skip = set(_FUNDAMENTALS) if _no_fundamentals(opts) else set()
     with connect(dsn) as conn:
-        for job in (j for j in GATES if j not in skip):
+        for job in (j for j in jobs() if not _no_input(j, opts)):
             gate = run_gate(conn, job, "pre")
-            results[job] = {r.check: r.status.value for r in gate.results}
+            results[job.name] = {r.check: r.status.value for r in gate.results}
             if not gate.passed:
                 raise StocksdbError("validation failed: " + gate.summary())
     return {"checks": results}
 
 
-PHASES: tuple[tuple[str, Callable[[str, Settings, BootstrapOptions], dict[str, Any]]], ...] = (
-    ("environment", _environment),
-    ("database", _database),
-    ("schema", _schema),
-    ("pre-ingestion backup", _backup),
-    *((f"job {j}", job_step(j)) for j in JOB_ORDER),
-    ("validation", _validation),
-    ("final backup", _backup),
-)
+def phases() -> tuple[tuple[str, Callable[[str, Settings, BootstrapOptions], dict[str, Any]]],
+                      ...]:
+    """The checklist, in order: set-up, every registered job in dependency order, checks."""
+    return (
+        ("environment", _environment),
+        ("database", _database),
+        ("schema", _schema),
+        ("pre-ingestion backup", _backup),
+        *((f"job {j.name}", job_step(j)) for j in jobs()),
+        ("validation", _validation),
+        ("final backup", _backup),
+    )
 
 
 def run_bootstrap(settings: Settings, dsn: str, opts: BootstrapOptions) -> BootstrapReport:
     """Run the checklist; stops at the first failed phase; writes the report either way."""
-    report = BootstrapReport([Phase(n) for n, _ in PHASES],
+    steps = phases()
+    report = BootstrapReport([Phase(n) for n, _ in steps],
                              datetime.now(UTC).isoformat(timespec="seconds"))
-    for phase, (_, step) in zip(report.phases, PHASES, strict=True):
+    for phase, (_, step) in zip(report.phases, steps, strict=True):
         t0 = time.monotonic()
         try:
             phase.details = step(dsn, settings, opts)

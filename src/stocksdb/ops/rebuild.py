@@ -24,7 +24,8 @@ from stocksdb.errors import (
     RebuildFailedError,
     StocksdbError,
 )
-from stocksdb.ops.bootstrap import JOB_ORDER, BootstrapOptions, job_step
+from stocksdb.jobs.registry import jobs
+from stocksdb.ops.bootstrap import BootstrapOptions, job_step
 
 # Settings field -> environment variable, per source of a cold rebuild (massive's fundamentals
 # come from the SEC, which refuses clients without a descriptive User-Agent).
@@ -170,7 +171,7 @@ def _drop_and_reload(settings: Settings, dsn: str,
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     with connect(dsn, autocommit=True) as conn:
         migrate(conn)
-    return {job: job_step(job)(dsn, settings, opts) for job in JOB_ORDER}
+    return {job.name: job_step(job)(dsn, settings, opts) for job in jobs()}
 
 
 def rebuild_from_backup(dump: Path, dsn: str, *, yes: bool, drop_previous: bool = False) -> Any:
