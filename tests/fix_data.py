@@ -1,16 +1,21 @@
-"""Data fixtures: reference trees written by make_* builders, and the generated sample."""
+"""Data fixtures: reference, day-file and corporate-action trees written by make_* builders,
+and the helpers that load them or read the result back."""
 
 from __future__ import annotations
 
 import csv
+import json
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from stocksdb.config import Settings
+from stocksdb.db.connection import connect
+from stocksdb.jobs.runner import RunRequest, run_job
 from stocksdb.sources.base import SECURITY_COLUMNS, TICKER_HISTORY_COLUMNS
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
 RESOURCES = Path(__file__).resolve().parent / "resources"
 
 # Real composite FIGIs (OpenFIGI / Massive recorded payloads): AAPL, META, IBM.
@@ -116,3 +121,51 @@ def market(tmp_path: Path) -> Path:
         write_day(root, day, [make_bar("AAPL", day, 180 + i), make_bar("IBM", day, 160 + i),
                               make_bar(fb, day, 350 + i)])
     return root
+
+
+def write_actions(root: Path, splits: list[dict[str, Any]],
+                  dividends: list[dict[str, Any]]) -> None:
+    """Write DIR/corporate_actions/{splits,dividends}.json in Massive's envelope."""
+    folder = root / "corporate_actions"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "splits.json").write_text(json.dumps({"results": splits, "status": "OK"}))
+    (folder / "dividends.json").write_text(json.dumps({"results": dividends, "status": "OK"}))
+
+
+def split(ticker: str, day: str, sfrom: float, sto: float) -> dict[str, Any]:
+    """A Massive splits row: `sfrom` shares became `sto` on `day`."""
+    return {"execution_date": day, "split_from": sfrom, "split_to": sto, "ticker": ticker}
+
+
+def dividend(ticker: str, day: str, amount: float, kind: str = "CD") -> dict[str, Any]:
+    """A Massive dividends row (kind CD = cash, SC = special) going ex on `day`."""
+    return {"cash_amount": amount, "currency": "USD", "dividend_type": kind,
+            "ex_dividend_date": day, "frequency": 4, "ticker": ticker}
+
+
+def load_reference(dsn: str, root: Path) -> None:
+    """Run securities_master and ticker_history over the files tree `root`."""
+    for job in ("securities_master", "ticker_history"):
+        run_job(Settings(), dsn, RunRequest(job=job, path=root))
+
+
+def run_counts(dsn: str, job: str, path: Path) -> dict[str, int]:
+    """Run a files job that must succeed; its counts plus `rejected:<reason>` counts."""
+    report = run_job(Settings(), dsn, RunRequest(job=job, source="files", path=path))
+    assert report.status == "succeeded", report.as_dict()
+    return {**report.counts, **{f"rejected:{k}": v for k, v in report.rejected.items()}}
+
+
+def rejected_keys(dsn: str) -> list[tuple[str, str | None]]:
+    """(reason_code, source_key) of every rejected row, in rejection order."""
+    with connect(dsn) as c:
+        return c.execute("SELECT reason_code, source_key FROM ingestion.rejected_rows "
+                         "ORDER BY rejected_id").fetchall()
+
+
+def ohlcv_bars(dsn: str) -> list[tuple[str, str, float]]:
+    """(symbol, date, close) of every bar in the ohlcv_daily view, by date and symbol."""
+    with connect(dsn) as c:
+        rows = c.execute("SELECT symbol, time::text, close FROM ohlcv_daily "
+                         "ORDER BY time, symbol").fetchall()
+    return [(s, t, float(v)) for s, t, v in rows]

@@ -14,8 +14,7 @@ from stocksdb.config import Settings
 from stocksdb.db.connection import connect
 from stocksdb.errors import InputError
 from stocksdb.jobs.runner import RunRequest, run_job
-from tests.fix_data import make_bar, write_day
-from tests.jobs.test_corporate_actions import split, write_actions
+from tests.fix_data import make_bar, split, write_actions, write_day
 
 
 @pytest.fixture

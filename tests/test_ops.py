@@ -10,8 +10,8 @@ import pytest
 from stocksdb.backup.manifest import manifest_path
 from stocksdb.db.connection import connect
 from tests.fix_cli import stocksdb
+from tests.fix_data import dividend, write_actions
 from tests.fix_pg import PgServer, checksums
-from tests.jobs.test_corporate_actions import dividend, write_actions
 
 
 def test_bootstrap_runs_every_phase_and_writes_reports(

@@ -11,7 +11,7 @@ from pytest_httpserver import HTTPServer
 
 from stocksdb.backup.tools import find_client_tool, run_tool, tool_connection
 from tests.fix_cli import stocksdb
-from tests.sources.test_massive_rest import FB_DELISTED_ROW, serve_universe
+from tests.fix_massive import FB_DELISTED_ROW, serve_universe
 
 FIGI_KEY = "figi_SEKRET_7q2w9e"
 S3_KEY_ID = "AKIAECHO0000000KEY01"

@@ -94,3 +94,8 @@ def test_prices_check_constraints_refuse_insane_bars(conn: psycopg.Connection[An
         conn.execute("INSERT INTO prices_daily (security_id, trade_date, open, high, low, close, "
                      "volume, source) SELECT security_id, '2024-01-02', 10, 9, 9.5, 10, 1, 't' "
                      "FROM securities")
+
+
+def test_never_written_job_steps_table_is_gone(conn: psycopg.Connection[Any]) -> None:
+    """Migration 0012 drops ingestion.job_steps, which no job ever wrote."""
+    assert "job_steps" not in relations(conn, "ingestion")

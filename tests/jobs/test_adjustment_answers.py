@@ -14,13 +14,15 @@ from stocksdb.db.connection import connect
 from stocksdb.jobs.runner import RunRequest, run_job
 from tests.fix_data import (
     RESOURCES,
+    dividend,
     make_bar,
     make_interval,
     make_security,
+    split,
+    write_actions,
     write_day,
     write_reference,
 )
-from tests.jobs.test_corporate_actions import dividend, split, write_actions
 
 ANSWERS = RESOURCES / "answers"
 METHODS = ("crsp", "exdate_close")

@@ -14,15 +14,10 @@ from pathlib import Path
 from stocksdb.config import Settings
 from stocksdb.db.connection import connect
 from stocksdb.jobs.runner import RunRequest, run_job
-from tests.fix_data import DAY_HEADER, make_bar
+from tests.fix_data import DAY_HEADER, load_reference, make_bar
 from tests.fix_pg import checksums
 
 DAY = "2024-01-03"
-
-
-def load_reference(db: str, root: Path) -> None:
-    for job in ("securities_master", "ticker_history"):
-        run_job(Settings(), db, RunRequest(job=job, path=root))
 
 
 def day_file(root: Path) -> Path:

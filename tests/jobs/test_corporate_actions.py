@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -16,26 +15,16 @@ from stocksdb.db.checksum import database_checksums
 from stocksdb.db.connection import connect
 from stocksdb.errors import GateFailedError
 from stocksdb.jobs.runner import RunRequest, run_job
-from tests.fix_data import make_interval, make_security, write_reference
+from tests.fix_data import (
+    dividend,
+    make_interval,
+    make_security,
+    split,
+    write_actions,
+    write_reference,
+)
 from tests.fix_http import vendor_bytes
 from tests.fix_pg import count_rows
-
-
-def write_actions(root: Path, splits: list[dict[str, Any]],
-                  dividends: list[dict[str, Any]]) -> None:
-    folder = root / "corporate_actions"
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "splits.json").write_text(json.dumps({"results": splits, "status": "OK"}))
-    (folder / "dividends.json").write_text(json.dumps({"results": dividends, "status": "OK"}))
-
-
-def split(ticker: str, day: str, sfrom: float, sto: float) -> dict[str, Any]:
-    return {"execution_date": day, "split_from": sfrom, "split_to": sto, "ticker": ticker}
-
-
-def dividend(ticker: str, day: str, amount: float, kind: str = "CD") -> dict[str, Any]:
-    return {"cash_amount": amount, "currency": "USD", "dividend_type": kind,
-            "ex_dividend_date": day, "frequency": 4, "ticker": ticker}
 
 
 def loaded(db: str, root: Path) -> None:

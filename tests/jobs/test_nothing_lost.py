@@ -22,7 +22,7 @@ from stocksdb.jobs.runner import RunRequest, run_job
 from stocksdb.sample import generate_sample
 from tests.fix_cli import stocksdb
 from tests.fix_pg import PgServer, checksums
-from tests.sample.sample_files import day_path
+from tests.fix_sample import day_path
 
 START, END = date(2024, 1, 2), date(2024, 3, 15)
 DAY = "2024-03-11"

@@ -12,28 +12,12 @@ from stocksdb.config import Settings
 from stocksdb.db.connection import connect
 from stocksdb.jobs.base import JobReport
 from stocksdb.jobs.runner import RunRequest, run_job
-from tests.fix_data import (
-    make_bar,
-    write_day,
-)
+from tests.fix_data import load_reference, make_bar, ohlcv_bars, write_day
 from tests.fix_pg import checksums
-
-
-def load_reference(db: str, root: Path) -> None:
-    for job in ("securities_master", "ticker_history"):
-        run_job(Settings(), db, RunRequest(job=job, path=root))
 
 
 def prices(db: str, root: Path, **kw: object) -> JobReport:
     return run_job(Settings(), db, RunRequest(job="prices_daily", path=root, **kw))  # type: ignore[arg-type]
-
-
-def bars(db: str) -> list[tuple[str, str, float]]:
-    with connect(db) as c:
-        rows = c.execute("SELECT symbol, time::text, close FROM ohlcv_daily "
-                         "ORDER BY time, symbol").fetchall()
-    return [(s, t, float(v)) for s, t, v in rows]
-
 
 
 def test_hydration_writes_every_bar_readable_through_ohlcv_daily(db: str, market: Path) -> None:
@@ -42,7 +26,7 @@ def test_hydration_writes_every_bar_readable_through_ohlcv_daily(db: str, market
     report = prices(db, market, start=date(2024, 1, 2))
     assert report.status == "succeeded", report.as_dict()
     assert report.counts["rows_written"] == 9 and report.counts["sessions_ok"] == 3
-    got = bars(db)
+    got = ohlcv_bars(db)
     assert ("FB", "2024-01-03", 351.0) in got and ("META", "2024-01-04", 352.0) in got
     assert len(got) == 9
     with connect(db) as c:
@@ -92,14 +76,14 @@ def test_daily_increment_loads_only_the_latest_session(db: str, market: Path) ->
     load_reference(db, market)
     report = prices(db, market, days=1)
     assert report.status == "succeeded"
-    assert {t for _, t, _ in bars(db)} == {"2024-01-04"}
+    assert {t for _, t, _ in ohlcv_bars(db)} == {"2024-01-04"}
 
 
 def test_backfill_of_a_range(db: str, market: Path) -> None:
     """--start/--end loads exactly the sessions in the range."""
     load_reference(db, market)
     prices(db, market, start=date(2024, 1, 3), end=date(2024, 1, 3))
-    assert {t for _, t, _ in bars(db)} == {"2024-01-03"}
+    assert {t for _, t, _ in ohlcv_bars(db)} == {"2024-01-03"}
 
 
 def test_missing_file_is_counted_and_named_and_run_exits_partial(db: str, market: Path) -> None:
@@ -111,7 +95,7 @@ def test_missing_file_is_counted_and_named_and_run_exits_partial(db: str, market
     assert report.counts["sessions_missing"] == 1 and report.counts["sessions_ok"] == 2
     assert report.extra["missing_dates"] == ["2024-01-03"]
     assert "2024-01-03" in (report.error or "")
-    assert {t for _, t, _ in bars(db)} == {"2024-01-02", "2024-01-04"}
+    assert {t for _, t, _ in ohlcv_bars(db)} == {"2024-01-02", "2024-01-04"}
 
 
 def test_holiday_is_not_expected(db: str, market: Path) -> None:
@@ -129,7 +113,7 @@ def test_truncated_file_skips_its_date_only(db: str, market: Path) -> None:
     report = prices(db, market, start=date(2024, 1, 2))
     assert report.status == "partial" and report.counts["sessions_failed"] == 1
     assert "2024-01-03" in report.extra["failed_dates"]
-    assert {t for _, t, _ in bars(db)} == {"2024-01-02", "2024-01-04"}
+    assert {t for _, t, _ in ohlcv_bars(db)} == {"2024-01-02", "2024-01-04"}
     with connect(db) as c:
         keys = [k for (k,) in c.execute("SELECT key FROM ingestion.source_files ORDER BY key")]
     assert [k[-17:] for k in keys] == ["2024-01-02.csv.gz", "2024-01-04.csv.gz"]
@@ -157,7 +141,7 @@ def test_database_error_rolls_back_that_date_and_continues(db: str, market: Path
     report = prices(db, market, start=date(2024, 1, 2))
     assert report.status == "partial"
     assert "disk on fire" in report.extra["failed_dates"]["2024-01-03"]
-    assert {t for _, t, _ in bars(db)} == {"2024-01-02", "2024-01-04"}
+    assert {t for _, t, _ in ohlcv_bars(db)} == {"2024-01-02", "2024-01-04"}
     with connect(db) as c:
         rejected = c.execute("SELECT count(*) FROM ingestion.rejected_rows "
                              "WHERE trade_date = '2024-01-03'").fetchone()
@@ -189,7 +173,7 @@ def test_bad_row_is_quarantined_with_reason(db: str, market: Path, row: dict[str
                         "FROM ingestion.rejected_rows").fetchall()
     assert got == [(reason, row["ticker"], "2024-01-02", row["ticker"],
                     "us_stocks_sip/day_aggs_v1/2024/01/2024-01-02.csv.gz")]
-    assert bars(db) == [("IBM", "2024-01-02", 160.0)]
+    assert ohlcv_bars(db) == [("IBM", "2024-01-02", 160.0)]
 
 
 def test_duplicates_exact_keep_one_conflicting_reject_all(db: str, market: Path) -> None:
@@ -200,7 +184,7 @@ def test_duplicates_exact_keep_one_conflicting_reject_all(db: str, market: Path)
                             make_bar("IBM", day, 160), make_bar("IBM", day, 161)])
     report = prices(db, market, start=date(2024, 1, 2), end=date(2024, 1, 2))
     assert report.rejected == {"duplicate_row": 1, "duplicate_ticker": 2}
-    assert bars(db) == [("AAPL", day, 180.0)]
+    assert ohlcv_bars(db) == [("AAPL", day, 180.0)]
 
 
 def test_next_day_rows_do_not_poison_their_duplicates(db: str, market: Path) -> None:
@@ -211,7 +195,7 @@ def test_next_day_rows_do_not_poison_their_duplicates(db: str, market: Path) -> 
                                                                  window_start=nxt)])
     report = prices(db, market, start=date(2024, 1, 2), end=date(2024, 1, 2))
     assert report.rejected == {"window_start_mismatch": 1}
-    assert bars(db) == [("AAPL", day, 180.0)]
+    assert ohlcv_bars(db) == [("AAPL", day, 180.0)]
 
 
 def test_partial_coverage_loads_what_is_there(db: str, market: Path) -> None:
@@ -220,7 +204,7 @@ def test_partial_coverage_loads_what_is_there(db: str, market: Path) -> None:
     write_day(market, "2024-01-03", [make_bar("AAPL", "2024-01-03", 181)])
     report = prices(db, market, start=date(2024, 1, 2))
     assert report.status == "succeeded" and report.counts["rows_written"] == 7
-    assert ("IBM", "2024-01-03") not in {(s, t) for s, t, _ in bars(db)}
+    assert ("IBM", "2024-01-03") not in {(s, t) for s, t, _ in ohlcv_bars(db)}
 
 
 def test_symbols_override_is_logged_and_deletes_nothing(db: str, market: Path,
@@ -234,4 +218,5 @@ def test_symbols_override_is_logged_and_deletes_nothing(db: str, market: Path,
     report = prices(db, market, start=date(2024, 1, 2), end=date(2024, 1, 2), symbols=("AAPL",))
     assert "non-authoritative" in caplog.text
     assert report.counts["rows_updated"] == 1 and report.counts["rows_deleted"] == 0
-    assert ("IBM", "2024-01-02", 160.0) in bars(db) and ("AAPL", "2024-01-02", 199.0) in bars(db)
+    got = ohlcv_bars(db)
+    assert ("IBM", "2024-01-02", 160.0) in got and ("AAPL", "2024-01-02", 199.0) in got

@@ -12,7 +12,7 @@ from stocksdb.db.connection import connect
 from stocksdb.db.queries import resolve_security
 from stocksdb.jobs.runner import RunRequest, run_job
 from tests.fix_http import vendor_bytes
-from tests.sources.test_massive_rest import FB_DELISTED_ROW, serve_universe
+from tests.fix_massive import FB_DELISTED_ROW, serve_universe
 
 
 def test_massive_reference_loads_and_resolves_fb_to_meta(

@@ -11,27 +11,24 @@ from stocksdb.db.checksum import database_checksums
 from stocksdb.db.connection import connect
 from stocksdb.errors import InputFileError
 from stocksdb.jobs.runner import RunRequest, run_job
-from tests.fix_data import AAPL, IBM, META, make_interval, make_security, write_reference
+from tests.fix_data import (
+    AAPL,
+    IBM,
+    META,
+    make_interval,
+    make_security,
+    rejected_keys,
+    run_counts,
+    write_reference,
+)
 from tests.fix_pg import count_rows
 
 SETTINGS = Settings()
 
 
-def run(db: str, job: str, path: Path) -> dict[str, int]:
-    report = run_job(SETTINGS, db, RunRequest(job=job, source="files", path=path))
-    assert report.status == "succeeded", report.as_dict()
-    return {**report.counts, **{f"rejected:{k}": v for k, v in report.rejected.items()}}
-
-
-def rejected(db: str) -> list[tuple[str, str | None]]:
-    with connect(db) as c:
-        return c.execute("SELECT reason_code, source_key FROM ingestion.rejected_rows "
-                         "ORDER BY rejected_id").fetchall()
-
-
 def test_securities_load_with_their_attributes(db: str, reference_dir: Path) -> None:
     """Three valid rows become three securities keyed by composite FIGI."""
-    counts = run(db, "securities_master", reference_dir)
+    counts = run_counts(db, "securities_master", reference_dir)
     assert counts["inserted"] == 3 and counts["rejected"] == 0, counts
     with connect(db) as c:
         row = c.execute("SELECT name, cik, primary_exchange, is_active FROM securities "
@@ -41,10 +38,10 @@ def test_securities_load_with_their_attributes(db: str, reference_dir: Path) -> 
 
 def test_rerun_over_same_input_leaves_checksum_unchanged(db: str, reference_dir: Path) -> None:
     """A second run inserts and updates nothing and keeps every table digest."""
-    run(db, "securities_master", reference_dir)
+    run_counts(db, "securities_master", reference_dir)
     with connect(db) as c:
         before = database_checksums(c)
-    counts = run(db, "securities_master", reference_dir)
+    counts = run_counts(db, "securities_master", reference_dir)
     with connect(db) as c:
         after = database_checksums(c)
     assert (counts["inserted"], counts["updated"], counts["unchanged"]) == (0, 0, 3)
@@ -54,12 +51,12 @@ def test_rerun_over_same_input_leaves_checksum_unchanged(db: str, reference_dir:
 def test_changed_attribute_updates_in_place_and_never_deletes(db: str, tmp_path: Path) -> None:
     """A delisting updates the row; a security missing from the next file is kept."""
     write_reference(tmp_path / "a", [make_security(AAPL), make_security(IBM)], [])
-    run(db, "securities_master", tmp_path / "a")
+    run_counts(db, "securities_master", tmp_path / "a")
     with connect(db) as c:
         ids = dict(c.execute("SELECT composite_figi, security_id FROM securities").fetchall())
     write_reference(tmp_path / "b", [make_security(AAPL, delist_date="2024-05-01",
                                                    active="false")], [])
-    counts = run(db, "securities_master", tmp_path / "b")
+    counts = run_counts(db, "securities_master", tmp_path / "b")
     assert counts["updated"] == 1
     with connect(db) as c:
         rows = dict(c.execute("SELECT composite_figi, security_id FROM securities").fetchall())
@@ -84,9 +81,9 @@ def test_malformed_row_is_rejected_with_reason(db: str, tmp_path: Path,
     """A bad field quarantines the row with its reason and source line; good rows load."""
     bad = {**make_security(IBM), **overrides}
     write_reference(tmp_path, [make_security(AAPL), bad], [])
-    counts = run(db, "securities_master", tmp_path)
+    counts = run_counts(db, "securities_master", tmp_path)
     assert counts["inserted"] == 1 and counts[f"rejected:{reason}"] == 1, counts
-    assert rejected(db) == [(reason, "securities.csv:3")]
+    assert rejected_keys(db) == [(reason, "securities.csv:3")]
     assert count_rows(db, "securities") == 1
 
 
@@ -94,7 +91,7 @@ def test_conflicting_duplicate_figi_rejects_both(db: str, tmp_path: Path) -> Non
     """Two rows of one FIGI with different names: neither is trusted, both are quarantined."""
     write_reference(tmp_path, [make_security(AAPL, name="A"), make_security(AAPL, name="B"),
                                make_security(IBM)], [])
-    counts = run(db, "securities_master", tmp_path)
+    counts = run_counts(db, "securities_master", tmp_path)
     assert counts["inserted"] == 1 and counts["rejected:duplicate_key"] == 2, counts
 
 

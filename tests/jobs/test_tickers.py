@@ -8,17 +8,25 @@ from pathlib import Path
 from stocksdb.db.checksum import database_checksums
 from stocksdb.db.connection import connect
 from stocksdb.db.queries import resolve_security
-from tests.fix_data import AAPL, IBM, META, make_interval, make_security, write_reference
+from tests.fix_data import (
+    AAPL,
+    IBM,
+    META,
+    make_interval,
+    make_security,
+    rejected_keys,
+    run_counts,
+    write_reference,
+)
 from tests.fix_pg import count_rows
-from tests.jobs.test_securities import rejected, run
 
 SECURITIES = [make_security(AAPL), make_security(META), make_security(IBM)]
 
 
 def load(db: str, root: Path, intervals: list[dict[str, str]]) -> dict[str, int]:
     write_reference(root, SECURITIES, intervals)
-    run(db, "securities_master", root)
-    return run(db, "ticker_history", root)
+    run_counts(db, "securities_master", root)
+    return run_counts(db, "ticker_history", root)
 
 
 def ids(db: str) -> dict[str, int]:
@@ -28,8 +36,8 @@ def ids(db: str) -> dict[str, int]:
 
 def test_renamed_security_keeps_one_id_across_tickers(db: str, reference_dir: Path) -> None:
     """FB before 2022-06-11 and META from then on resolve to the same security."""
-    run(db, "securities_master", reference_dir)
-    counts = run(db, "ticker_history", reference_dir)
+    run_counts(db, "securities_master", reference_dir)
+    counts = run_counts(db, "ticker_history", reference_dir)
     assert counts["inserted"] == 4 and counts["rejected"] == 0, counts
     meta = ids(db)[META]
     with connect(db) as c:
@@ -62,7 +70,7 @@ def test_overlapping_interval_is_rejected_not_crashing(db: str, tmp_path: Path) 
         make_interval(IBM, "ZZ", "2015-01-02"),
     ])
     assert counts["inserted"] == 1 and counts["rejected:ticker_interval_overlap"] == 1, counts
-    assert rejected(db) == [("ticker_interval_overlap", "ticker_history.csv:3")]
+    assert rejected_keys(db) == [("ticker_interval_overlap", "ticker_history.csv:3")]
 
 
 def test_security_with_two_tickers_at_once_is_rejected(db: str, tmp_path: Path) -> None:
@@ -85,7 +93,7 @@ def test_bad_rows_are_rejected_with_reasons(db: str, tmp_path: Path) -> None:
         make_interval(META, "ME TA", "2020-01-02"),
         make_interval(META, "META", "2022-06-11"),
     ])
-    got = sorted(r for r, _ in rejected(db))
+    got = sorted(r for r, _ in rejected_keys(db))
     assert got == ["empty_interval", "invalid_date", "invalid_figi", "invalid_ticker",
                    "unknown_security"], counts
     assert counts["inserted"] == 1
@@ -93,11 +101,11 @@ def test_bad_rows_are_rejected_with_reasons(db: str, tmp_path: Path) -> None:
 
 def test_rerun_leaves_checksum_unchanged(db: str, reference_dir: Path) -> None:
     """Running ticker_history twice over the same file changes no digest."""
-    run(db, "securities_master", reference_dir)
-    run(db, "ticker_history", reference_dir)
+    run_counts(db, "securities_master", reference_dir)
+    run_counts(db, "ticker_history", reference_dir)
     with connect(db) as c:
         before = database_checksums(c)
-    counts = run(db, "ticker_history", reference_dir)
+    counts = run_counts(db, "ticker_history", reference_dir)
     with connect(db) as c:
         after = database_checksums(c)
     assert counts["inserted"] == 0 and counts["deleted"] == 0

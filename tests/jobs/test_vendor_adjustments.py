@@ -15,13 +15,14 @@ from stocksdb.db.connection import connect
 from stocksdb.jobs.runner import RunRequest, run_job
 from tests.fix_data import (
     RESOURCES,
+    dividend,
     make_bar,
     make_interval,
     make_security,
+    write_actions,
     write_day,
     write_reference,
 )
-from tests.jobs.test_corporate_actions import dividend, write_actions
 
 FIGI = "BBG000000016"  # a well-formed FIGI made for these tests
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from stocksdb.sample import SampleManifest
-from tests.sample.sample_files import (
+from tests.fix_sample import (
     figi_on,
     history,
     make_small_sample,

@@ -9,7 +9,7 @@ import pytest
 
 from stocksdb.errors import DateOutOfRangeError, InputError
 from stocksdb.sample import SampleManifest, read_manifest
-from tests.sample.sample_files import day_path, make_small_sample
+from tests.fix_sample import day_path, make_small_sample
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ import pytest
 from stocksdb.domain.identifiers import is_valid_figi
 from stocksdb.sample import SampleManifest
 from tests.fix_data import ny_midnight_ns
-from tests.sample.sample_files import (
+from tests.fix_sample import (
     DAY_HEADER,
     day_files,
     figi_on,

@@ -12,10 +12,9 @@ from stocksdb.config import Settings
 from stocksdb.errors import MissingCredentialError
 from stocksdb.jobs.runner import RunRequest, run_job
 from stocksdb.sources.massive_s3 import MassiveS3
-from tests.fix_data import make_bar, write_day
+from tests.fix_data import load_reference, make_bar, ohlcv_bars, write_day
 from tests.fix_pg import PgServer
 from tests.fix_s3 import FAKE_S3_KEY_ID, FAKE_S3_SECRET, upload_tree
-from tests.jobs.test_prices import bars, load_reference
 
 START = date(2024, 1, 2)
 
@@ -48,7 +47,7 @@ def test_s3_load_equals_files_load(pg_server: PgServer, template_db: str, market
         run_job(Settings(), pg_server.dsn(via_files),
                 RunRequest(job="prices_daily", path=market, start=START))
         assert values(pg_server.dsn(via_s3)) == values(pg_server.dsn(via_files))
-        assert len(bars(pg_server.dsn(via_s3))) == 9
+        assert len(ohlcv_bars(pg_server.dsn(via_s3))) == 9
     finally:
         pg_server.drop(via_s3)
         pg_server.drop(via_files)
@@ -80,7 +79,7 @@ def test_rerun_uses_cache_and_republished_object_is_refetched(
     changed = sorted(k for k in after if after[k] != first[k])
     assert changed == ["2024-01-03.csv.gz"]
     assert (report["counts"]["rows_updated"], report["counts"]["rows_deleted"]) == (1, 0)  # type: ignore[index]
-    assert ("AAPL", "2024-01-03", 185.5) in bars(db)
+    assert ("AAPL", "2024-01-03", 185.5) in ohlcv_bars(db)
 
 
 def test_missing_object_is_a_missing_session(db: str, market: Path,

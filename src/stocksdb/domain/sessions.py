@@ -57,8 +57,3 @@ def last_sessions(n: int, end: date, exchange: str = DEFAULT_EXCHANGE) -> list[d
     window = cal.sessions_window(cal.date_to_session(end.isoformat(), direction="previous"), -n)
     return [ts.date() for ts in window]
 
-
-def is_session(day: date, exchange: str = DEFAULT_EXCHANGE) -> bool:
-    """True when `day` is a trading session."""
-    _bounds_check(day, "date", exchange)
-    return bool(get_calendar(exchange).is_session(day.isoformat()))

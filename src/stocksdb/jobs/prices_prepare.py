@@ -131,8 +131,7 @@ def _check_spooled(rows: DayRows, session: date, tickers: pd.Series,
             if len(unknown) < _UNKNOWN_SAMPLE:
                 unknown |= _unknown(rejected)
     assert done is not None
-    check = DayCheck(done.accepted, done.rejected.iloc[0:0], done.unknown_tickers,
-                     done.kept_ids)
+    check = DayCheck(done.accepted, done.rejected.iloc[0:0], done.kept_ids)
     return _Checked(check, count, skipped, frozenset(unknown), total, Path(fh.name))
 
 

@@ -37,7 +37,6 @@ class DayCheck:
 
     accepted: pd.DataFrame    # BAR_COLUMNS + ticker, one row per security
     rejected: pd.DataFrame    # original columns (as text) + reason, detail
-    unknown_tickers: int
     # Securities with a rejected row and no accepted one: their stored bar must be kept.
     kept_ids: tuple[int, ...] = ()
 
@@ -151,8 +150,7 @@ def check_day(table: pa.Table, session: date, tickers: pd.Series) -> DayCheck:
     touched = ids[~ok].dropna().astype("int64")
     kept = sorted(set(touched.tolist()) - set(accepted["security_id"].tolist()))
     rejected["_security_id"] = ids[~ok].to_numpy()   # NaN: the ticker names no security
-    return DayCheck(accepted.reset_index(drop=True), rejected, int(unknown.sum()),
-                    tuple(kept))
+    return DayCheck(accepted.reset_index(drop=True), rejected, tuple(kept))
 
 
 def combine_checks(done: DayCheck, part: DayCheck) -> tuple[DayCheck, pd.DataFrame]:
@@ -184,8 +182,7 @@ def combine_checks(done: DayCheck, part: DayCheck) -> tuple[DayCheck, pd.DataFra
                          ignore_index=True)
     touched = set(done.kept_ids) | set(part.kept_ids) | set(moved["security_id"].tolist())
     kept = tuple(sorted(touched - set(accepted["security_id"].tolist())))
-    return (DayCheck(accepted, rejected.iloc[0:0], done.unknown_tickers + part.unknown_tickers,
-                     kept), rejected)
+    return DayCheck(accepted, rejected.iloc[0:0], kept), rejected
 
 
 def _as_rejected(bars: pd.DataFrame, reason: Reason) -> pd.DataFrame:

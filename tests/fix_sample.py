@@ -1,7 +1,7 @@
 """Readers for a generated sample, written against the vendor layouts (not our code).
 
-Every test module of tests/sample builds its own small sample with `make_small_sample` and
-reads it back with these helpers.
+Every test module of tests/sample (and the tests that need a day file's path) builds its own
+small sample with `make_small_sample` and reads it back with these helpers.
 """
 
 from __future__ import annotations

@@ -15,7 +15,16 @@ from stocksdb.errors import GateFailedError
 from stocksdb.jobs.runner import RunRequest, run_job
 from stocksdb.sample import generate_sample
 from tests.fix_cli import stocksdb
-from tests.fix_data import IBM, make_interval, make_security, write_reference
+from tests.fix_data import (
+    IBM,
+    dividend,
+    make_bar,
+    make_interval,
+    make_security,
+    write_actions,
+    write_day,
+    write_reference,
+)
 from tests.fix_pg import count_rows
 
 
@@ -99,9 +108,6 @@ def test_gutted_day_file_fails_date_coverage(db: str, tmp_path: Path) -> None:
 def test_validate_exdate_close_needs_a_close_on_the_ex_date(
         db: str, market: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A dividend on a day IBM did not trade passes for crsp but fails for exdate_close."""
-    from tests.fix_data import make_bar, write_day
-    from tests.jobs.test_corporate_actions import dividend, write_actions
-
     write_day(market, "2024-01-03", [make_bar("AAPL", "2024-01-03", 181),
                                      make_bar("FB", "2024-01-03", 351)])
     write_actions(market, [], [dividend("IBM", "2024-01-03", 1.0)])
