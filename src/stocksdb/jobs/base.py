@@ -20,6 +20,7 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
+from stocksdb.domain.reasons import Reason
 from stocksdb.redact import redact
 
 log = logging.getLogger("stocksdb.jobs")
@@ -29,7 +30,7 @@ log = logging.getLogger("stocksdb.jobs")
 class Rejected:
     """A row we did not load, and why."""
 
-    reason: str                       # a quality.reasons.Reason value
+    reason: Reason                    # stable, documented in docs/checks.md
     detail: str
     source: str
     source_key: str | None = None     # file:line, URL, object key

@@ -30,12 +30,12 @@ from stocksdb.domain.fundamentals import (
     compute_quarters,
     compute_yoy,
 )
+from stocksdb.domain.reasons import Reason
 from stocksdb.jobs.base import JobReport, Rejected, write_rejected
 from stocksdb.sources.sec_edgar import CompanyFacts, Problem, format_cik, parse_company_facts
 
 RAW_JOB = "fundamentals_quarterly_raw"
 DERIVED_JOB = "fundamentals_derived"
-UNKNOWN_SECURITY = "unknown_security"     # quality.reasons.Reason.UNKNOWN_SECURITY
 
 _RAW_STAGE = """
 CREATE TEMP TABLE stage_fundamentals_raw (security_id bigint, accession text, period_start date,
@@ -112,9 +112,9 @@ def run_fundamentals_raw(conn: psycopg.Connection[Any], companies: Iterable[Comp
         rejected = [_rejected(p, source, company) for p in problems]
         sids = by_cik.get(company.cik, [])
         if not sids:
-            rejected.append(Rejected(UNKNOWN_SECURITY, f"cik {company.cik} matches no security "
-                                     "(securities.cik); its facts were not loaded", source,
-                                     company.source_key, raw={"cik": company.cik}))
+            rejected.append(Rejected(Reason.UNKNOWN_SECURITY, f"cik {company.cik} matches no "
+                                     "security (securities.cik); its facts were not loaded",
+                                     source, company.source_key, raw={"cik": company.cik}))
         with conn.transaction():
             if sids:
                 totals.update(write_raw_periods(conn, sids, periods, source=source,

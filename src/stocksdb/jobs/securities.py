@@ -23,8 +23,8 @@ from stocksdb.domain.fields import (
     parse_optional_date,
 )
 from stocksdb.domain.identifiers import is_valid_figi
+from stocksdb.domain.reasons import Reason
 from stocksdb.jobs.base import JobReport, Rejected, write_rejected
-from stocksdb.quality.reasons import Reason
 from stocksdb.sources.base import ReferenceBatch
 
 JOB = "securities_master"

@@ -19,8 +19,8 @@ import psycopg
 
 from stocksdb.domain.fields import parse_date, parse_optional_date, parse_ticker
 from stocksdb.domain.identifiers import is_valid_figi
+from stocksdb.domain.reasons import Reason
 from stocksdb.jobs.base import JobReport, Rejected, write_rejected
-from stocksdb.quality.reasons import Reason
 from stocksdb.sources.base import ReferenceBatch
 
 JOB = "ticker_history"
