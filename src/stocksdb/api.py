@@ -131,7 +131,7 @@ def read_fundamentals_frame(conn: psycopg.Connection[Any], *, symbols: Sequence[
     """
     from dataclasses import asdict
 
-    from stocksdb.jobs.fundamentals import read_fundamentals
+    from stocksdb.db.queries import read_fundamentals
 
     day = as_of or date.today()
     keys = resolve_symbols(conn, symbols, day)

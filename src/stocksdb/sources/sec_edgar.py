@@ -24,8 +24,9 @@ from typing import Any
 
 from stocksdb.config import Settings
 from stocksdb.domain.fundamentals import EPS_TAGS, METRIC_UNITS, REVENUE_TAGS, RawPeriod
+from stocksdb.domain.identifiers import format_cik
 from stocksdb.domain.reasons import Reason
-from stocksdb.errors import InputFileError, InvalidIdentifierError, MissingCredentialError
+from stocksdb.errors import InputFileError, MissingCredentialError
 from stocksdb.sources.http import Clock, HttpClient, RateLimit, Sleep
 
 log = logging.getLogger(__name__)
@@ -50,18 +51,6 @@ class CompanyFacts:
     cik: str                      # 10-digit zero-padded
     payload: dict[str, Any]
     source_key: str               # URL or file path
-
-
-def format_cik(value: object) -> str:
-    """A CIK as 10-digit zero-padded text.
-
-    Raises:
-        InvalidIdentifierError: `value` is not 1 to 10 digits."""
-    text = str(value).strip()
-    if not text.isdigit() or len(text) > 10:
-        raise InvalidIdentifierError(f"cik {value!r} is not 1 to 10 digits; expected e.g. "
-                                     "320193 or 0000320193")
-    return text.zfill(10)
 
 
 def require_user_agent(settings: Settings) -> str:
