@@ -33,7 +33,7 @@ def test_every_setting_is_declared_with_help() -> None:
 def test_every_gate_check_and_reason_is_documented() -> None:
     """Each check every gate runs, and each gate reason code, appears in docs/checks.md (both
     are data of the checks: no database needed)."""
-    from stocksdb.gates.checks import GateCheck
+    from stocksdb.gates.base import GateCheck
     from stocksdb.gates.gate import GATES
 
     text = (DOCS / "checks.md").read_text()

@@ -3,91 +3,30 @@
 Reads: the schema ledger, securities, ticker_history, prices_daily, corporate_actions,
 adjustment_factors_daily (and the SQL function adjustment_factors), fundamentals tables.
 Never writes, never raises for bad data (a broken invariant is a result, not an exception).
-Each check is a GateCheck: its name and GateReason are data, known without a database.
+Each check is a GateCheck (gates/base.py): its name and GateReason are data, known without a
+database.
 """
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 import psycopg
 
-from stocksdb.domain.adjustments import DEFAULT_METHOD, AdjustmentMethod
+from stocksdb.db.tables import count_rows
+from stocksdb.domain.adjustments import AdjustmentMethod
 from stocksdb.domain.reasons import GateReason
 from stocksdb.errors import DatabaseStateError
-from stocksdb.quality.result import CheckResult, Severity, result
+from stocksdb.gates.base import Found, GateCheck, gate_check
+from stocksdb.gates.base import GateContext as GateContext  # where runner and CLI import it
+from stocksdb.quality.result import Severity
 
 COVERAGE_WARN = 0.90   # like the seeds' CoverageValidator
 COVERAGE_FAIL = 0.75
 MIN_SESSIONS_FOR_COVERAGE = 20  # a per-security ratio over fewer sessions says little
 MIN_UNIVERSE_FOR_COVERAGE = 20  # a per-date ratio over fewer securities says little
-
-
-@dataclass(frozen=True)
-class GateContext:
-    """What a check may know about the run it guards."""
-
-    job: str
-    sessions: tuple[date, ...] = ()    # the sessions a prices_daily run covered
-    source: str | None = None
-    run_id: int | None = None
-    # adjustment method of an adjustment_factors_daily run; a str is taken as a method's value
-    # (until every caller passes members) and stored as the member
-    method: AdjustmentMethod | str | None = None
-    cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
-
-    def __post_init__(self) -> None:
-        if self.method is not None:
-            object.__setattr__(self, "method", AdjustmentMethod(self.method))
-
-    @property
-    def method_or_default(self) -> AdjustmentMethod:
-        """The run's method, or the default one when the run named none."""
-        return AdjustmentMethod(self.method) if self.method is not None else DEFAULT_METHOD
-
-
-@dataclass(frozen=True)
-class Found:
-    """What a check's body found; its GateCheck adds the name and reason code."""
-
-    failed: int                                    # offending rows/keys (0: the check passes)
-    examples: list[Any] = field(default_factory=list)
-    severity: Severity = Severity.FAIL             # the status when failed > 0
-    observed: dict[str, Any] = field(default_factory=dict)
-
-
-CheckBody = Callable[[psycopg.Connection[Any], GateContext], Found]
-
-
-@dataclass(frozen=True)
-class GateCheck:
-    """One check of a gate, called like a function: (conn, ctx) -> CheckResult. Its stable name
-    and reason code are attributes, so docs and tests list them without a database."""
-
-    name: str                          # e.g. "prices_daily.no_orphans"
-    reason: GateReason
-    body: CheckBody = field(repr=False, compare=False)
-
-    def __call__(self, conn: psycopg.Connection[Any], ctx: GateContext) -> CheckResult:
-        found = self.body(conn, ctx)
-        return result(self.name, self.reason, found.failed, found.examples,
-                      severity=found.severity, **found.observed)
-
-    @property
-    def description(self) -> str:
-        """What the check verifies (its body's docstring)."""
-        return inspect.getdoc(self.body) or ""
-
-
-def gate_check(name: str, reason: GateReason) -> Callable[[CheckBody], GateCheck]:
-    """Declare a check body under its stable name and reason code."""
-    def declare(body: CheckBody) -> GateCheck:
-        return GateCheck(name, reason, body)
-    return declare
 
 
 def _rows(conn: psycopg.Connection[Any], query: str, params: Any = None) -> list[Any]:
@@ -109,7 +48,7 @@ def schema_is_latest(conn: psycopg.Connection[Any], _: GateContext) -> Found:
 @gate_check("securities.non_empty", GateReason.NO_SECURITIES)
 def securities_present(conn: psycopg.Connection[Any], _: GateContext) -> Found:
     """There is at least one security."""
-    (n,) = _rows(conn, "SELECT count(*) FROM stocks_research.securities")[0]
+    n = count_rows(conn, "stocks_research", "securities")
     return Found(0 if n else 1, ["securities is empty; run securities_master first"],
                  observed={"rows": n})
 
@@ -125,7 +64,7 @@ def securities_figis_valid(conn: psycopg.Connection[Any], _: GateContext) -> Fou
 @gate_check("ticker_history.non_empty", GateReason.NO_TICKER_HISTORY)
 def ticker_history_present(conn: psycopg.Connection[Any], _: GateContext) -> Found:
     """There is at least one ticker interval (prices cannot be resolved without one)."""
-    (n,) = _rows(conn, "SELECT count(*) FROM stocks_research.ticker_history")[0]
+    n = count_rows(conn, "stocks_research", "ticker_history")
     return Found(0 if n else 1, ["ticker_history is empty; run ticker_history first"],
                  observed={"rows": n})
 
