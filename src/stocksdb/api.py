@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 import psycopg
 
+from stocksdb.domain.adjustments import DEFAULT_METHOD, AdjustmentMethod, parse_adjustment_method
 from stocksdb.errors import InputError
 
 COLUMNS = ("symbol", "ticker", "composite_figi", "security_id", "trade_date", "open", "high",
@@ -74,24 +75,26 @@ def _figi_ids(conn: psycopg.Connection[Any], figis: Sequence[str]) -> dict[str, 
 def read_prices_frame(conn: psycopg.Connection[Any], *, symbols: Sequence[str] | None = None,
                       figis: Sequence[str] | None = None, start: date | None = None,
                       end: date | None = None, adjusted: bool = True,
-                      method: str | None = None, as_of: date | None = None) -> pd.DataFrame:
-    """Daily bars (COLUMNS) for symbols or composite FIGIs over start..end inclusive.
+                      method: AdjustmentMethod | str | None = None,
+                      as_of: date | None = None) -> pd.DataFrame:
+    """Daily bars (COLUMNS) for symbols or composite FIGIs over start..end inclusive; `method`
+    (default crsp) names the factors of adjusted bars.
 
     Raises:
-        InputError: neither or both of symbols/figis, unknown names, or no factors stored for
-            the method when adjusted.
+        InputError: neither or both of symbols/figis, unknown names, a method that is none of
+            AdjustmentMethod, or no factors stored for the method when adjusted.
     """
     if (symbols is None) == (figis is None):
         raise InputError("pass exactly one of symbols=... or figis=...")
     start, end = start or date(1900, 1, 1), end or date.today()
     keys = resolve_symbols(conn, symbols, as_of or end) if symbols is not None \
         else _figi_ids(conn, figis or [])
-    method = method or "crsp"
+    chosen = _parse_method(method)
     if adjusted:
-        _require_factors(conn, method)
+        _require_factors(conn, chosen)
     query = _BARS.format(factor_join=_ADJUSTED if adjusted else _RAW)
     rows = conn.execute(query, {"ids": list(keys.values()), "start": start, "end": end,
-                                "method": method}).fetchall()
+                                "method": chosen}).fetchall()
     names = ["composite_figi", "security_id", "trade_date", "ticker", "open", "high", "low",
              "close", "volume", "price_factor", "volume_factor"]
     frame = pd.DataFrame(rows, columns=names)
@@ -100,11 +103,20 @@ def read_prices_frame(conn: psycopg.Connection[Any], *, symbols: Sequence[str] |
     return frame.loc[:, list(COLUMNS)]
 
 
-def _require_factors(conn: psycopg.Connection[Any], method: str) -> None:
+def _parse_method(value: AdjustmentMethod | str | None) -> AdjustmentMethod:
+    if not value:
+        return DEFAULT_METHOD
+    try:
+        return parse_adjustment_method(value)
+    except ValueError as exc:
+        raise InputError(f"parameter `method`: {exc}") from None
+
+
+def _require_factors(conn: psycopg.Connection[Any], method: AdjustmentMethod) -> None:
     row = conn.execute("SELECT EXISTS (SELECT 1 FROM stocks_research.adjustment_factors_daily "
                        "WHERE method = %s)", (method,)).fetchone()
     if not (row and row[0]):
-        raise InputError(f"no adjustment factors stored for method {method!r}; run "
+        raise InputError(f"no adjustment factors stored for method {method.value!r}; run "
                          f"`stocksdb run adjustment_factors_daily --method {method}` or pass "
                          "adjusted=False")
 
@@ -119,7 +131,7 @@ def read_fundamentals_frame(conn: psycopg.Connection[Any], *, symbols: Sequence[
     """
     from dataclasses import asdict
 
-    from stocksdb.jobs.fundamentals import read_fundamentals
+    from stocksdb.db.queries import read_fundamentals
 
     day = as_of or date.today()
     keys = resolve_symbols(conn, symbols, day)

@@ -27,6 +27,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from stocksdb.domain.reasons import Reason
+
 
 class StocksdbError(Exception):
     """Base class of every error stocksdb raises on purpose."""
@@ -67,7 +69,7 @@ class InputFileError(InputError):
 class FileTooLargeError(InputFileError):
     """A day file is larger (decompressed) than STOCKSDB_MAX_FILE_BYTES; its date fails."""
 
-    reason = "file_too_large"
+    reason = Reason.FILE_TOO_LARGE
 
 
 class RolePowersError(InputError):

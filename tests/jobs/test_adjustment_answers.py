@@ -11,6 +11,7 @@ from typing import Any
 
 from stocksdb.config import Settings
 from stocksdb.db.connection import connect
+from stocksdb.domain.adjustments import AdjustmentMethod
 from stocksdb.jobs.runner import RunRequest, run_job
 from tests.fix_data import (
     RESOURCES,
@@ -148,7 +149,7 @@ def computed(db: str, root: Path, case: Case) -> dict[Key, Row]:
                                                 end=date.fromisoformat(days[-1])))
     assert prices.counts["rows_written"] == len(case.bars), prices.as_dict()
     requests = [RunRequest(job="corporate_actions", path=root)] + [
-        RunRequest(job="adjustment_factors_daily", method=m) for m in METHODS]
+        RunRequest(job="adjustment_factors_daily", method=AdjustmentMethod(m)) for m in METHODS]
     for request in requests:
         report = run_job(Settings(), db, request)
         assert report.status == "succeeded", report.as_dict()

@@ -22,12 +22,11 @@ from pytest_httpserver import HTTPServer
 from stocksdb.config import Settings
 from stocksdb.db.checksum import database_checksums
 from stocksdb.db.connection import connect
+from stocksdb.db.queries import FundamentalsRow, read_fundamentals
 from stocksdb.jobs.base import JobContext, JobReport, finish_run, start_run
 from stocksdb.jobs.fundamentals import (
     DERIVED_JOB,
     RAW_JOB,
-    FundamentalsRow,
-    read_fundamentals,
     run_fundamentals_derived,
     run_fundamentals_raw,
 )

@@ -185,3 +185,18 @@ def test_redact_url_masks_secret_params_case_insensitively() -> None:
     url = "https://api.example/x?cursor=c1&apiKey=K1&api_key=K2&APIKEY=K3&limit=10"
     assert redact_url(url) == ("https://api.example/x?cursor=c1&apiKey=***&api_key=***"
                                "&APIKEY=***&limit=10")
+
+
+def test_user_agent_carries_the_version_in_pyproject(httpserver: HTTPServer,
+                                                      fake_clock: FakeClock) -> None:
+    """Requests say `stocksdb/<version>`, the version being the one pyproject.toml declares."""
+    import tomllib
+    from pathlib import Path
+
+    pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
+    declared = tomllib.loads(pyproject.read_text())["project"]["version"]
+    httpserver.expect_request("/v3/reference/tickers/AAPL").respond_with_data(
+        vendor_bytes(AAPL_DETAILS), content_type="application/json")
+    with make_client(httpserver.url_for("/"), fake_clock) as client:
+        client.get_json("/v3/reference/tickers/AAPL")
+    assert httpserver.log[0][0].headers["User-Agent"] == f"stocksdb/{declared}"

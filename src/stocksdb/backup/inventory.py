@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import psycopg
-from psycopg import sql
 
 from stocksdb.db.checksum import DATA_SCHEMA, TableChecksum, data_tables, database_checksums
 from stocksdb.db.migrate import applied_migrations
+from stocksdb.db.tables import count_rows
 
 LEDGER_SCHEMA = "ingestion"
 
@@ -44,14 +44,6 @@ def _scalar(conn: psycopg.Connection[Any], query: str) -> Any:
 def server_version_num(conn: psycopg.Connection[Any]) -> int:
     """The server's version as a number, e.g. 160004 for 16.4."""
     return int(_scalar(conn, "SHOW server_version_num"))
-
-
-def count_rows(conn: psycopg.Connection[Any], schema: str, table: str) -> int:
-    """Exact row count of one table."""
-    query = sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(schema, table))
-    row = conn.execute(query).fetchone()
-    assert row is not None
-    return int(row[0])
 
 
 def read_row_counts(conn: psycopg.Connection[Any],

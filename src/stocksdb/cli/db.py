@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from typing import Any
 
 import click
 
@@ -88,13 +89,44 @@ def migrate(state: CliState) -> None:
 @pass_state
 def status(state: CliState, as_json: bool) -> None:
     """Server, migrations and row counts of the configured database."""
-    from stocksdb.db.status import database_status, render_status
+    from stocksdb.db.status import database_status
 
     report = database_status(state.settings, state.dsn())
     if as_json:
         click.echo(json.dumps(report, indent=2, default=str))
     else:
-        render_status(report)
+        _render_status(report)
+
+
+def _render_status(report: dict[str, Any]) -> None:
+    """Print a database_status report as rich tables."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    console.print(f"database: {report['dsn']} (PostgreSQL {report['server_version']})")
+    if "server" in report:
+        s = report["server"]
+        console.print(f"embedded server: {'running' if s['running'] else 'stopped'}, "
+                      f"pid {s['pid']}, port {s['port']}, data {s['pgdata']}, "
+                      f"socket {s['socket_dir']}")
+        for folder in s["opened_folders"]:
+            console.print(f"  widened for the server (o+x until `db stop`): {folder}")
+    pending = [m["name"] for m in report["migrations"] if m["applied_at"] is None]
+    console.print(f"migrations: {len(report['migrations']) - len(pending)} applied, "
+                  f"{len(pending)} pending" + (f" ({', '.join(pending)})" if pending else ""))
+    table = Table("table", "rows", title="stocks_research")
+    for name, rows in report["tables"].items():
+        table.add_row(name, f"{rows:,}")
+    console.print(table)
+    if report.get("abandoned_now"):
+        console.print(f"marked abandoned now (their process is gone): runs "
+                      f"{', '.join(map(str, report['abandoned_now']))}")
+    if report["recent_runs"]:
+        runs = Table("run", "job", "status", "started", title="recent runs")
+        for r in report["recent_runs"]:
+            runs.add_row(str(r["run_id"]), r["job"], r["status"], str(r["started_at"]))
+        console.print(runs)
 
 
 @db.command()

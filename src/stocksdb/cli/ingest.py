@@ -14,6 +14,8 @@ from typing import Any
 import click
 
 from stocksdb.cli import CliState, pass_state
+from stocksdb.cli.options import adjustment_method_option
+from stocksdb.domain.adjustments import DEFAULT_METHOD, AdjustmentMethod
 
 log = logging.getLogger("stocksdb.jobs")
 
@@ -90,8 +92,9 @@ def _day(value: datetime | None) -> date | None:
               help="The last N XNYS sessions up to --end (instead of --start).")
 @click.option("--symbols", callback=_symbols, default=None, metavar="A,B",
               help="Only these tickers: an explicit, logged, non-authoritative override.")
-@click.option("--method", type=click.Choice(["crsp", "exdate_close"]), default=None,
-              help="Dividend adjustment method (adjustment_factors_daily; default crsp).")
+@adjustment_method_option(
+    default=None,
+    help=f"Dividend adjustment method (adjustment_factors_daily; default {DEFAULT_METHOD}).")
 @click.option("--max-shrink", type=click.FloatRange(min=0, max=1), default=None,
               metavar="FRACTION",
               help="prices_daily: most of a date's stored bars a republished file may delete "
@@ -101,9 +104,10 @@ def _day(value: datetime | None) -> date | None:
                    "reads or writes (default: wait for it, saying so).")
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON.")
 @pass_state
-def run(state: CliState, job: str, source: str | None, path: Path | None, start: datetime | None,
-        end: datetime | None, days: int | None, symbols: tuple[str, ...] | None,
-        method: str | None, max_shrink: float | None, no_wait: bool, as_json: bool) -> int:
+def run(state: CliState, job: str, source: str | None, path: Path | None,
+        start: datetime | None, end: datetime | None, days: int | None,
+        symbols: tuple[str, ...] | None, method: AdjustmentMethod | None,
+        max_shrink: float | None, no_wait: bool, as_json: bool) -> int:
     """Run JOB behind its gate and record it in ingestion.job_runs (`stocksdb jobs` lists the
     jobs in run order, with their sources). Exit 2 for an unknown job or source, 1 when
     the run failed or some dates failed or were missing, 3 when a gate refused, 130 when

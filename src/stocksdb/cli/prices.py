@@ -7,6 +7,8 @@ from datetime import datetime
 import click
 
 from stocksdb.cli import CliState, pass_state
+from stocksdb.cli.options import adjustment_method_option
+from stocksdb.domain.adjustments import DEFAULT_METHOD, AdjustmentMethod
 
 
 @click.command()
@@ -14,15 +16,15 @@ from stocksdb.cli import CliState, pass_state
 @click.option("--start", type=click.DateTime(["%Y-%m-%d"]), default=None, help="First date.")
 @click.option("--end", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Last date.")
 @click.option("--adjusted", is_flag=True, help="Multiply by the adjustment factors.")
-@click.option("--method", type=click.Choice(["crsp", "exdate_close"]), default="crsp",
-              show_default=True, help="Dividend method of the factors (with --adjusted).")
+@adjustment_method_option(default=DEFAULT_METHOD,
+                          help="Dividend method of the factors (with --adjusted).")
 @click.option("--as-of", "as_of", type=click.DateTime(["%Y-%m-%d"]), default=None,
               help="Resolve symbols as of this date (default: --end or today).")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
               show_default=True, help="Output format.")
 @pass_state
 def prices(state: CliState, symbols: tuple[str, ...], start: datetime | None,
-           end: datetime | None, adjusted: bool, method: str, as_of: datetime | None,
+           end: datetime | None, adjusted: bool, method: AdjustmentMethod, as_of: datetime | None,
            fmt: str) -> None:
     """Daily bars of SYMBOLS; a renamed security's history comes back whole."""
     from stocksdb.api import read_prices_frame

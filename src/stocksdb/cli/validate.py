@@ -7,15 +7,18 @@ import json
 import click
 
 from stocksdb.cli import CliState, pass_state
+from stocksdb.cli.options import adjustment_method_option
+from stocksdb.domain.adjustments import DEFAULT_METHOD, AdjustmentMethod
 
 
 @click.command()
 @click.argument("job")
-@click.option("--method", type=click.Choice(["crsp", "exdate_close"]), default=None,
-              help="Adjustment method to check for (adjustment_factors_daily; default crsp).")
+@adjustment_method_option(
+    default=None,
+    help=f"Adjustment method to check for (adjustment_factors_daily; default {DEFAULT_METHOD}).")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 @pass_state
-def validate(state: CliState, job: str, method: str | None, as_json: bool) -> int:
+def validate(state: CliState, job: str, method: AdjustmentMethod | None, as_json: bool) -> int:
     """Run JOB's pre-gate (read-only). Exit 0 when no check fails, 3 when one does."""
     from stocksdb.db.connection import connect
     from stocksdb.gates.checks import GateContext

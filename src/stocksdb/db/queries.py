@@ -1,10 +1,13 @@
 """Shared read queries.
 
-Reads: stocks_research.ticker_history, securities.
+Reads: stocks_research.ticker_history, securities, prices_daily, fundamentals_quarterly,
+fundamentals_quarterly_yoy.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -12,6 +15,8 @@ import numpy as np
 import pandas as pd
 import psycopg
 
+from stocksdb.domain.fundamentals import QuarterVersion, YoyVersion
+from stocksdb.domain.identifiers import format_cik
 from stocksdb.types import SecurityId
 
 
@@ -80,3 +85,47 @@ def read_prices_daily(conn: psycopg.Connection[Any], *, security_ids: list[int] 
     frame["transactions"] = frame["transactions"].astype("Int64").mask(
         frame["transactions"] < 0)
     return frame
+
+
+@dataclass(frozen=True)
+class FundamentalsRow:
+    """A fiscal quarter as known on the as-of date, with its YoY when a prior quarter exists."""
+
+    security_id: int
+    quarter: QuarterVersion
+    yoy: YoyVersion | None
+
+
+_READ_FUNDAMENTALS = """
+SELECT DISTINCT ON (q.security_id, q.period_end)
+       q.security_id, q.period_start, q.period_end, q.filed_date, q.fiscal_year,
+       q.fiscal_quarter, q.revenue, q.eps_diluted, q.revenue_derived, q.eps_derived,
+       q.eps_approximate, q.source_accession, y.prior_period_end, y.revenue_yoy,
+       y.eps_diluted_yoy
+  FROM stocks_research.fundamentals_quarterly q
+  JOIN stocks_research.securities s ON s.security_id = q.security_id
+  LEFT JOIN stocks_research.fundamentals_quarterly_yoy y
+    ON (y.security_id, y.period_end, y.filed_date) = (q.security_id, q.period_end, q.filed_date)
+ WHERE q.filed_date <= %(as_of)s
+   AND (%(sids)s::bigint[] IS NULL OR q.security_id = ANY(%(sids)s::bigint[]))
+   AND (%(cik)s::text IS NULL OR s.cik = %(cik)s::text)
+ ORDER BY q.security_id, q.period_end, q.filed_date DESC
+"""
+
+
+def read_fundamentals(conn: psycopg.Connection[Any], security_ids: Sequence[int] | None = None,
+                      *, cik: str | int | None = None,
+                      as_of: date | None = None) -> list[FundamentalsRow]:
+    """Quarters as known on `as_of` (the latest version filed on or before it; default: all
+    known now), for the given securities and/or CIK, ordered by security and period end.
+
+    Raises:
+        InvalidIdentifierError: `cik` is not 1 to 10 digits."""
+    params = {"as_of": as_of or date.max, "cik": format_cik(cik) if cik is not None else None,
+              "sids": list(security_ids) if security_ids is not None else None}
+    out = []
+    for row in conn.execute(_READ_FUNDAMENTALS, params).fetchall():
+        quarter = QuarterVersion(*row[1:12])
+        yoy = YoyVersion(row[2], row[3], row[12], row[13], row[14]) if row[12] else None
+        out.append(FundamentalsRow(row[0], quarter, yoy))
+    return out

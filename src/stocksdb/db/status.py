@@ -1,4 +1,5 @@
-"""What `stocksdb db status` shows: where the database is, its migrations, its row counts.
+"""What `stocksdb db status` reports: where the database is, its migrations, its row counts
+(cli/db.py renders it).
 
 Reads: ingestion.schema_migrations, ingestion.job_runs, row counts of the data tables.
 """
@@ -8,15 +9,13 @@ from __future__ import annotations
 from typing import Any
 
 from stocksdb.config import Settings
-from stocksdb.db.checksum import data_tables
 from stocksdb.db.connection import connect, redact_dsn
 from stocksdb.db.migrate import migration_status
+from stocksdb.db.tables import table_row_counts
 
 
 def database_status(settings: Settings, dsn: str) -> dict[str, Any]:
     """A JSON-ready status report."""
-    from psycopg import sql
-
     report: dict[str, Any] = {"dsn": redact_dsn(dsn),
                               "embedded": settings.uses_embedded_server}
     if settings.uses_embedded_server:
@@ -32,10 +31,7 @@ def database_status(settings: Settings, dsn: str) -> dict[str, Any]:
         report["migrations"] = [
             {"version": m.version, "name": m.name, "applied_at": m.applied_at}
             for m in migration_status(conn)]
-        report["tables"] = {
-            t: conn.execute(sql.SQL("SELECT count(*) FROM {}").format(
-                sql.Identifier("stocks_research", t))).fetchone()[0]  # type: ignore[index]
-            for t in data_tables(conn)}
+        report["tables"] = table_row_counts(conn)
         runs = conn.execute(
             "SELECT run_id, job, status, started_at FROM ingestion.job_runs "
             "ORDER BY run_id DESC LIMIT 5").fetchall() if report["migrations"] and \
@@ -51,34 +47,3 @@ def _mark_abandoned(conn: Any) -> list[int]:
 
     exists = conn.execute("SELECT to_regclass('ingestion.job_runs') IS NOT NULL").fetchone()
     return mark_abandoned(conn) if exists and exists[0] else []
-
-
-def render_status(report: dict[str, Any]) -> None:
-    """Print the report as rich tables."""
-    from rich.console import Console
-    from rich.table import Table
-
-    console = Console()
-    console.print(f"database: {report['dsn']} (PostgreSQL {report['server_version']})")
-    if "server" in report:
-        s = report["server"]
-        console.print(f"embedded server: {'running' if s['running'] else 'stopped'}, "
-                      f"pid {s['pid']}, port {s['port']}, data {s['pgdata']}, "
-                      f"socket {s['socket_dir']}")
-        for folder in s["opened_folders"]:
-            console.print(f"  widened for the server (o+x until `db stop`): {folder}")
-    pending = [m["name"] for m in report["migrations"] if m["applied_at"] is None]
-    console.print(f"migrations: {len(report['migrations']) - len(pending)} applied, "
-                  f"{len(pending)} pending" + (f" ({', '.join(pending)})" if pending else ""))
-    table = Table("table", "rows", title="stocks_research")
-    for name, rows in report["tables"].items():
-        table.add_row(name, f"{rows:,}")
-    console.print(table)
-    if report.get("abandoned_now"):
-        console.print(f"marked abandoned now (their process is gone): runs "
-                      f"{', '.join(map(str, report['abandoned_now']))}")
-    if report["recent_runs"]:
-        runs = Table("run", "job", "status", "started", title="recent runs")
-        for r in report["recent_runs"]:
-            runs.add_row(str(r["run_id"]), r["job"], r["status"], str(r["started_at"]))
-        console.print(runs)

@@ -14,7 +14,7 @@ from datetime import date
 from typing import Any
 
 from stocksdb.domain.fields import parse_date, parse_optional_date
-from stocksdb.quality.reasons import Reason
+from stocksdb.domain.reasons import Reason
 
 # A vendor sometimes lists one split twice a few days apart (Polygon's SHOP 10:1 on 2022-06-22
 # and 2022-06-29): same security, type and ratio within this many days is one event.

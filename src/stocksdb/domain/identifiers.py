@@ -1,8 +1,8 @@
-"""FIGI identifiers: form, check digit and parsing.
+"""FIGI and CIK identifiers: form, check digit and parsing.
 
-In:  strings claimed to be OpenFIGI identifiers (composite or share-class FIGIs).
+In:  strings claimed to be OpenFIGI identifiers (composite or share-class FIGIs), SEC CIKs.
 Out: `Figi` values that are 12 characters, `BBG` + 8 digits/consonants + a valid check digit,
-     or `InvalidIdentifierError` naming the value and what was expected.
+     CIKs as 10-digit text, or `InvalidIdentifierError` naming the value and what was expected.
 
 Pure functions, no I/O. The check digit is the ISIN-style "modulus 10 double add double" over
 the first 11 characters, the same rule as `stocks_research.figi_is_valid` in the schema.
@@ -82,3 +82,15 @@ def parse_figi(value: object) -> Figi:
             "the identifier is mistyped or corrupted"
         )
     return Figi(figi)
+
+
+def format_cik(value: object) -> str:
+    """A CIK as 10-digit zero-padded text.
+
+    Raises:
+        InvalidIdentifierError: `value` is not 1 to 10 digits."""
+    text = str(value).strip()
+    if not text.isdigit() or len(text) > 10:
+        raise InvalidIdentifierError(f"cik {value!r} is not 1 to 10 digits; expected e.g. "
+                                     "320193 or 0000320193")
+    return text.zfill(10)

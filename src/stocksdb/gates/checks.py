@@ -1,19 +1,27 @@
 """The checks of the phase gates: each reads the database and returns a CheckResult.
 
-Reads: the schema ledger, securities, ticker_history, prices_daily. Never writes, never raises
-for bad data (a broken invariant is a result, not an exception).
+Reads: the schema ledger, securities, ticker_history, prices_daily, corporate_actions,
+adjustment_factors_daily (and the SQL function adjustment_factors), fundamentals tables.
+Never writes, never raises for bad data (a broken invariant is a result, not an exception).
+Each check is a GateCheck (gates/base.py): its name and GateReason are data, known without a
+database.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 import psycopg
 
+from stocksdb.db.tables import count_rows
+from stocksdb.domain.adjustments import AdjustmentMethod
+from stocksdb.domain.reasons import GateReason
 from stocksdb.errors import DatabaseStateError
-from stocksdb.quality.result import CheckResult, Severity, result
+from stocksdb.gates.base import Found, GateCheck, gate_check
+from stocksdb.gates.base import GateContext as GateContext  # where runner and CLI import it
+from stocksdb.quality.result import Severity
 
 COVERAGE_WARN = 0.90   # like the seeds' CoverageValidator
 COVERAGE_FAIL = 0.75
@@ -21,53 +29,44 @@ MIN_SESSIONS_FOR_COVERAGE = 20  # a per-security ratio over fewer sessions says 
 MIN_UNIVERSE_FOR_COVERAGE = 20  # a per-date ratio over fewer securities says little
 
 
-@dataclass(frozen=True)
-class GateContext:
-    """What a check may know about the run it guards."""
-
-    job: str
-    sessions: tuple[date, ...] = ()    # the sessions a prices_daily run covered
-    source: str | None = None
-    run_id: int | None = None
-    method: str | None = None          # adjustment method of an adjustment_factors_daily run
-    cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
-
-
 def _rows(conn: psycopg.Connection[Any], query: str, params: Any = None) -> list[Any]:
     return conn.execute(query, params).fetchall()
 
 
-def schema_is_latest(conn: psycopg.Connection[Any], _: GateContext) -> CheckResult:
+@gate_check("schema.latest_migration", GateReason.SCHEMA_NOT_LATEST)
+def schema_is_latest(conn: psycopg.Connection[Any], _: GateContext) -> Found:
     """Every shipped migration is applied and unedited."""
     from stocksdb.db.migrate import require_latest
 
     try:
         require_latest(conn)
     except DatabaseStateError as exc:
-        return CheckResult("schema.latest_migration", "schema_not_latest", Severity.FAIL, 1,
-                           (str(exc),))
-    return CheckResult("schema.latest_migration", "schema_not_latest", Severity.PASS)
+        return Found(1, [str(exc)])
+    return Found(0)
 
 
-def securities_present(conn: psycopg.Connection[Any], _: GateContext) -> CheckResult:
+@gate_check("securities.non_empty", GateReason.NO_SECURITIES)
+def securities_present(conn: psycopg.Connection[Any], _: GateContext) -> Found:
     """There is at least one security."""
-    (n,) = _rows(conn, "SELECT count(*) FROM stocks_research.securities")[0]
-    return result("securities.non_empty", "no_securities", 0 if n else 1,
-                  ["securities is empty; run securities_master first"], rows=n)
+    n = count_rows(conn, "stocks_research", "securities")
+    return Found(0 if n else 1, ["securities is empty; run securities_master first"],
+                 observed={"rows": n})
 
 
-def securities_figis_valid(conn: psycopg.Connection[Any], _: GateContext) -> CheckResult:
+@gate_check("securities.figi_valid", GateReason.INVALID_FIGI)
+def securities_figis_valid(conn: psycopg.Connection[Any], _: GateContext) -> Found:
     """Every composite FIGI is well formed (also a CHECK constraint; this proves it)."""
     bad = _rows(conn, "SELECT composite_figi FROM stocks_research.securities "
                       "WHERE NOT stocks_research.figi_is_valid(composite_figi) ORDER BY 1")
-    return result("securities.figi_valid", "invalid_figi", len(bad), [b[0] for b in bad])
+    return Found(len(bad), [b[0] for b in bad])
 
 
-def ticker_history_present(conn: psycopg.Connection[Any], _: GateContext) -> CheckResult:
+@gate_check("ticker_history.non_empty", GateReason.NO_TICKER_HISTORY)
+def ticker_history_present(conn: psycopg.Connection[Any], _: GateContext) -> Found:
     """There is at least one ticker interval (prices cannot be resolved without one)."""
-    (n,) = _rows(conn, "SELECT count(*) FROM stocks_research.ticker_history")[0]
-    return result("ticker_history.non_empty", "no_ticker_history", 0 if n else 1,
-                  ["ticker_history is empty; run ticker_history first"], rows=n)
+    n = count_rows(conn, "stocks_research", "ticker_history")
+    return Found(0 if n else 1, ["ticker_history is empty; run ticker_history first"],
+                 observed={"rows": n})
 
 
 _OVERLAP = """
@@ -80,18 +79,18 @@ SELECT a.{key}, a.ticker, a.valid_from, b.ticker, b.valid_from
 """
 
 
-def ticker_intervals_disjoint(conn: psycopg.Connection[Any], _: GateContext) -> CheckResult:
+@gate_check("ticker_history.no_overlaps", GateReason.TICKER_INTERVAL_OVERLAP)
+def ticker_intervals_disjoint(conn: psycopg.Connection[Any], _: GateContext) -> Found:
     """No two intervals of one ticker overlap."""
     bad = _rows(conn, _OVERLAP.format(key="ticker"))
-    return result("ticker_history.no_overlaps", "ticker_interval_overlap", len(bad),
-                  [(r[1], str(r[2]), str(r[4])) for r in bad])
+    return Found(len(bad), [(r[1], str(r[2]), str(r[4])) for r in bad])
 
 
-def one_ticker_per_security(conn: psycopg.Connection[Any], _: GateContext) -> CheckResult:
+@gate_check("ticker_history.one_ticker_at_a_time", GateReason.SECURITY_TICKER_OVERLAP)
+def one_ticker_per_security(conn: psycopg.Connection[Any], _: GateContext) -> Found:
     """No security has two tickers on the same day."""
     bad = _rows(conn, _OVERLAP.format(key="security_id"))
-    return result("ticker_history.one_ticker_at_a_time", "security_ticker_overlap", len(bad),
-                  [(r[0], r[1], r[3]) for r in bad])
+    return Found(len(bad), [(r[0], r[1], r[3]) for r in bad])
 
 
 # Distinct security_ids by a skip scan of the index that leads with security_id: one probe per
@@ -107,15 +106,15 @@ SELECT security_id FROM ids WHERE security_id IS NOT NULL
 """
 
 
-def no_orphans(table: str) -> Any:
+def no_orphans(table: str) -> GateCheck:
     """A check that every security_id of `table` resolves to a security."""
-    def check(conn: psycopg.Connection[Any], _: GateContext) -> CheckResult:
+    def check(conn: psycopg.Connection[Any], _: GateContext) -> Found:
         used = {r[0] for r in _rows(conn, _DISTINCT_IDS.format(table=table))}
         known = {r[0] for r in _rows(conn, "SELECT security_id FROM stocks_research.securities")}
         bad = sorted(used - known)
-        return result(f"{table}.no_orphans", "orphan_rows", len(bad), bad)
+        return Found(len(bad), bad)
     check.__doc__ = f"Every security_id in {table} is a security."
-    return check
+    return GateCheck(f"{table}.no_orphans", GateReason.ORPHAN_ROWS, check)
 
 
 _RUN_COUNTS = """
@@ -166,7 +165,8 @@ def _positions(sessions: Any, days: list[date]) -> Any:
     return np.searchsorted(sessions, np.array(days, dtype="datetime64[D]"), side="left")
 
 
-def date_coverage(conn: psycopg.Connection[Any], ctx: GateContext) -> CheckResult:
+@gate_check("prices_daily.date_coverage", GateReason.LOW_DATE_COVERAGE)
+def date_coverage(conn: psycopg.Connection[Any], ctx: GateContext) -> Found:
     """Per session of the run: bars loaded / securities with a ticker that day
     (< 90% warn, < 75% fail); days with fewer than 20 such securities are not judged."""
     import numpy as np
@@ -183,11 +183,11 @@ def date_coverage(conn: psycopg.Connection[Any], ctx: GateContext) -> CheckResul
     ratios = [(d, got.get(d, 0) / e) for d, e in zip(sorted(ctx.sessions), expected.tolist(),
                                                       strict=True)
               if e >= MIN_UNIVERSE_FOR_COVERAGE]
-    return _coverage("prices_daily.date_coverage", "low_date_coverage",
-                     [(str(d), r) for d, r in ratios], sessions=len(ratios))
+    return _coverage([(str(d), r) for d, r in ratios], sessions=len(ratios))
 
 
-def security_coverage(conn: psycopg.Connection[Any], ctx: GateContext) -> CheckResult:
+@gate_check("prices_daily.security_coverage", GateReason.LOW_SECURITY_COVERAGE)
+def security_coverage(conn: psycopg.Connection[Any], ctx: GateContext) -> Found:
     """Per security over the run's sessions inside its listed life: bars / sessions
     (< 90% warn, < 75% fail); securities with fewer than 20 such sessions are not judged."""
     import numpy as np
@@ -203,89 +203,86 @@ def security_coverage(conn: psycopg.Connection[Any], ctx: GateContext) -> CheckR
     got = run_counts(conn, ctx).by_security
     ratios = [(sid, got.get(sid, 0) / e) for sid, e in sorted(expected.items())
               if e >= MIN_SESSIONS_FOR_COVERAGE]
-    return _coverage("prices_daily.security_coverage", "low_security_coverage", ratios,
-                     securities=len(ratios))
+    return _coverage(ratios, securities=len(ratios))
 
 
-def _coverage(check: str, reason: str, ratios: list[tuple[Any, float]],
-              **observed: Any) -> CheckResult:
+def _coverage(ratios: list[tuple[Any, float]], **observed: Any) -> Found:
     low = sorted(((k, round(r, 3)) for k, r in ratios if r < COVERAGE_WARN),
                  key=lambda kr: (kr[1], str(kr[0])))
     worst = min((r for _, r in ratios), default=1.0)
     severity = Severity.FAIL if worst < COVERAGE_FAIL else Severity.WARN
-    return result(check, reason, len(low), low, severity=severity, worst=round(worst, 4),
-                  **observed)
+    return Found(len(low), low, severity, {"worst": round(worst, 4), **observed})
 
 
-def split_ratios_positive(conn: psycopg.Connection[Any], _: GateContext) -> CheckResult:
+@gate_check("corporate_actions.split_ratio_positive", GateReason.NON_POSITIVE_RATIO)
+def split_ratios_positive(conn: psycopg.Connection[Any], _: GateContext) -> Found:
     """Every split, reverse split and stock dividend has split_from > 0 and split_to > 0."""
     bad = _rows(conn, "SELECT security_id, ex_date, split_from, split_to "
                       "FROM stocks_research.corporate_actions "
                       "WHERE action_type IN ('split', 'reverse_split', 'stock_dividend') "
                       "AND NOT (split_from > 0 AND split_to > 0) ORDER BY 1, 2")
-    return result("corporate_actions.split_ratio_positive", "non_positive_ratio", len(bad),
-                  [(r[0], str(r[1]), r[2], r[3]) for r in bad])
+    return Found(len(bad), [(r[0], str(r[1]), r[2], r[3]) for r in bad])
 
 
 _JUDGED = ("ex_date > (SELECT min(trade_date) FROM stocks_research.prices_daily)")
 
 
-def dividends_have_previous_close(conn: psycopg.Connection[Any], _: GateContext) -> CheckResult:
+@gate_check("corporate_actions.dividend_has_previous_close", GateReason.MISSING_PREVIOUS_CLOSE)
+def dividends_have_previous_close(conn: psycopg.Connection[Any], _: GateContext) -> Found:
     """Every cash/special dividend dated after the first loaded session has a previous close
     for its security (the crsp factor needs it)."""
     bad = _rows(conn, "SELECT security_id, ex_date, cash_amount FROM "
                       f"stocks_research.dividend_context_v WHERE prev_close IS NULL AND {_JUDGED}"
                       " ORDER BY 1, 2")
-    return result("corporate_actions.dividend_has_previous_close", "missing_previous_close",
-                  len(bad), [(r[0], str(r[1]), r[2]) for r in bad])
+    return Found(len(bad), [(r[0], str(r[1]), r[2]) for r in bad])
 
 
-def dividends_below_previous_close(conn: psycopg.Connection[Any], _: GateContext) -> CheckResult:
+@gate_check("corporate_actions.dividend_below_previous_close",
+            GateReason.DIVIDEND_NOT_BELOW_CLOSE)
+def dividends_below_previous_close(conn: psycopg.Connection[Any], _: GateContext) -> Found:
     """Every dividend is below the previous close (per post-split share on a split day)."""
     bad = _rows(conn, "SELECT security_id, ex_date, cash_amount, "
                       "prev_close * same_day_split_factor FROM stocks_research.dividend_context_v "
                       "WHERE cash_amount >= prev_close * same_day_split_factor ORDER BY 1, 2")
-    return result("corporate_actions.dividend_below_previous_close", "dividend_not_below_close",
-                  len(bad), [(r[0], str(r[1]), r[2], r[3]) for r in bad])
+    return Found(len(bad), [(r[0], str(r[1]), r[2], r[3]) for r in bad])
 
 
-def no_conflicting_duplicates(conn: psycopg.Connection[Any], ctx: GateContext) -> CheckResult:
+@gate_check("corporate_actions.no_conflicting_duplicates", GateReason.CONFLICTING_DUPLICATE)
+def no_conflicting_duplicates(conn: psycopg.Connection[Any], ctx: GateContext) -> Found:
     """The run found no two different values for one security, action type and ex-date."""
     bad = _rows(conn, "SELECT subject FROM ingestion.quality_findings WHERE run_id = %s AND "
                       "check_name = 'corporate_actions.no_conflicting_duplicates' "
                       "ORDER BY finding_id", (ctx.run_id,)) if ctx.run_id else []
-    return result("corporate_actions.no_conflicting_duplicates", "conflicting_duplicate",
-                  len(bad), [r[0] for r in bad])
+    return Found(len(bad), [r[0] for r in bad])
 
 
-def prices_present(conn: psycopg.Connection[Any], _: GateContext) -> CheckResult:
+@gate_check("prices_daily.non_empty", GateReason.NO_PRICES)
+def prices_present(conn: psycopg.Connection[Any], _: GateContext) -> Found:
     """There is at least one bar."""
     row = _rows(conn, "SELECT EXISTS (SELECT 1 FROM stocks_research.prices_daily)")[0]
-    return result("prices_daily.non_empty", "no_prices", 0 if row[0] else 1,
-                  ["prices_daily is empty; run prices_daily first"])
+    return Found(0 if row[0] else 1, ["prices_daily is empty; run prices_daily first"])
 
 
-def dividends_have_exdate_close(conn: psycopg.Connection[Any], ctx: GateContext) -> CheckResult:
+@gate_check("corporate_actions.dividend_has_exdate_close", GateReason.MISSING_EXDATE_CLOSE)
+def dividends_have_exdate_close(conn: psycopg.Connection[Any], ctx: GateContext) -> Found:
     """With method exdate_close, every dividend has a raw close on its ex-date."""
-    if ctx.method != "exdate_close":
-        return result("corporate_actions.dividend_has_exdate_close", "missing_exdate_close", 0,
-                      [], method=ctx.method)
+    if ctx.method != AdjustmentMethod.EXDATE_CLOSE:
+        return Found(0, observed={"method": ctx.method})
     bad = _rows(conn, "SELECT security_id, ex_date, cash_amount FROM "
                       f"stocks_research.dividend_context_v WHERE ex_close IS NULL AND {_JUDGED}"
                       " ORDER BY 1, 2")
-    return result("corporate_actions.dividend_has_exdate_close", "missing_exdate_close",
-                  len(bad), [(r[0], str(r[1]), r[2]) for r in bad], method=ctx.method)
+    return Found(len(bad), [(r[0], str(r[1]), r[2]) for r in bad],
+                 observed={"method": ctx.method})
 
 
-def factors_recompute_identically(conn: psycopg.Connection[Any],
-                                  ctx: GateContext) -> CheckResult:
-    """Recomputing the factors from the stored inputs gives exactly the stored factors, and
-    every bar has its factor row."""
-    from stocksdb.jobs.adjustments import FACTORS
-
-    bad = _rows(conn, f"""
+@gate_check("adjustment_factors_daily.recompute_identical",
+            GateReason.FACTORS_NOT_REPRODUCIBLE)
+def factors_recompute_identically(conn: psycopg.Connection[Any], ctx: GateContext) -> Found:
+    """Recomputing the factors from the stored inputs (the SQL function the job stores from)
+    gives exactly the stored factors, and every bar has its factor row."""
+    bad = _rows(conn, """
         SELECT coalesce(f.security_id, a.security_id), coalesce(f.trade_date, a.trade_date)
-          FROM ({FACTORS}) f
+          FROM stocks_research.adjustment_factors(%(method)s) f
           FULL JOIN (SELECT * FROM stocks_research.adjustment_factors_daily
                       WHERE method = %(method)s) a
             ON a.security_id = f.security_id AND a.trade_date = f.trade_date
@@ -293,15 +290,15 @@ def factors_recompute_identically(conn: psycopg.Connection[Any],
             OR (f.price_factor, f.volume_factor, f.split_factor, f.dividend_factor)
                IS DISTINCT FROM (a.price_factor, a.volume_factor, a.split_factor,
                                  a.dividend_factor)
-         ORDER BY 1, 2""", {"method": ctx.method or "crsp"})
-    return result("adjustment_factors_daily.recompute_identical", "factors_not_reproducible",
-                  len(bad), [(r[0], str(r[1])) for r in bad], method=ctx.method)
+         ORDER BY 1, 2""", {"method": ctx.method_or_default})
+    return Found(len(bad), [(r[0], str(r[1])) for r in bad], observed={"method": ctx.method})
 
 
 JUMP_TOLERANCE = 1.5  # adjusted previous close beyond 1.5x the ex-day's adjusted range
 
 
-def adjusted_continuous(conn: psycopg.Connection[Any], ctx: GateContext) -> CheckResult:
+@gate_check("adjustment_factors_daily.continuous_at_events", GateReason.ADJUSTED_JUMP_AT_EVENT)
+def adjusted_continuous(conn: psycopg.Connection[Any], ctx: GateContext) -> Found:
     """At every event, the adjusted previous close lies within the ex-day's adjusted low..high
     widened 1.5x: a missing or wrong split adjustment shows as a jump."""
     bad = _rows(conn, """
@@ -322,25 +319,25 @@ def adjusted_continuous(conn: psycopg.Connection[Any], ctx: GateContext) -> Chec
            AND fx.method = %(method)s
          WHERE prev.close * fp.price_factor > ex.high * fx.price_factor * %(tol)s
             OR prev.close * fp.price_factor < ex.low * fx.price_factor / %(tol)s
-         ORDER BY 1, 2""", {"method": ctx.method or "crsp", "tol": JUMP_TOLERANCE})
-    return result("adjustment_factors_daily.continuous_at_events", "adjusted_jump_at_event",
-                  len(bad), [(r[0], str(r[1]), round(r[2], 4), round(r[3], 4), round(r[4], 4))
-                             for r in bad], method=ctx.method)
+         ORDER BY 1, 2""", {"method": ctx.method_or_default, "tol": JUMP_TOLERANCE})
+    return Found(len(bad), [(r[0], str(r[1]), round(r[2], 4), round(r[3], 4), round(r[4], 4))
+                            for r in bad], observed={"method": ctx.method})
 
 
-def securities_with_cik(conn: psycopg.Connection[Any], _: GateContext) -> CheckResult:
+@gate_check("securities.with_cik", GateReason.NO_CIK)
+def securities_with_cik(conn: psycopg.Connection[Any], _: GateContext) -> Found:
     """At least one security has a CIK (fundamentals are matched on it)."""
     (n,) = _rows(conn, "SELECT count(*) FROM stocks_research.securities "
                        "WHERE cik IS NOT NULL")[0]
-    return result("securities.with_cik", "no_cik", 0 if n else 1,
-                  ["no security has a CIK; add ciks to securities"], securities_with_cik=n)
+    return Found(0 if n else 1, ["no security has a CIK; add ciks to securities"],
+                 observed={"securities_with_cik": n})
 
 
-def fundamentals_raw_present(conn: psycopg.Connection[Any], _: GateContext) -> CheckResult:
+@gate_check("fundamentals_quarterly_raw.non_empty", GateReason.NO_RAW_FUNDAMENTALS)
+def fundamentals_raw_present(conn: psycopg.Connection[Any], _: GateContext) -> Found:
     """There are raw fundamentals rows to derive from."""
     row = _rows(conn, "SELECT EXISTS (SELECT 1 FROM stocks_research.fundamentals_quarterly_raw)")
-    return result("fundamentals_quarterly_raw.non_empty", "no_raw_fundamentals",
-                  0 if row[0][0] else 1, ["run fundamentals_quarterly_raw first"])
+    return Found(0 if row[0][0] else 1, ["run fundamentals_quarterly_raw first"])
 
 
 _METRIC_TAGS = ("Revenues", "RevenueFromContractWithCustomerExcludingAssessedTax",
@@ -348,7 +345,8 @@ _METRIC_TAGS = ("Revenues", "RevenueFromContractWithCustomerExcludingAssessedTax
                 "EarningsPerShareDiluted", "EarningsPerShareBasicAndDiluted")
 
 
-def raw_quarters_derived(conn: psycopg.Connection[Any], _: GateContext) -> CheckResult:
+@gate_check("fundamentals_quarterly.covers_raw_periods", GateReason.RAW_PERIOD_NOT_DERIVED)
+def raw_quarters_derived(conn: psycopg.Connection[Any], _: GateContext) -> Found:
     """Every raw quarterly period (80-100 days) carrying revenue or diluted EPS has a derived
     quarter for its security and period end."""
     bad = _rows(conn, """
@@ -359,11 +357,11 @@ def raw_quarters_derived(conn: psycopg.Connection[Any], _: GateContext) -> Check
            AND NOT EXISTS (SELECT 1 FROM stocks_research.fundamentals_quarterly q
                             WHERE q.security_id = r.security_id AND q.period_end = r.period_end)
          ORDER BY 1, 2""", {"tags": list(_METRIC_TAGS)})
-    return result("fundamentals_quarterly.covers_raw_periods", "raw_period_not_derived",
-                  len(bad), [(r[0], str(r[1])) for r in bad])
+    return Found(len(bad), [(r[0], str(r[1])) for r in bad])
 
 
-def yoy_where_prior_exists(conn: psycopg.Connection[Any], _: GateContext) -> CheckResult:
+@gate_check("fundamentals_quarterly_yoy.present_where_prior_exists", GateReason.MISSING_YOY)
+def yoy_where_prior_exists(conn: psycopg.Connection[Any], _: GateContext) -> Found:
     """Every derived quarter whose same quarter a year earlier exists has a YoY row."""
     bad = _rows(conn, """
         SELECT DISTINCT q.security_id, q.period_end FROM stocks_research.fundamentals_quarterly q
@@ -373,5 +371,4 @@ def yoy_where_prior_exists(conn: psycopg.Connection[Any], _: GateContext) -> Che
            AND NOT EXISTS (SELECT 1 FROM stocks_research.fundamentals_quarterly_yoy y
                             WHERE y.security_id = q.security_id AND y.period_end = q.period_end)
          ORDER BY 1, 2""")
-    return result("fundamentals_quarterly_yoy.present_where_prior_exists", "missing_yoy",
-                  len(bad), [(r[0], str(r[1])) for r in bad])
+    return Found(len(bad), [(r[0], str(r[1])) for r in bad])

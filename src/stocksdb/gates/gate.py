@@ -8,7 +8,6 @@ to skip a gate. `stocksdb validate JOB` runs the pre-gate alone.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -16,12 +15,13 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from stocksdb.gates import checks as c
+from stocksdb.gates.base import GateCheck
 from stocksdb.quality.result import CheckResult, Severity
 
 if TYPE_CHECKING:
     from stocksdb.jobs.registry import Job
 
-Check = Callable[[psycopg.Connection[Any], c.GateContext], CheckResult]
+Check = GateCheck   # a check with its name and reason as data (gates.base)
 Phase = Literal["pre", "post"]
 
 

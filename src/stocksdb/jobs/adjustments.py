@@ -1,14 +1,10 @@
 """adjustment_factors_daily job: cumulative backward factors for every bar, one SQL pass.
 
-Reads:  stocks_research.corporate_actions, prices_daily
+Reads:  stocks_research.corporate_actions, prices_daily (through the SQL function
+        stocks_research.adjustment_factors(method), migration 0011: the formula of SPEC
+        section 6, shared with the post-gate that recomputes the stored factors)
 Writes: stocks_research.adjustment_factors_daily (rows of the run's method)
-SPEC section 6. For a security and date t the price factor is the product over its events with
-ex_date > t of: split_from / split_to for splits (volume factor: the inverse), and for cash
-dividends D on one ex-date either `crsp`: 1 - sum(D) / (C_prev * s), where C_prev is the previous
-raw close and s the product of same-day split factors (a same-day dividend is per post-split
-share), or `exdate_close`: C_ex / (C_ex + sum(D)), C_ex the raw close on the ex-date.
-Products use the `product` aggregate (exact multiplication in ex-date order), so the same inputs
-give bit-identical factors. Unchanged rows are not rewritten.
+The same inputs give bit-identical factors. Unchanged rows are not rewritten.
 """
 
 from __future__ import annotations
@@ -18,54 +14,14 @@ from typing import Any
 
 import psycopg
 
+from stocksdb.domain.adjustments import DEFAULT_METHOD, AdjustmentMethod
 from stocksdb.gates import checks as c
 from stocksdb.jobs.base import JobContext, Outcome
 from stocksdb.jobs.registry import Job
 
-METHODS = ("crsp", "exdate_close")
-
-# Factor intervals per security: bars with prev_ex <= trade_date < ex_date get (cs, cd).
-FACTOR_INTERVALS = """
-WITH ev AS (
-  SELECT security_id, ex_date,
-         coalesce(stocks_research.product(split_from / split_to ORDER BY action_id)
-                  FILTER (WHERE action_type IN ('split', 'reverse_split', 'stock_dividend')), 1)
-             AS s,
-         coalesce(sum(cash_amount)
-                  FILTER (WHERE action_type IN ('cash_dividend', 'special_dividend')), 0) AS div
-    FROM stocks_research.corporate_actions GROUP BY security_id, ex_date),
-priced AS (
-  SELECT ev.*, prev.close AS c_prev, ex.close AS c_ex
-    FROM ev
-    LEFT JOIN LATERAL (SELECT p.close FROM stocks_research.prices_daily p
-                        WHERE p.security_id = ev.security_id AND p.trade_date < ev.ex_date
-                        ORDER BY p.trade_date DESC LIMIT 1) prev ON true
-    LEFT JOIN stocks_research.prices_daily ex
-           ON ex.security_id = ev.security_id AND ex.trade_date = ev.ex_date),
-f AS (
-  SELECT security_id, ex_date, s,
-         CASE WHEN div = 0 THEN 1.0
-              WHEN %(method)s = 'crsp' THEN 1.0 - div / (c_prev * s)
-              ELSE c_ex / (c_ex + div) END AS d
-    FROM priced)
-SELECT security_id, ex_date,
-       lag(ex_date) OVER (PARTITION BY security_id ORDER BY ex_date) AS prev_ex,
-       stocks_research.product(s) OVER later AS cs,
-       stocks_research.product(d) OVER later AS cd
-  FROM f
-WINDOW later AS (PARTITION BY security_id ORDER BY ex_date DESC ROWS UNBOUNDED PRECEDING)
-"""
-
-# Every bar with its factors (1 where no later event).
-FACTORS = f"""
-WITH iv AS ({FACTOR_INTERVALS})
-SELECT p.security_id, p.trade_date, %(method)s::text AS method,
-       coalesce(iv.cs * iv.cd, 1.0) AS price_factor, coalesce(1.0 / iv.cs, 1.0) AS volume_factor,
-       coalesce(iv.cs, 1.0) AS split_factor, coalesce(iv.cd, 1.0) AS dividend_factor
-  FROM stocks_research.prices_daily p
-  LEFT JOIN iv ON iv.security_id = p.security_id AND p.trade_date < iv.ex_date
-              AND (iv.prev_ex IS NULL OR p.trade_date >= iv.prev_ex)
-"""
+# Every bar with its factors (1 where no later event): the formula lives in SQL (migration
+# 0011), so the post-gate recomputes exactly what the job stores.
+FACTORS = "SELECT * FROM stocks_research.adjustment_factors(%(method)s)"
 
 _HAS_ROWS = ("SELECT EXISTS (SELECT 1 FROM stocks_research.adjustment_factors_daily "
              "WHERE method = %(method)s)")
@@ -120,15 +76,15 @@ def write_factors(conn: psycopg.Connection[Any], method: str, run_id: int) -> di
 class FactorsOutcome(Outcome):
     """The counts, and the method the factors were computed with."""
 
-    method: str
+    method: AdjustmentMethod
 
     def recorded(self) -> dict[str, Any]:
-        return {"method": self.method}
+        return {"method": self.method.value}
 
 
 def run_adjustment_factors(ctx: JobContext, _: None) -> Outcome:
     """The job body (the runner wraps it and its post-gate in one transaction)."""
-    method = ctx.request.method or "crsp"
+    method = AdjustmentMethod(ctx.request.method or DEFAULT_METHOD)
     return FactorsOutcome(counts=write_factors(ctx.conn, method, ctx.run_id), method=method)
 
 
@@ -147,5 +103,5 @@ JOB = Job[None](
     writes=("adjustment_factors_daily",),
     reads=("prices_daily", "corporate_actions"),
     options=frozenset({"method"}),
-    defaults={"method": "crsp"},
+    defaults={"method": DEFAULT_METHOD},
 )

@@ -23,6 +23,8 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from stocksdb.config import Settings
+from stocksdb.domain.adjustments import AdjustmentMethod
+from stocksdb.domain.reasons import Reason
 from stocksdb.errors import DatabaseStateError, InputError
 from stocksdb.redact import redact
 
@@ -47,7 +49,7 @@ class RunRequest:
     end: date | None = None
     days: int | None = None
     symbols: tuple[str, ...] | None = None
-    method: str | None = None
+    method: AdjustmentMethod | None = None
     max_shrink: float | None = None   # prices_daily; None: the loader's default (0.02)
     no_wait: bool = False             # fail at once when another run holds a needed table
 
@@ -83,7 +85,7 @@ class RunRequest:
 class Rejected:
     """A row we did not load, and why."""
 
-    reason: str                       # a quality.reasons.Reason value
+    reason: Reason                    # stable, documented in docs/checks.md
     detail: str
     source: str
     source_key: str | None = None     # file:line, URL, object key

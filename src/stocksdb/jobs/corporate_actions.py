@@ -18,7 +18,7 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
-from stocksdb.domain.actions import Event, collapse, parse_dividend, parse_split
+from stocksdb.domain.actions import Event, Problem, collapse, parse_dividend, parse_split
 from stocksdb.gates import checks as c
 from stocksdb.jobs.base import JobContext, Outcome, Rejected
 from stocksdb.jobs.registry import Job
@@ -70,14 +70,14 @@ def canonicalize(conn: psycopg.Connection[Any], batch: ActionsBatch) -> Canonica
     return Canonical(kept, rejected, conflicts)
 
 
-def _rejected(problem: tuple[Any, str, dict[str, Any]], source: str) -> Rejected:
+def _rejected(problem: Problem, source: str) -> Rejected:
     reason, detail, raw = problem
     day = raw.get("execution_date") or raw.get("ex_dividend_date") or raw.get("ex_date")
     try:
         trade_date = date.fromisoformat(str(day)) if day else None
     except ValueError:
         trade_date = None
-    return Rejected(str(reason), detail, source, raw.get("source_key"),
+    return Rejected(reason, detail, source, raw.get("source_key"),
                     ticker=raw.get("ticker"), trade_date=trade_date, raw=raw)
 
 

@@ -1,4 +1,5 @@
-"""fundamentals_quarterly_raw and fundamentals_derived jobs, and the point-in-time reader.
+"""fundamentals_quarterly_raw and fundamentals_derived jobs (the point-in-time reader is
+db.queries.read_fundamentals).
 
 Reads:  CompanyFacts documents (files: fundamentals/companyfacts/*.json; sec: companyfacts API),
         securities.cik (10-digit text; every security with the CIK gets the rows)
@@ -16,8 +17,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import astuple, dataclass
-from datetime import date
+from dataclasses import astuple
 from pathlib import Path
 from typing import Any
 
@@ -25,18 +25,15 @@ import psycopg
 from psycopg import sql
 
 from stocksdb.domain.fundamentals import (
-    QuarterVersion,
     RawPeriod,
-    YoyVersion,
     compute_quarters,
     compute_yoy,
 )
+from stocksdb.domain.reasons import Reason
 from stocksdb.gates import checks as c
 from stocksdb.jobs.base import JobContext, Outcome, Rejected
 from stocksdb.jobs.registry import Job
-from stocksdb.sources.sec_edgar import CompanyFacts, Problem, format_cik, parse_company_facts
-
-UNKNOWN_SECURITY = "unknown_security"     # quality.reasons.Reason.UNKNOWN_SECURITY
+from stocksdb.sources.sec_edgar import CompanyFacts, Problem, parse_company_facts
 
 _RAW_STAGE = """
 CREATE TEMP TABLE stage_fundamentals_raw (security_id bigint, accession text, period_start date,
@@ -113,9 +110,9 @@ def run_fundamentals_raw(ctx: JobContext, companies: Iterable[CompanyFacts]) -> 
         rejected = [_rejected(p, source, company) for p in problems]
         sids = by_cik.get(company.cik, [])
         if not sids:
-            rejected.append(Rejected(UNKNOWN_SECURITY, f"cik {company.cik} matches no security "
-                                     "(securities.cik); its facts were not loaded", source,
-                                     company.source_key, raw={"cik": company.cik}))
+            rejected.append(Rejected(Reason.UNKNOWN_SECURITY, f"cik {company.cik} matches no "
+                                     "security (securities.cik); its facts were not loaded",
+                                     source, company.source_key, raw={"cik": company.cik}))
         with conn.transaction():
             if sids:
                 totals.update(write_raw_periods(conn, sids, periods, source=source,
@@ -222,47 +219,6 @@ def run_fundamentals_derived(ctx: JobContext, _: None) -> Outcome:
         y_counts = _sync(conn, "fundamentals_quarterly_yoy", _Y_COLS, yoy, run_id)
     return Outcome(counts=dict(securities=len(sids), quarters=len(quarters), yoy=len(yoy),
                                **q_counts, **{f"yoy_{k}": v for k, v in y_counts.items()}))
-
-
-@dataclass(frozen=True)
-class FundamentalsRow:
-    """A fiscal quarter as known on the as-of date, with its YoY when a prior quarter exists."""
-
-    security_id: int
-    quarter: QuarterVersion
-    yoy: YoyVersion | None
-
-
-_READ = """
-SELECT DISTINCT ON (q.security_id, q.period_end)
-       q.security_id, q.period_start, q.period_end, q.filed_date, q.fiscal_year,
-       q.fiscal_quarter, q.revenue, q.eps_diluted, q.revenue_derived, q.eps_derived,
-       q.eps_approximate, q.source_accession, y.prior_period_end, y.revenue_yoy,
-       y.eps_diluted_yoy
-  FROM stocks_research.fundamentals_quarterly q
-  JOIN stocks_research.securities s ON s.security_id = q.security_id
-  LEFT JOIN stocks_research.fundamentals_quarterly_yoy y
-    ON (y.security_id, y.period_end, y.filed_date) = (q.security_id, q.period_end, q.filed_date)
- WHERE q.filed_date <= %(as_of)s
-   AND (%(sids)s::bigint[] IS NULL OR q.security_id = ANY(%(sids)s::bigint[]))
-   AND (%(cik)s::text IS NULL OR s.cik = %(cik)s::text)
- ORDER BY q.security_id, q.period_end, q.filed_date DESC
-"""
-
-
-def read_fundamentals(conn: psycopg.Connection[Any], security_ids: Sequence[int] | None = None,
-                      *, cik: str | int | None = None,
-                      as_of: date | None = None) -> list[FundamentalsRow]:
-    """Quarters as known on `as_of` (the latest version filed on or before it; default: all
-    known now), for the given securities and/or CIK, ordered by security and period end."""
-    params = {"as_of": as_of or date.max, "cik": format_cik(cik) if cik is not None else None,
-              "sids": list(security_ids) if security_ids is not None else None}
-    out = []
-    for row in conn.execute(_READ, params).fetchall():
-        quarter = QuarterVersion(*row[1:12])
-        yoy = YoyVersion(row[2], row[3], row[12], row[13], row[14]) if row[12] else None
-        out.append(FundamentalsRow(row[0], quarter, yoy))
-    return out
 
 
 RAW_JOB = Job[Iterable[CompanyFacts]](

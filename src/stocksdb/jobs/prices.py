@@ -21,6 +21,7 @@ from typing import Any
 import pandas as pd
 import psycopg
 
+from stocksdb.domain.reasons import Reason
 from stocksdb.domain.sessions import last_sessions, sessions_in_range
 from stocksdb.errors import InputError
 from stocksdb.gates import checks as c
@@ -108,7 +109,7 @@ def _rejected_rows(prep: Prepared, day: DayFile, session: date, source: str,
     kept."""
     for frame in prep.rejected_frames():
         for raw in frame.to_dict("records"):
-            reason = str(raw.pop("reason"))
+            reason = Reason(raw.pop("reason"))
             sid = raw.pop("_security_id", None)
             detail = f"{reason.replace('_', ' ')}: " + ", ".join(
                 f"{k}={raw.get(k)}" for k in ("open", "high", "low", "close", "volume",

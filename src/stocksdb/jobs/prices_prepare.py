@@ -20,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 
+from stocksdb.domain.reasons import Reason
 from stocksdb.errors import InputFileError, SourceError
 from stocksdb.jobs.prices_merge import Payload, encode_bars
 from stocksdb.quality.prices import DayCheck, check_day, combine_checks
@@ -88,7 +89,7 @@ _UNKNOWN_SAMPLE = 10_000   # distinct unknown tickers remembered per file (for t
 
 
 def _unknown(rejected: pd.DataFrame) -> set[str]:
-    return set(rejected.loc[rejected["reason"] == "unknown_ticker", "ticker"].tolist())
+    return set(rejected.loc[rejected["reason"] == Reason.UNKNOWN_TICKER.value, "ticker"].tolist())
 
 
 @dataclass(frozen=True)

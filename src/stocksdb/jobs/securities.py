@@ -23,10 +23,10 @@ from stocksdb.domain.fields import (
     parse_optional_date,
 )
 from stocksdb.domain.identifiers import is_valid_figi
+from stocksdb.domain.reasons import Reason
 from stocksdb.gates import checks as c
 from stocksdb.jobs.base import JobContext, Outcome, Rejected
 from stocksdb.jobs.registry import Job
-from stocksdb.quality.reasons import Reason
 from stocksdb.sources.base import ReferenceBatch
 
 _CONTENT = ("share_class_figi", "name", "security_type", "primary_exchange", "currency", "cik",

@@ -19,11 +19,11 @@ import psycopg
 
 from stocksdb.domain.fields import parse_date, parse_optional_date, parse_ticker
 from stocksdb.domain.identifiers import is_valid_figi
+from stocksdb.domain.reasons import Reason
 from stocksdb.gates import checks as c
 from stocksdb.jobs.base import JobContext, Outcome, Rejected
 from stocksdb.jobs.registry import Job
 from stocksdb.jobs.securities import reference_from_files, reference_from_massive
-from stocksdb.quality.reasons import Reason
 from stocksdb.sources.base import ReferenceBatch
 
 _FAR = date(9999, 12, 31)

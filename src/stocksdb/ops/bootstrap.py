@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from stocksdb.config import Settings
+from stocksdb.domain.adjustments import DEFAULT_METHOD, AdjustmentMethod
 from stocksdb.errors import InputError, StocksdbError
 from stocksdb.jobs.registry import Job, jobs
 
@@ -44,7 +45,7 @@ class BootstrapOptions:
     end: date | None = None
     report_dir: Path = Path("reports")
     backup_dir: Path = Path("backups")
-    method: str = "crsp"
+    method: AdjustmentMethod = DEFAULT_METHOD
 
 
 @dataclass

@@ -44,14 +44,12 @@ class RebuildNotConfirmedError(NotConfirmedError):
 
 def describe_target(dsn: str) -> str:
     """'database X on server Y (N rows in ...)' for the confirmation message."""
-    from stocksdb.db.checksum import data_tables
+    from stocksdb.db.tables import table_row_counts
 
     name = database_name(dsn)
     try:
         with connect(dsn) as conn:
-            counts = {t: conn.execute(sql.SQL("SELECT count(*) FROM {}").format(
-                sql.Identifier("stocks_research", t))).fetchone()[0]  # type: ignore[index]
-                for t in data_tables(conn)}
+            counts = table_row_counts(conn)
     except Exception:  # noqa: BLE001 - a missing database is described, not an error here
         counts = {}
     rows = ", ".join(f"{t} {n:,}" for t, n in counts.items() if n) or "no data rows"

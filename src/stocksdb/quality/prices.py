@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from stocksdb.quality.reasons import Reason
+from stocksdb.domain.reasons import Reason
 
 NS_PER_DAY = 86_400_000_000_000
 # Bounds no real US-equity bar comes near; beyond them a value is a vendor fault, and a volume

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from stocksdb.domain.reasons import Reason
+
 # Columns of reference/securities.csv (SPEC section 12) and of ReferenceBatch.securities.
 SECURITY_COLUMNS: tuple[str, ...] = (
     "composite_figi", "share_class_figi", "name", "security_type", "primary_exchange",
@@ -25,7 +27,7 @@ TICKER_HISTORY_COLUMNS: tuple[str, ...] = ("composite_figi", "ticker", "valid_fr
 class SourceProblem:
     """A record the source itself could not turn into a row (e.g. no FIGI found anywhere)."""
 
-    reason_code: str          # stable, documented in docs/checks.md
+    reason_code: Reason       # stable, documented in docs/checks.md
     detail: str
     ticker: str | None = None
     raw: dict[str, object] = field(default_factory=dict)

@@ -17,18 +17,28 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from importlib import metadata
 from types import TracebackType
 from typing import Any
 
 import httpx
 
-from stocksdb import __version__
 from stocksdb.errors import ConfigError, RateLimitedError, VendorResponseError
 from stocksdb.redact import redact
 
 log = logging.getLogger(__name__)
 
-USER_AGENT = f"stocksdb/{__version__}"
+
+
+def _package_version() -> str:
+    """The installed distribution's version (a bare source tree has none: '0+unknown')."""
+    try:
+        return metadata.version("stocksdb")
+    except metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
+USER_AGENT = f"stocksdb/{_package_version()}"
 # Query parameters that carry credentials at some vendor (Massive/Polygon `apiKey`, FRED
 # `api_key`, Alpha Vantage `apikey`); compared case-insensitively.
 SECRET_PARAMS = frozenset({"apikey", "api_key", "api-key", "access_token", "token", "secret",

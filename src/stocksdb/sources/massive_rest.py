@@ -26,8 +26,8 @@ from urllib.parse import quote
 import pandas as pd
 
 from stocksdb.config import Settings
+from stocksdb.domain.reasons import Reason
 from stocksdb.errors import MissingCredentialError, VendorResponseError
-from stocksdb.quality.reasons import Reason
 from stocksdb.sources.base import (
     SECURITY_COLUMNS,
     TICKER_HISTORY_COLUMNS,
@@ -240,12 +240,12 @@ def _figi_problem(item: _Listing, result: MappingResult | None) -> SourceProblem
     if result is None:
         detail = (f"{where}, and delisted tickers are not looked up on openfigi (a ticker "
                   "maps to its current holder); add the FIGI by hand if the security matters")
-        return SourceProblem(Reason.FIGI_NOT_FOUND.value, detail, item.ticker, item.record)
+        return SourceProblem(Reason.FIGI_NOT_FOUND, detail, item.ticker, item.record)
     if result.status == "error":
         detail = f"{where}, and openfigi answered error {result.message!r}"
-        return SourceProblem(Reason.FIGI_LOOKUP_ERROR.value, detail, item.ticker, item.record)
+        return SourceProblem(Reason.FIGI_LOOKUP_ERROR, detail, item.ticker, item.record)
     detail = f"{where}, and openfigi found none ({result.message!r})"
-    return SourceProblem(Reason.FIGI_NOT_FOUND.value, detail, item.ticker, item.record)
+    return SourceProblem(Reason.FIGI_NOT_FOUND, detail, item.ticker, item.record)
 
 
 def _one_per_security(listings: Iterable[_Listing]) -> list[_Listing]:
@@ -276,7 +276,7 @@ def _fetch_history(http: HttpClient, item: _Listing) -> tuple[list[Row], SourceP
             detail = (f"massive has no ticker_change events and no list_date for ticker "
                       f"{item.ticker!r} ({item.figi}), so its ticker interval has no start; "
                       "add it to ticker_history by hand if needed")
-            return [], SourceProblem(Reason.NO_START_DATE.value, detail, item.ticker,
+            return [], SourceProblem(Reason.NO_START_DATE, detail, item.ticker,
                                      item.record)
         changes, source_key = [(start, item.ticker)], item.source_key
     return [{"composite_figi": item.figi, "ticker": ticker, "valid_from": valid_from,

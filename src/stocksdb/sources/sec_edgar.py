@@ -24,7 +24,9 @@ from typing import Any
 
 from stocksdb.config import Settings
 from stocksdb.domain.fundamentals import EPS_TAGS, METRIC_UNITS, REVENUE_TAGS, RawPeriod
-from stocksdb.errors import InputFileError, InvalidIdentifierError, MissingCredentialError
+from stocksdb.domain.identifiers import format_cik
+from stocksdb.domain.reasons import Reason
+from stocksdb.errors import InputFileError, MissingCredentialError
 from stocksdb.sources.http import Clock, HttpClient, RateLimit, Sleep
 
 log = logging.getLogger(__name__)
@@ -39,14 +41,7 @@ RATE = RateLimit(calls=10, per_seconds=1.0)
 FISCAL_PERIODS = frozenset({"FY", "Q1", "Q2", "Q3", "Q4"})
 _FILE_RE = re.compile(r"^CIK(\d{10})\.json$")
 
-# Reasons of rejected facts (to become quality.reasons.Reason members).
-MISSING_TAG = "missing_tag"
-NON_NUMERIC_VALUE = "non_numeric_value"
-UNKNOWN_UNIT = "unknown_unit"
-MALFORMED_FACT = "malformed_fact"
-CONFLICTING_VALUE = "conflicting_value"
-
-Problem = tuple[str, str, dict[str, Any]]        # (reason, detail, raw fact)
+Problem = tuple[Reason, str, dict[str, Any]]     # (reason, detail, raw fact)
 
 
 @dataclass(frozen=True)
@@ -56,18 +51,6 @@ class CompanyFacts:
     cik: str                      # 10-digit zero-padded
     payload: dict[str, Any]
     source_key: str               # URL or file path
-
-
-def format_cik(value: object) -> str:
-    """A CIK as 10-digit zero-padded text.
-
-    Raises:
-        InvalidIdentifierError: `value` is not 1 to 10 digits."""
-    text = str(value).strip()
-    if not text.isdigit() or len(text) > 10:
-        raise InvalidIdentifierError(f"cik {value!r} is not 1 to 10 digits; expected e.g. "
-                                     "320193 or 0000320193")
-    return text.zfill(10)
 
 
 def require_user_agent(settings: Settings) -> str:
@@ -173,29 +156,30 @@ def _facts(payload: dict[str, Any]) -> Iterator[tuple[str, str, str, dict[str, A
                         yield taxonomy, tag, unit, fact
 
 
-def _check(tag: str, unit: str, fact: dict[str, Any]) -> tuple[str, str] | None:
+def _check(tag: str, unit: str, fact: dict[str, Any]) -> tuple[Reason, str] | None:
     value = fact.get("val")
     if isinstance(value, bool) or not isinstance(value, int | float):
-        return NON_NUMERIC_VALUE, f"{tag} value {value!r} is not a number"
+        return Reason.NON_NUMERIC_VALUE, f"{tag} value {value!r} is not a number"
     expected = METRIC_UNITS.get(tag)
     if expected is not None and unit != expected:
-        return UNKNOWN_UNIT, f"{tag} unit {unit!r} is not the expected {expected!r}"
+        return Reason.UNKNOWN_UNIT, f"{tag} unit {unit!r} is not the expected {expected!r}"
     missing = [k for k in ("end", "accn", "form", "filed") if not fact.get(k)]
     if missing:
-        return MALFORMED_FACT, f"{tag} fact lacks {', '.join(missing)}"
+        return Reason.MALFORMED_FACT, f"{tag} fact lacks {', '.join(missing)}"
     return None
 
 
 def _add(groups: dict[tuple[str, date, date], tuple[RawPeriod, dict[str, Any]]],
-         taxonomy: str, tag: str, unit: str, fact: dict[str, Any]) -> tuple[str, str] | None:
+         taxonomy: str, tag: str, unit: str,
+         fact: dict[str, Any]) -> tuple[Reason, str] | None:
     try:
         end = date.fromisoformat(fact["end"])
         start = date.fromisoformat(fact["start"]) if fact.get("start") else end
         filed = date.fromisoformat(fact["filed"])
     except (TypeError, ValueError):
-        return MALFORMED_FACT, f"{tag} fact has an unparseable start, end or filed date"
+        return Reason.MALFORMED_FACT, f"{tag} fact has an unparseable start, end or filed date"
     if start > end:
-        return MALFORMED_FACT, f"{tag} fact starts {start} after it ends {end}"
+        return Reason.MALFORMED_FACT, f"{tag} fact starts {start} after it ends {end}"
     key = (str(fact["accn"]), start, end)
     if key not in groups:
         fy, fp = fact.get("fy"), fact.get("fp")
@@ -204,7 +188,7 @@ def _add(groups: dict[tuple[str, date, date], tuple[RawPeriod, dict[str, Any]]],
         groups[key] = (period, period.payload)
     units = groups[key][1].setdefault(taxonomy, {}).setdefault(tag, {})
     if unit in units and units[unit] != fact["val"]:
-        return CONFLICTING_VALUE, (f"{tag} {unit} for {start}..{end} in {key[0]} is both "
+        return Reason.CONFLICTING_VALUE, (f"{tag} {unit} for {start}..{end} in {key[0]} is both "
                                    f"{units[unit]!r} and {fact['val']!r}; kept the first")
     units[unit] = fact["val"]
     return None
@@ -216,6 +200,6 @@ def _missing_tags(payload: dict[str, Any]) -> list[Problem]:
     out: list[Problem] = []
     for metric, tags in (("revenue", REVENUE_TAGS), ("diluted EPS", EPS_TAGS)):
         if not any(t in gaap for t in tags):
-            out.append((MISSING_TAG, f"no {metric} tag (expected one of {', '.join(tags)}); "
+            out.append((Reason.MISSING_TAG, f"no {metric} tag (expected one of {', '.join(tags)}); "
                         f"its quarters get no {metric}", {"cik": payload.get("cik")}))
     return out

@@ -1,4 +1,6 @@
-"""Stable reason codes for rejected rows and source problems.
+"""Stable reason codes: why a row was not loaded (Reason) and why a gate check failed
+(GateReason). Two vocabularies, one enum each; a few codes are spelled alike in both (an invalid
+FIGI is a rejected row, and a stored one a failed check).
 
 Every value is documented in docs/checks.md (a test fails when one is not). Codes never change
 meaning once released; new problems get new codes.
@@ -58,3 +60,33 @@ class Reason(StrEnum):
     UNKNOWN_UNIT = "unknown_unit"
     MALFORMED_FACT = "malformed_fact"
     CONFLICTING_VALUE = "conflicting_value"
+
+
+class GateReason(StrEnum):
+    """Why a check of a phase gate failed (ingestion.gate_results.reason_code)."""
+
+    # schema and reference data
+    SCHEMA_NOT_LATEST = "schema_not_latest"
+    NO_SECURITIES = "no_securities"
+    INVALID_FIGI = "invalid_figi"
+    NO_TICKER_HISTORY = "no_ticker_history"
+    TICKER_INTERVAL_OVERLAP = "ticker_interval_overlap"
+    SECURITY_TICKER_OVERLAP = "security_ticker_overlap"
+    ORPHAN_ROWS = "orphan_rows"
+    # prices_daily coverage
+    LOW_DATE_COVERAGE = "low_date_coverage"
+    LOW_SECURITY_COVERAGE = "low_security_coverage"
+    # corporate actions and adjustment factors
+    NON_POSITIVE_RATIO = "non_positive_ratio"
+    MISSING_PREVIOUS_CLOSE = "missing_previous_close"
+    DIVIDEND_NOT_BELOW_CLOSE = "dividend_not_below_close"
+    CONFLICTING_DUPLICATE = "conflicting_duplicate"
+    NO_PRICES = "no_prices"
+    MISSING_EXDATE_CLOSE = "missing_exdate_close"
+    FACTORS_NOT_REPRODUCIBLE = "factors_not_reproducible"
+    ADJUSTED_JUMP_AT_EVENT = "adjusted_jump_at_event"
+    # fundamentals
+    NO_CIK = "no_cik"
+    NO_RAW_FUNDAMENTALS = "no_raw_fundamentals"
+    RAW_PERIOD_NOT_DERIVED = "raw_period_not_derived"
+    MISSING_YOY = "missing_yoy"
