@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from stocksdb.db.locks import table_locks
 from stocksdb.jobs.base import JobContext, Outcome
-from stocksdb.jobs.locks import table_locks
 from stocksdb.jobs.registry import Job, get_job, in_dependency_order, job_names
 from tests.fix_cli import stocksdb
 
@@ -70,7 +70,8 @@ def test_bootstrap_profile_maps_to_each_jobs_source() -> None:
 
 def test_locks_are_taken_in_alphabetical_table_order() -> None:
     """corporate_actions writes its table and reads three others (docs/checks.md)."""
-    locks = [(lk.table, lk.exclusive) for lk in table_locks(get_job("corporate_actions"))]
+    job = get_job("corporate_actions")
+    locks = [(lk.table, lk.exclusive) for lk in table_locks(job.writes, job.reads)]
     assert locks == [("corporate_actions", True), ("prices_daily", False),
                      ("securities", False), ("ticker_history", False)]
 

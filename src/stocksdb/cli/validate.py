@@ -21,14 +21,13 @@ from stocksdb.domain.adjustments import DEFAULT_METHOD, AdjustmentMethod
 def validate(state: CliState, job: str, method: AdjustmentMethod | None, as_json: bool) -> int:
     """Run JOB's pre-gate (read-only). Exit 0 when no check fails, 3 when one does."""
     from stocksdb.db.connection import connect
-    from stocksdb.gates.checks import GateContext
     from stocksdb.gates.gate import run_gate
     from stocksdb.jobs.registry import get_job
 
     entry = get_job(job)
     with connect(state.dsn()) as conn:
-        context = GateContext(job, method=method or entry.defaults.get("method"))
-        report = run_gate(conn, entry, "pre", context)
+        context = entry.gate_context(method=method)
+        report = run_gate(conn, entry.pre_gate, "pre", context)
     if as_json:
         click.echo(json.dumps({"job": job, "phase": "pre", "passed": report.passed,
                                "results": [r.as_dict() for r in report.results]}, indent=2,

@@ -43,7 +43,7 @@ def database_status(settings: Settings, dsn: str) -> dict[str, Any]:
 
 def _mark_abandoned(conn: Any) -> list[int]:
     """Runs whose process is gone, ended as 'abandoned' now (none before migrations)."""
-    from stocksdb.jobs.locks import mark_abandoned
+    from stocksdb.db.locks import mark_abandoned
 
     exists = conn.execute("SELECT to_regclass('ingestion.job_runs') IS NOT NULL").fetchone()
     return mark_abandoned(conn) if exists and exists[0] else []

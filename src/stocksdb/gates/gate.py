@@ -8,21 +8,19 @@ to skip a gate. `stocksdb validate JOB` runs the pre-gate alone.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any
 
 import psycopg
 from psycopg.types.json import Jsonb
 
 from stocksdb.gates import checks as c
 from stocksdb.gates.base import GateCheck
-from stocksdb.quality.result import CheckResult, Severity
-
-if TYPE_CHECKING:
-    from stocksdb.jobs.registry import Job
+from stocksdb.quality.result import CheckResult, Phase, Severity
 
 Check = GateCheck   # a check with its name and reason as data (gates.base)
-Phase = Literal["pre", "post"]
+__all__ = ["Check", "GateReport", "Phase", "record_gate", "run_gate"]
 
 
 @dataclass(frozen=True)
@@ -49,13 +47,11 @@ class GateReport:
                 "checks failed\n" + "\n".join(lines))
 
 
-def run_gate(conn: psycopg.Connection[Any], job: Job[Any], phase: Phase,
-             ctx: c.GateContext | None = None) -> GateReport:
-    """Run a job's pre or post checks (read-only)."""
-    context = ctx or c.GateContext(job.name, method=job.defaults.get("method"))
-    checks = job.pre_gate if phase == "pre" else job.post_gate
+def run_gate(conn: psycopg.Connection[Any], checks: Sequence[Check], phase: Phase,
+             ctx: c.GateContext) -> GateReport:
+    """Run the checks of one phase of `ctx.job`'s gate (read-only, rolled back)."""
     with conn.transaction(force_rollback=True):
-        return GateReport(job.name, phase, tuple(check(conn, context) for check in checks))
+        return GateReport(ctx.job, phase, tuple(check(conn, ctx) for check in checks))
 
 
 def record_gate(conn: psycopg.Connection[Any], run_id: int, report: GateReport) -> None:

@@ -176,14 +176,14 @@ class JobContext:
         """Replace a broken connection (taking the run's locks again unless `relock` is off);
         False when the database is still unreachable."""
         from stocksdb.db.connection import connect
-        from stocksdb.jobs.locks import hold_run_lock, take_table_locks
+        from stocksdb.db.locks import hold_run_lock, take_table_locks
 
         try:
             self.conn.close()
             self.conn = connect(self.dsn, autocommit=True)
             hold_run_lock(self.conn, self.report.run_id)
             if relock:
-                take_table_locks(self.conn, self.job)
+                take_table_locks(self.conn, self.job.name, self.job.writes, self.job.reads)
         except (DatabaseStateError, psycopg.OperationalError) as exc:
             log.error("database unreachable: %s", exc)
             return False
@@ -199,9 +199,9 @@ class JobContext:
 
 def start_run(conn: psycopg.Connection[Any], job: str, params: dict[str, Any]) -> JobReport:
     """Insert the job_runs row (committed at once, so a crash leaves a 'running' trace) and take
-    the run's liveness lock on `conn` in the same transaction (jobs.locks): keep `conn` open for
+    the run's liveness lock on `conn` in the same transaction (db.locks): keep `conn` open for
     the whole run, or the run is taken for abandoned."""
-    from stocksdb.jobs.locks import hold_run_lock
+    from stocksdb.db.locks import hold_run_lock
 
     with conn.transaction():
         row = conn.execute(

@@ -22,7 +22,9 @@ from stocksdb.errors import UnknownJobError, UnsupportedSourceError
 from stocksdb.jobs.base import JobContext, Outcome, RunRequest
 
 if TYPE_CHECKING:
-    from stocksdb.gates.gate import Check
+    from stocksdb.domain.adjustments import AdjustmentMethod
+    from stocksdb.gates.base import GateContext
+    from stocksdb.gates.gate import Check, Phase
 
 T = TypeVar("T")
 
@@ -86,6 +88,16 @@ class Job(Generic[T]):
             raise UnsupportedSourceError(f"job {self.name} {has}")
         filled = {k: v for k, v in self.defaults.items() if getattr(request, k) is None}
         return replace(request, source=source, **filled)
+
+    def checks(self, phase: Phase) -> tuple[Check, ...]:
+        """The checks of the job's pre- or post-gate."""
+        return self.pre_gate if phase == "pre" else self.post_gate
+
+    def gate_context(self, *, method: AdjustmentMethod | None = None) -> GateContext:
+        """What a check knows outside a run (validate, bootstrap's final validation)."""
+        from stocksdb.gates.base import GateContext
+
+        return GateContext(self.name, method=method or self.defaults.get("method"))
 
     def read(self, ctx: JobContext) -> T:
         """The job's input from the context's source (None for database-only jobs)."""

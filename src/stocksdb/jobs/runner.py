@@ -12,6 +12,7 @@ import psycopg
 
 from stocksdb.config import Settings
 from stocksdb.db.connection import connect
+from stocksdb.db.locks import mark_abandoned, take_table_locks
 from stocksdb.db.migrate import require_latest
 from stocksdb.errors import GateFailedError, StocksdbError
 from stocksdb.gates.checks import GateContext
@@ -25,7 +26,6 @@ from stocksdb.jobs.base import (
     start_run,
     write_rejected,
 )
-from stocksdb.jobs.locks import mark_abandoned, take_table_locks
 from stocksdb.jobs.registry import get_job
 
 __all__ = ["RunRequest", "run_job"]
@@ -75,7 +75,7 @@ def run_job(settings: Settings, dsn: str, request: RunRequest,
 
 def _run_body(ctx: JobContext) -> JobReport:
     job, report = ctx.job, ctx.report
-    take_table_locks(ctx.conn, job, wait=not ctx.request.no_wait)
+    take_table_locks(ctx.conn, job.name, job.writes, job.reads, wait=not ctx.request.no_wait)
     _gate(ctx, "pre")
     if job.atomic:
         _run_atomic(ctx)     # runs its post-gate inside the job's transaction
@@ -109,7 +109,7 @@ def _run_atomic(ctx: JobContext) -> None:
             outcome = job.run(ctx, job.read(ctx))
             ctx.sessions = outcome.sessions
             ctx.report.take(outcome)
-            gate = run_gate(ctx.conn, job, "post", _gate_context(ctx))
+            gate = run_gate(ctx.conn, job.post_gate, "post", _gate_context(ctx))
             if not gate.passed:
                 raise _PostGateFailed(gate)
     except _PostGateFailed as failed:
@@ -129,7 +129,7 @@ def _gate_context(ctx: JobContext) -> GateContext:
 
 def _gate(ctx: JobContext, phase: Phase) -> None:
     """Run and record a gate phase outside any transaction (see _conclude)."""
-    _conclude(ctx, run_gate(ctx.conn, ctx.job, phase, _gate_context(ctx)))
+    _conclude(ctx, run_gate(ctx.conn, ctx.job.checks(phase), phase, _gate_context(ctx)))
 
 
 def _conclude(ctx: JobContext, gate: GateReport, note: str = "") -> None:

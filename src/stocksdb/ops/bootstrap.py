@@ -156,7 +156,7 @@ def _validation(dsn: str, _: Settings, opts: BootstrapOptions) -> dict[str, Any]
     results: dict[str, dict[str, str]] = {}
     with connect(dsn) as conn:
         for job in (j for j in jobs() if not _no_input(j, opts)):
-            gate = run_gate(conn, job, "pre")
+            gate = run_gate(conn, job.pre_gate, "pre", job.gate_context())
             results[job.name] = {r.check: r.status.value for r in gate.results}
             if not gate.passed:
                 raise StocksdbError("validation failed: " + gate.summary())

@@ -19,15 +19,13 @@ from __future__ import annotations
 
 import logging
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import psycopg
 
 from stocksdb.errors import LockBusyError
-
-if TYPE_CHECKING:
-    from stocksdb.jobs.registry import Job
 
 log = logging.getLogger("stocksdb.jobs")
 
@@ -45,9 +43,10 @@ class TableLock:
     exclusive: bool
 
 
-def table_locks(job: Job[Any]) -> list[TableLock]:
-    """The locks a job takes, in lock order (alphabetical by table)."""
-    wanted = {t: False for t in job.reads} | {t: True for t in job.writes}
+def table_locks(writes: Iterable[str], reads: Iterable[str]) -> list[TableLock]:
+    """The locks a job writing `writes` and reading `reads` takes, in lock order (alphabetical
+    by table)."""
+    wanted = {t: False for t in reads} | {t: True for t in writes}
     return [TableLock(t, wanted[t]) for t in sorted(wanted)]
 
 
@@ -77,14 +76,14 @@ def _holder(conn: psycopg.Connection[Any], table: str) -> str:
     return f"run {row[0]} ({row[1]}, started {row[2]:%Y-%m-%d %H:%M:%S} UTC)"
 
 
-def take_table_locks(conn: psycopg.Connection[Any], job: Job[Any], *,
-                     wait: bool = True) -> None:
+def take_table_locks(conn: psycopg.Connection[Any], job: str, writes: Iterable[str],
+                     reads: Iterable[str], *, wait: bool = True) -> None:
     """Take the job's table locks in lock order; waits (saying for whom) unless `wait` is off.
 
     Raises:
         LockBusyError: `wait` is false and another run holds a needed lock.
     """
-    for lock in table_locks(job):
+    for lock in table_locks(writes, reads):
         mode = "" if lock.exclusive else "_shared"
         args = (TABLE_NAMESPACE, _table_key(lock.table))
         row = conn.execute(f"SELECT pg_try_advisory_lock{mode}(%s, %s)", args).fetchone()
@@ -94,12 +93,12 @@ def take_table_locks(conn: psycopg.Connection[Any], job: Job[Any], *,
         need = "write" if lock.exclusive else "read"
         if not wait:
             raise LockBusyError(
-                f"job {job.name!r} needs to {need} table {lock.table!r}, which {holder} is using; "
+                f"job {job!r} needs to {need} table {lock.table!r}, which {holder} is using; "
                 "nothing was done; wait for it to end or run without --no-wait to queue")
-        log.warning("job %s waits to %s table %s: %s is using it", job.name, need, lock.table,
+        log.warning("job %s waits to %s table %s: %s is using it", job, need, lock.table,
                     holder)
         conn.execute(f"SELECT pg_advisory_lock{mode}(%s, %s)", args)
-        log.info("job %s: table %s is free, going on", job.name, lock.table)
+        log.info("job %s: table %s is free, going on", job, lock.table)
 
 
 _RUNNING = "SELECT run_id FROM ingestion.job_runs WHERE status = 'running' ORDER BY run_id"
