@@ -39,6 +39,13 @@ SETTING_HELP: dict[str, str] = {
     "sec_www_url": "SEC www base URL (env STOCKSDB_SEC_WWW_URL, default https://www.sec.gov)",
     "max_file_bytes": "Largest day file the loader reads, decompressed; a bigger one fails its "
     "date with file_too_large (env STOCKSDB_MAX_FILE_BYTES, default 2 GiB)",
+    "yahoo_url": "Yahoo chart API base URL (env STOCKSDB_YAHOO_URL, default "
+    "https://query2.finance.yahoo.com)",
+    "alphavantage_url": "Alpha Vantage base URL (env STOCKSDB_ALPHAVANTAGE_URL, default "
+    "https://www.alphavantage.co)",
+    "alphavantage_api_key": "Alpha Vantage API key (env ALPHAVANTAGE_API_KEY); secret",
+    "fred_url": "FRED API base URL (env STOCKSDB_FRED_URL, default https://api.stlouisfed.org)",
+    "fred_api_key": "FRED API key (env FRED_API_KEY); secret",
 }
 
 def _int(value: str | None, default: int, name: str) -> int:
@@ -77,6 +84,11 @@ class Settings:
     sec_data_url: str = "https://data.sec.gov"
     sec_www_url: str = "https://www.sec.gov"
     max_file_bytes: int = 2 << 30
+    yahoo_url: str = "https://query2.finance.yahoo.com"
+    alphavantage_url: str = "https://www.alphavantage.co"
+    alphavantage_api_key: str | None = field(default=None, repr=False)
+    fred_url: str = "https://api.stlouisfed.org"
+    fred_api_key: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], *, dsn: str | None = None) -> Settings:
@@ -109,6 +121,12 @@ class Settings:
             sec_www_url=get("STOCKSDB_SEC_WWW_URL", cls.sec_www_url) or cls.sec_www_url,
             max_file_bytes=_int(get("STOCKSDB_MAX_FILE_BYTES"), 2 << 30,
                                 "STOCKSDB_MAX_FILE_BYTES"),
+            yahoo_url=get("STOCKSDB_YAHOO_URL", cls.yahoo_url) or cls.yahoo_url,
+            alphavantage_url=get("STOCKSDB_ALPHAVANTAGE_URL", cls.alphavantage_url)
+            or cls.alphavantage_url,
+            alphavantage_api_key=get("ALPHAVANTAGE_API_KEY"),
+            fred_url=get("STOCKSDB_FRED_URL", cls.fred_url) or cls.fred_url,
+            fred_api_key=get("FRED_API_KEY"),
         )
 
     @property

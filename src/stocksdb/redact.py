@@ -25,7 +25,7 @@ REDACTED = "***"
 # Shorter values are not treated as secrets: replacing them would mangle ordinary text.
 MIN_SECRET_LENGTH = 6
 _SECRET_FIELDS = ("massive_api_key", "massive_s3_access_key_id", "massive_s3_secret_access_key",
-                  "openfigi_api_key")
+                  "openfigi_api_key", "alphavantage_api_key", "fred_api_key")
 
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     # AWS SigV4: Credential=AKIA.../date/region/s3/aws4_request (also X-Amz-Credential=...)

@@ -200,3 +200,23 @@ def test_user_agent_carries_the_version_in_pyproject(httpserver: HTTPServer,
     with make_client(httpserver.url_for("/"), fake_clock) as client:
         client.get_json("/v3/reference/tickers/AAPL")
     assert httpserver.log[0][0].headers["User-Agent"] == f"stocksdb/{declared}"
+
+
+def test_token_bucket_allows_a_burst_then_waits_for_each_token(fake_clock: FakeClock) -> None:
+    """5 calls a minute with a burst of 5 (Alpha Vantage's free tier): five requests go at
+    once, the sixth waits 12 s (60 / 5), and after a 30 s pause two tokens (not more) are
+    back, so of three quick calls only the third waits, another 6 s (12 - the 6 s earned)."""
+    from stocksdb.sources.http import _Spacing
+
+    bucket = _Spacing(RateLimit(5, 60.0, burst=5), fake_clock.clock, fake_clock.sleep)
+    for _ in range(5):
+        bucket.wait()
+    assert fake_clock.sleeps == []
+    bucket.wait()
+    assert fake_clock.sleeps == [12.0]
+    fake_clock.now += 30.0
+    bucket.wait()
+    bucket.wait()
+    assert fake_clock.sleeps == [12.0]
+    bucket.wait()
+    assert fake_clock.sleeps == [12.0, pytest.approx(6.0)]

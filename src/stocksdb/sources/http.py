@@ -83,20 +83,24 @@ _install_httpx_filter()
 
 @dataclass(frozen=True)
 class RateLimit:
-    """At most `calls` requests per `per_seconds`, enforced by spacing requests evenly:
-    consecutive requests start at least per_seconds / calls seconds apart."""
+    """At most `calls` requests per `per_seconds`, as a token bucket holding up to `burst`
+    tokens, refilled at calls / per_seconds tokens a second; a request takes one token and
+    waits for it when the bucket is empty. With burst 1 (the default) requests are spaced
+    evenly: consecutive requests start at least per_seconds / calls seconds apart."""
 
     calls: int
     per_seconds: float
+    burst: int = 1
 
     def __post_init__(self) -> None:
-        if self.calls < 1 or self.per_seconds <= 0:
-            raise ConfigError(f"rate limit {self.calls} calls per {self.per_seconds} s is "
-                              "invalid; expected calls >= 1 and per_seconds > 0")
+        if self.calls < 1 or self.per_seconds <= 0 or self.burst < 1:
+            raise ConfigError(f"rate limit {self.calls} calls per {self.per_seconds} s "
+                              f"(burst {self.burst}) is invalid; expected calls >= 1, "
+                              "per_seconds > 0 and burst >= 1")
 
     @property
     def interval(self) -> float:
-        """Seconds between the starts of two consecutive requests."""
+        """Seconds to earn one token."""
         return self.per_seconds / self.calls
 
 
@@ -120,18 +124,25 @@ class RetryPolicy:
 
 
 class _Spacing:
-    """Min-interval limiter over an injectable clock."""
+    """Token-bucket limiter (RateLimit) over an injectable clock; the bucket starts full."""
 
     def __init__(self, limit: RateLimit, clock: Clock, sleep: Sleep) -> None:
-        self._interval, self._clock, self._sleep = limit.interval, clock, sleep
-        self._next_at: float | None = None
+        self._interval, self._burst = limit.interval, float(limit.burst)
+        self._clock, self._sleep = clock, sleep
+        self._tokens: float = self._burst
+        self._at: float | None = None
 
     def wait(self) -> None:
         now = self._clock()
-        if self._next_at is not None and now < self._next_at:
-            self._sleep(self._next_at - now)
-            now = max(self._clock(), self._next_at)
-        self._next_at = now + self._interval
+        if self._at is not None:
+            self._tokens = min(self._burst, self._tokens + (now - self._at) / self._interval)
+        self._at = now
+        if self._tokens < 1.0:
+            pause = (1.0 - self._tokens) * self._interval
+            self._sleep(pause)
+            self._at = max(self._clock(), now + pause)
+            self._tokens = 1.0
+        self._tokens -= 1.0
 
 
 def _secret_values(secret_headers: Mapping[str, str]) -> tuple[str, ...]:
