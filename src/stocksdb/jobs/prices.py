@@ -21,10 +21,11 @@ from typing import Any
 import pandas as pd
 import psycopg
 
+from stocksdb.db.sync import MergeCounts
 from stocksdb.domain.sessions import last_sessions, sessions_in_range
 from stocksdb.errors import InputError
 from stocksdb.jobs.base import JobReport, Rejected, write_rejected
-from stocksdb.jobs.prices_merge import MergeCounts, Payload, merge_day
+from stocksdb.jobs.prices_merge import Payload, merge_day
 from stocksdb.jobs.prices_prepare import Prepared, prepare_session
 from stocksdb.quality.prices import DayCheck
 from stocksdb.sources.flatfiles import DEFAULT_MAX_FILE_BYTES, DayFile, DayFileStore, DayRows
@@ -241,13 +242,6 @@ def _prepared(store: DayFileStore, sessions: list[date], intervals: pd.DataFrame
             yield current.result()
 
 
-def _add(total: MergeCounts, part: MergeCounts) -> None:
-    total.inserted += part.inserted
-    total.updated += part.updated
-    total.unchanged += part.unchanged
-    total.deleted += part.deleted
-
-
 def run_prices_daily(ctx: Any, store: DayFileStore, opts: PricesOptions,
                      progress: ProgressFn | None = None) -> JobReport:
     """Load every session of the range; fills ctx.report (status 'partial' on any failure)."""
@@ -267,7 +261,7 @@ def run_prices_daily(ctx: Any, store: DayFileStore, opts: PricesOptions,
         outcome = _load_session(ctx, store, prep, opts=opts, tally=tally)
         if isinstance(outcome, MergeCounts):
             tally.ok.append(session)
-            _add(tally.rows, outcome)
+            tally.rows += outcome
         elif outcome == "missing":
             tally.missing.append(session)
         if progress:
