@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import psycopg
@@ -102,15 +103,21 @@ def sync_from_stage(conn: psycopg.Connection[Any], target: Table, key: Sequence[
     staged:       the stage's row count when the caller knows it (else it is counted), used
                   for `unchanged`.
     """
-    parts = _Parts.build(target, stage, key, values, scope=scope, stamp=stamp or {},
-                         pin=pin or {}, null_safe=null_safe)
+    shape = _Shape(
+        target=table_identifier(target).as_string(conn),
+        stage=table_identifier(stage).as_string(conn),
+        key=tuple(key), values=tuple(values), scope=_scope_shape(scope),
+        stamp=tuple((c, e.as_string(conn)) for c, e in (stamp or {}).items()),
+        pin=tuple(pin or {}), null_safe=tuple(c for c in key if c in null_safe),
+        order=tuple(insert_order))
+    statements = _statements(shape)
+    params = _params(scope, pin or {})
     if staged is None:
-        row = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(parts.stage)).fetchone()
+        row = conn.execute(statements.count).fetchone()
         staged = int(row[0]) if row else 0
-    deleted = (conn.execute(parts.delete(), parts.params).rowcount
-               if scope is not None else 0)
-    updated = conn.execute(parts.update(), parts.params).rowcount if values else 0
-    inserted = conn.execute(parts.insert(insert_order), parts.params).rowcount
+    deleted = conn.execute(statements.delete, params).rowcount if statements.delete else 0
+    updated = conn.execute(statements.update, params).rowcount if statements.update else 0
+    inserted = conn.execute(statements.insert, params).rowcount
     return MergeCounts(inserted=inserted, updated=updated, deleted=deleted,
                        unchanged=staged - inserted - updated)
 
@@ -118,6 +125,43 @@ def sync_from_stage(conn: psycopg.Connection[Any], target: Table, key: Sequence[
 def table_identifier(table: Table) -> sql.Identifier:
     """`table` as an identifier; a str is split on its dots."""
     return table if isinstance(table, sql.Identifier) else sql.Identifier(*table.split("."))
+
+
+# The statements depend only on names, so they are composed once per shape and reused (the
+# prices loader merges hundreds of sessions with the same three statements); the values
+# of a scope and of pins travel as parameters.
+@dataclass(frozen=True)
+class _Shape:
+    target: str                       # rendered identifiers and stamp expressions
+    stage: str
+    key: tuple[str, ...]
+    values: tuple[str, ...]
+    scope: tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]] | None  # equal, exclude, staged
+    stamp: tuple[tuple[str, str], ...]
+    pin: tuple[str, ...]
+    null_safe: tuple[str, ...]
+    order: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class _Statements:
+    count: str
+    delete: str | None
+    update: str | None
+    insert: str
+
+
+def _scope_shape(scope: Scope | None
+                 ) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]] | None:
+    return None if scope is None else (tuple(scope.equal), tuple(scope.exclude), scope.staged)
+
+
+def _params(scope: Scope | None, pin: Mapping[str, object]) -> dict[str, object]:
+    params = {f"pin{i}": v for i, v in enumerate(pin.values())}
+    if scope is not None:
+        params.update({f"eq{i}": v for i, v in enumerate(scope.equal.values())})
+        params.update({f"ex{i}": list(v) for i, v in enumerate(scope.exclude.values())})
+    return params
 
 
 def _cols(alias: str | None, names: Sequence[str]) -> sql.Composed:
@@ -129,71 +173,57 @@ def _and(terms: Sequence[sql.Composable]) -> sql.Composable:
     return sql.SQL(" AND ").join(terms) if terms else sql.SQL("true")
 
 
-@dataclass(frozen=True)
-class _Parts:
-    """The pieces of the three statements, composed once per merge."""
+def _match(shape: _Shape) -> sql.Composable:
+    """Staged row s is stored row t: equal keys (pinned ones against their value)."""
+    terms: list[sql.Composable] = [
+        sql.SQL("{} IS NOT DISTINCT FROM {}" if c in shape.null_safe else "{} = {}").format(
+            sql.Identifier("t", c), sql.Identifier("s", c))
+        for c in shape.key if c not in shape.pin]
+    terms += [sql.SQL("{} = {}").format(sql.Identifier("t", c), sql.Placeholder(f"pin{i}"))
+              for i, c in enumerate(shape.pin)]
+    return _and(terms)
 
-    target: sql.Identifier
-    stage: sql.Identifier
-    key: tuple[str, ...]
-    values: tuple[str, ...]
-    stamp: Mapping[str, sql.Composable]
-    match: sql.Composable      # staged row s is stored row t (key, plus pins)
-    in_scope: sql.Composable   # stored row t is in scope
-    params: dict[str, object]
 
-    @classmethod
-    def build(cls, target: Table, stage: Table, key: Sequence[str], values: Sequence[str], *,
-              scope: Scope | None, stamp: Mapping[str, sql.Composable],
-              pin: Mapping[str, object], null_safe: Collection[str]) -> _Parts:
-        scope = scope or Scope()
-        params: dict[str, object] = {}
-        match: list[sql.Composable] = [
-            sql.SQL("{} IS NOT DISTINCT FROM {}" if c in null_safe else "{} = {}").format(
-                sql.Identifier("t", c), sql.Identifier("s", c)) for c in key if c not in pin]
-        for i, (col, value) in enumerate(pin.items()):
-            params[f"pin{i}"] = value
-            match.append(sql.SQL("{} = {}").format(sql.Identifier("t", col),
-                                                   sql.Placeholder(f"pin{i}")))
-        in_scope: list[sql.Composable] = []
-        for i, (col, value) in enumerate(scope.equal.items()):
-            params[f"eq{i}"] = value
-            in_scope.append(sql.SQL("{} = {}").format(sql.Identifier("t", col),
-                                                      sql.Placeholder(f"eq{i}")))
-        for i, (col, excluded) in enumerate(scope.exclude.items()):
-            params[f"ex{i}"] = list(excluded)
-            in_scope.append(sql.SQL("NOT ({} = ANY({}))").format(sql.Identifier("t", col),
-                                                                 sql.Placeholder(f"ex{i}")))
-        stage_id = table_identifier(stage)
-        if scope.staged:
-            in_scope.append(sql.SQL("({}) IN (SELECT {} FROM {} s)").format(
-                _cols("t", scope.staged), _cols("s", scope.staged), stage_id))
-        return cls(table_identifier(target), stage_id, tuple(key), tuple(values), stamp,
-                   _and(match), _and(in_scope), params)
+def _in_scope(shape: _Shape) -> sql.Composable:
+    """Stored row t is in the scope."""
+    assert shape.scope is not None
+    equal, exclude, staged = shape.scope
+    terms: list[sql.Composable] = [
+        sql.SQL("{} = {}").format(sql.Identifier("t", c), sql.Placeholder(f"eq{i}"))
+        for i, c in enumerate(equal)]
+    terms += [sql.SQL("NOT ({} = ANY({}))").format(sql.Identifier("t", c),
+                                                   sql.Placeholder(f"ex{i}"))
+              for i, c in enumerate(exclude)]
+    if staged:
+        terms.append(sql.SQL("({}) IN (SELECT {} FROM {} s)").format(
+            _cols("t", staged), _cols("s", staged), sql.SQL(shape.stage)))
+    return _and(terms)
 
-    def delete(self) -> sql.Composed:
-        return sql.SQL("DELETE FROM {dst} t WHERE {scope} AND NOT EXISTS "
-                       "(SELECT 1 FROM {stage} s WHERE {match})").format(
-            dst=self.target, scope=self.in_scope, stage=self.stage, match=self.match)
 
-    def update(self) -> sql.Composed:
+@lru_cache(maxsize=64)
+def _statements(shape: _Shape) -> _Statements:
+    dst, stage, match = sql.SQL(shape.target), sql.SQL(shape.stage), _match(shape)
+    stamp = [(sql.Identifier(c), sql.SQL(expr)) for c, expr in shape.stamp]
+    delete = update = None
+    if shape.scope is not None:
+        delete = sql.SQL("DELETE FROM {} t WHERE {} AND NOT EXISTS "
+                         "(SELECT 1 FROM {} s WHERE {})").format(dst, _in_scope(shape), stage,
+                                                                 match)
+    if shape.values:
         sets = [sql.SQL("{} = {}").format(sql.Identifier(c), sql.Identifier("s", c))
-                for c in self.values]
-        sets += [sql.SQL("{} = {}").format(sql.Identifier(c), expr)
-                 for c, expr in self.stamp.items()]
-        return sql.SQL("UPDATE {dst} t SET {sets} FROM {stage} s WHERE {match} "
-                       "AND ({t_vals}) IS DISTINCT FROM ({s_vals})").format(
-            dst=self.target, sets=sql.SQL(", ").join(sets), stage=self.stage, match=self.match,
-            t_vals=_cols("t", self.values), s_vals=_cols("s", self.values))
-
-    def insert(self, order: Sequence[str]) -> sql.Composed:
-        cols = [*self.key, *self.values]
-        exprs: list[sql.Composable] = [sql.Identifier("s", c) for c in cols]
-        exprs += list(self.stamp.values())
-        query = sql.SQL("INSERT INTO {dst} ({cols}) SELECT {exprs} FROM {stage} s "
-                        "WHERE NOT EXISTS (SELECT 1 FROM {dst} t WHERE {match})").format(
-            dst=self.target, cols=_cols(None, [*cols, *self.stamp]),
-            exprs=sql.SQL(", ").join(exprs), stage=self.stage, match=self.match)
-        if order:
-            query += sql.SQL(" ORDER BY {}").format(_cols("s", order))
-        return query
+                for c in shape.values]
+        sets += [sql.SQL("{} = {}").format(c, expr) for c, expr in stamp]
+        update = sql.SQL("UPDATE {} t SET {} FROM {} s WHERE {} "
+                         "AND ({}) IS DISTINCT FROM ({})").format(
+            dst, sql.SQL(", ").join(sets), stage, match, _cols("t", shape.values),
+            _cols("s", shape.values))
+    cols = [*shape.key, *shape.values]
+    insert = sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {} s "
+                     "WHERE NOT EXISTS (SELECT 1 FROM {} t WHERE {})").format(
+        dst, sql.SQL(", ").join([*map(sql.Identifier, cols), *(c for c, _ in stamp)]),
+        sql.SQL(", ").join([_cols("s", cols), *(e for _, e in stamp)]), stage, dst, match)
+    if shape.order:
+        insert += sql.SQL(" ORDER BY {}").format(_cols("s", shape.order))
+    count = sql.SQL("SELECT count(*) FROM {}").format(stage)
+    return _Statements(count.as_string(), delete.as_string() if delete else None,
+                       update.as_string() if update else None, insert.as_string())
