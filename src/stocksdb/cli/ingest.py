@@ -5,17 +5,21 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
 from stocksdb.cli import CliState, pass_state
 from stocksdb.cli.options import adjustment_method_option
 from stocksdb.domain.adjustments import DEFAULT_METHOD, AdjustmentMethod
+
+if TYPE_CHECKING:
+    from stocksdb.db.sync import MergeCounts
+    from stocksdb.jobs.base import ProgressFn
 
 log = logging.getLogger("stocksdb.jobs")
 
@@ -30,10 +34,10 @@ def _symbols(_: click.Context, __: click.Parameter, value: str | None) -> tuple[
 
 
 @contextmanager
-def _progress(total_hint: bool) -> Iterator[Callable[..., None]]:
+def _progress(total_hint: bool) -> Iterator[ProgressFn]:
     """A rich progress bar on a terminal; plain log lines otherwise."""
     if not (total_hint and sys.stderr.isatty()):
-        def plain(session: date, outcome: str, counts: Any) -> None:
+        def plain(session: date, outcome: str, counts: MergeCounts | None) -> None:
             log.info("%s %s%s", session, outcome, f" {counts}" if counts else "")
         yield plain
         return
@@ -43,7 +47,7 @@ def _progress(total_hint: bool) -> Iterator[Callable[..., None]]:
                   transient=True) as bar:
         task = bar.add_task("sessions", total=None)
 
-        def step(session: date, outcome: str, counts: Any) -> None:
+        def step(session: date, outcome: str, counts: MergeCounts | None) -> None:
             bar.update(task, advance=1, description=f"{session} {outcome}")
         yield step
 

@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import psycopg
+from psycopg import sql
 
+from stocksdb.db.sync import Scope, sync_from_stage
 from stocksdb.domain.adjustments import DEFAULT_METHOD, AdjustmentMethod
 from stocksdb.gates import checks as c
 from stocksdb.jobs.base import JobContext, Outcome
@@ -31,28 +33,9 @@ INSERT INTO stocks_research.adjustment_factors_daily (security_id, trade_date, m
 SELECT x.*, %(run_id)s FROM ({FACTORS}) x
 """
 _STAGE = f"CREATE TEMP TABLE stage_factors ON COMMIT DROP AS {FACTORS}"
-_DELETE = """
-DELETE FROM stocks_research.adjustment_factors_daily a WHERE a.method = %(method)s
-   AND NOT EXISTS (SELECT 1 FROM stage_factors s
-                    WHERE s.security_id = a.security_id AND s.trade_date = a.trade_date)
-"""
-_UPDATE = """
-UPDATE stocks_research.adjustment_factors_daily a
-   SET price_factor = s.price_factor, volume_factor = s.volume_factor,
-       split_factor = s.split_factor, dividend_factor = s.dividend_factor, run_id = %(run_id)s
-  FROM stage_factors s
- WHERE a.method = %(method)s AND a.security_id = s.security_id AND a.trade_date = s.trade_date
-   AND (a.price_factor, a.volume_factor, a.split_factor, a.dividend_factor) IS DISTINCT FROM
-       (s.price_factor, s.volume_factor, s.split_factor, s.dividend_factor)
-"""
-_INSERT_NEW = """
-INSERT INTO stocks_research.adjustment_factors_daily (security_id, trade_date, method,
-    price_factor, volume_factor, split_factor, dividend_factor, run_id)
-SELECT s.*, %(run_id)s FROM stage_factors s
- WHERE NOT EXISTS (SELECT 1 FROM stocks_research.adjustment_factors_daily a
-                    WHERE a.method = %(method)s AND a.security_id = s.security_id
-                      AND a.trade_date = s.trade_date)
-"""
+_TARGET = sql.Identifier("stocks_research", "adjustment_factors_daily")
+_KEY = ("security_id", "trade_date", "method")
+_FACTOR_COLS = ("price_factor", "volume_factor", "split_factor", "dividend_factor")
 
 
 def write_factors(conn: psycopg.Connection[Any], method: str, run_id: int) -> dict[str, int]:
@@ -63,13 +46,10 @@ def write_factors(conn: psycopg.Connection[Any], method: str, run_id: int) -> di
         inserted = conn.execute(_INSERT_ALL, params).rowcount
         return {"inserted": inserted, "updated": 0, "deleted": 0, "unchanged": 0}
     conn.execute(_STAGE, params)
-    total = conn.execute("SELECT count(*) FROM stage_factors").fetchone()
-    deleted = conn.execute(_DELETE, params).rowcount
-    updated = conn.execute(_UPDATE, params).rowcount
-    inserted = conn.execute(_INSERT_NEW, params).rowcount
-    n = int(total[0]) if total else 0
-    return {"inserted": inserted, "updated": updated, "deleted": deleted,
-            "unchanged": n - inserted - updated}
+    counts = sync_from_stage(conn, _TARGET, _KEY, _FACTOR_COLS, Scope(equal={"method": method}),
+                             stage="stage_factors", stamp={"run_id": sql.Literal(run_id)},
+                             pin={"method": method})
+    return counts.as_dict()
 
 
 @dataclass(frozen=True, kw_only=True)

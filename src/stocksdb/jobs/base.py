@@ -23,6 +23,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from stocksdb.config import Settings
+from stocksdb.db.sync import MergeCounts
 from stocksdb.domain.adjustments import AdjustmentMethod
 from stocksdb.domain.reasons import Reason
 from stocksdb.errors import DatabaseStateError, InputError
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("stocksdb.jobs")
 
 # Called after each session of a dated job: (session, 'ok'|'failed'|'missing', counts or None).
-ProgressFn = Callable[[date, str, Any], None]
+ProgressFn = Callable[[date, str, MergeCounts | None], None]
 
 
 @dataclass(frozen=True, kw_only=True)

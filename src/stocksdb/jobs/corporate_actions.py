@@ -16,8 +16,10 @@ from datetime import date
 from typing import Any
 
 import psycopg
+from psycopg import sql
 from psycopg.types.json import Jsonb
 
+from stocksdb.db.sync import Scope, sync_from_stage
 from stocksdb.domain.actions import Event, Problem, collapse, parse_dividend, parse_split
 from stocksdb.gates import checks as c
 from stocksdb.jobs.base import JobContext, Outcome, Rejected
@@ -84,52 +86,30 @@ def _rejected(problem: Problem, source: str) -> Rejected:
 _STAGE = """
 CREATE TEMP TABLE stage_actions (security_id bigint, action_type text, ex_date date,
     split_from double precision, split_to double precision, cash_amount double precision,
-    currency text, declared_date date, record_date date, pay_date date, source_event_id text)
-    ON COMMIT DROP
+    currency text, declared_date date, record_date date, pay_date date, source_event_id text,
+    source text) ON COMMIT DROP
 """
-_DELETE = """
-DELETE FROM stocks_research.corporate_actions c WHERE c.source = %(source)s
-   AND NOT EXISTS (SELECT 1 FROM stage_actions s WHERE (s.security_id, s.action_type, s.ex_date)
-                   = (c.security_id, c.action_type, c.ex_date))
-"""
-_UPDATE = """
-UPDATE stocks_research.corporate_actions c SET split_from = s.split_from, split_to = s.split_to,
-       cash_amount = s.cash_amount, currency = s.currency, declared_date = s.declared_date,
-       record_date = s.record_date, pay_date = s.pay_date, source_event_id = s.source_event_id,
-       source = %(source)s, run_id = %(run_id)s
-  FROM stage_actions s
- WHERE (s.security_id, s.action_type, s.ex_date) = (c.security_id, c.action_type, c.ex_date)
-   AND (c.split_from, c.split_to, c.cash_amount, c.currency, c.declared_date, c.record_date,
-        c.pay_date, c.source_event_id, c.source) IS DISTINCT FROM
-       (s.split_from, s.split_to, s.cash_amount, s.currency, s.declared_date, s.record_date,
-        s.pay_date, s.source_event_id, %(source)s)
-"""
-_INSERT = """
-INSERT INTO stocks_research.corporate_actions (security_id, action_type, ex_date, split_from,
-    split_to, cash_amount, currency, declared_date, record_date, pay_date, source_event_id,
-    source, run_id)
-SELECT s.*, %(source)s, %(run_id)s FROM stage_actions s
- WHERE NOT EXISTS (SELECT 1 FROM stocks_research.corporate_actions c
-                    WHERE (s.security_id, s.action_type, s.ex_date)
-                          = (c.security_id, c.action_type, c.ex_date))
- ORDER BY s.security_id, s.ex_date, s.action_type
-"""
+_TARGET = sql.Identifier("stocks_research", "corporate_actions")
+_KEY = ("security_id", "action_type", "ex_date")
+# source is compared too: an event another source stored is taken over by this one.
+_VALUES = ("split_from", "split_to", "cash_amount", "currency", "declared_date", "record_date",
+           "pay_date", "source_event_id", "source")
 
 
 def write_events(conn: psycopg.Connection[Any], events: list[Event], *, source: str,
                  run_id: int) -> dict[str, int]:
     """Synchronise this source's events with `events`; returns counts."""
     conn.execute(_STAGE)
-    with conn.cursor().copy(f"COPY stage_actions ({', '.join(_COLS)}) FROM STDIN") as cp:
+    with conn.cursor().copy(sql.SQL("COPY stage_actions ({}) FROM STDIN").format(
+            sql.SQL(", ").join(map(sql.Identifier, (*_COLS, "source"))))) as cp:
         for e in events:
             row = dict(zip(Event.__dataclass_fields__, astuple(e), strict=True))
-            cp.write_row(tuple(row[c] for c in _COLS))
-    params = {"source": source, "run_id": run_id}
-    deleted = conn.execute(_DELETE, params).rowcount
-    updated = conn.execute(_UPDATE, params).rowcount
-    inserted = conn.execute(_INSERT, params).rowcount
-    return {"inserted": inserted, "updated": updated, "deleted": deleted,
-            "unchanged": len(events) - inserted - updated}
+            cp.write_row((*(row[c] for c in _COLS), source))
+    counts = sync_from_stage(conn, _TARGET, _KEY, _VALUES, Scope(equal={"source": source}),
+                             stage="stage_actions", stamp={"run_id": sql.Literal(run_id)},
+                             insert_order=("security_id", "ex_date", "action_type"),
+                             staged=len(events))
+    return counts.as_dict()
 
 
 def record_conflicts(conn: psycopg.Connection[Any], conflicts: list[tuple[Event, Event]],

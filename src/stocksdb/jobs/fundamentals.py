@@ -24,6 +24,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from stocksdb.db.sync import Scope, sync_from_stage
 from stocksdb.domain.fundamentals import (
     RawPeriod,
     compute_quarters,
@@ -36,33 +37,14 @@ from stocksdb.jobs.registry import Job
 from stocksdb.sources.sec_edgar import CompanyFacts, Problem, parse_company_facts
 
 _RAW_STAGE = """
-CREATE TEMP TABLE stage_fundamentals_raw (security_id bigint, accession text, period_start date,
-    period_end date, fiscal_year integer, fiscal_period text, form text, filed_date date,
-    payload jsonb, payload_sha256 text) ON COMMIT DROP
+CREATE TEMP TABLE stage_fundamentals_raw (security_id bigint, source text, accession text,
+    period_start date, period_end date, fiscal_year integer, fiscal_period text, form text,
+    filed_date date, payload jsonb, payload_sha256 text) ON COMMIT DROP
 """
-_RAW_COLS = ("security_id", "accession", "period_start", "period_end", "fiscal_year",
-             "fiscal_period", "form", "filed_date", "payload", "payload_sha256")
-_RAW_KEY = "(s.security_id, s.accession, s.period_start, s.period_end) = " \
-           "(r.security_id, r.accession, r.period_start, r.period_end) AND r.source = %(source)s"
-_RAW_UPDATE = f"""
-UPDATE stocks_research.fundamentals_quarterly_raw r SET fiscal_year = s.fiscal_year,
-       fiscal_period = s.fiscal_period, form = s.form, filed_date = s.filed_date,
-       payload = s.payload, payload_sha256 = s.payload_sha256, run_id = %(run_id)s
-  FROM stage_fundamentals_raw s
- WHERE {_RAW_KEY}
-   AND (r.fiscal_year, r.fiscal_period, r.form, r.filed_date, r.payload_sha256)
-       IS DISTINCT FROM (s.fiscal_year, s.fiscal_period, s.form, s.filed_date, s.payload_sha256)
-"""
-_RAW_INSERT = f"""
-INSERT INTO stocks_research.fundamentals_quarterly_raw (security_id, source, accession,
-    period_start, period_end, fiscal_year, fiscal_period, form, filed_date, payload,
-    payload_sha256, run_id)
-SELECT s.security_id, %(source)s, s.accession, s.period_start, s.period_end, s.fiscal_year,
-       s.fiscal_period, s.form, s.filed_date, s.payload, s.payload_sha256, %(run_id)s
-  FROM stage_fundamentals_raw s
- WHERE NOT EXISTS (SELECT 1 FROM stocks_research.fundamentals_quarterly_raw r WHERE {_RAW_KEY})
- ORDER BY s.security_id, s.period_end, s.period_start, s.accession
-"""
+_RAW_TARGET = sql.Identifier("stocks_research", "fundamentals_quarterly_raw")
+_RAW_KEY = ("security_id", "source", "accession", "period_start", "period_end")
+# The payload is compared through its hash (cheaper than comparing jsonb), and copied along.
+_RAW_VALUES = ("fiscal_year", "fiscal_period", "form", "filed_date", "payload_sha256")
 
 
 def _securities_by_cik(conn: psycopg.Connection[Any]) -> dict[str, list[int]]:
@@ -76,21 +58,22 @@ def _securities_by_cik(conn: psycopg.Connection[Any]) -> dict[str, list[int]]:
 def write_raw_periods(conn: psycopg.Connection[Any], security_ids: Sequence[int],
                       periods: Sequence[RawPeriod], *, source: str,
                       run_id: int) -> dict[str, int]:
-    """Merge the periods of one company for each of its securities; returns counts."""
+    """Merge the periods of one company for each of its securities (deleting none); returns
+    counts."""
     conn.execute(_RAW_STAGE)
-    with conn.cursor().copy(f"COPY stage_fundamentals_raw ({', '.join(_RAW_COLS)}) "
-                            "FROM STDIN") as copy:
+    with conn.cursor().copy("COPY stage_fundamentals_raw FROM STDIN") as copy:
         for sid in security_ids:
             for p in periods:
-                copy.write_row((sid, p.accession, p.period_start, p.period_end, p.fiscal_year,
-                                p.fiscal_period, p.form, p.filed_date,
+                copy.write_row((sid, source, p.accession, p.period_start, p.period_end,
+                                p.fiscal_year, p.fiscal_period, p.form, p.filed_date,
                                 json.dumps(p.payload, sort_keys=True), p.payload_sha256))
-    params = {"source": source, "run_id": run_id}
-    updated = conn.execute(_RAW_UPDATE, params).rowcount
-    inserted = conn.execute(_RAW_INSERT, params).rowcount
+    counts = sync_from_stage(
+        conn, _RAW_TARGET, _RAW_KEY, _RAW_VALUES, None, stage="stage_fundamentals_raw",
+        stamp={"payload": sql.Identifier("s", "payload"), "run_id": sql.Literal(run_id)},
+        insert_order=("security_id", "period_end", "period_start", "accession"),
+        staged=len(security_ids) * len(periods))
     conn.execute("DROP TABLE stage_fundamentals_raw")
-    total = len(security_ids) * len(periods)
-    return {"inserted": inserted, "updated": updated, "unchanged": total - inserted - updated}
+    return {k: v for k, v in counts.as_dict().items() if k != "deleted"}
 
 
 def _rejected(problem: Problem, source: str, company: CompanyFacts) -> Rejected:
@@ -163,44 +146,21 @@ _Y_COLS = ("security_id", "period_end", "filed_date", "prior_period_end", "reven
 _KEY = ("security_id", "period_end", "filed_date")
 
 
-def _sync(conn: psycopg.Connection[Any], table: str, cols: Sequence[str],
-          rows: Iterable[tuple[Any, ...]], run_id: int) -> dict[str, int]:
+def _write_derived(conn: psycopg.Connection[Any], table: str, cols: Sequence[str],
+                   rows: Sequence[tuple[Any, ...]], run_id: int) -> dict[str, int]:
     """Make `table` hold exactly `rows` (keyed by security, period end, filed date)."""
-    fmt = {"dst": sql.Identifier("stocks_research", table),
-           "stage": sql.Identifier(f"stage_{table}"),
-           "cols": sql.SQL(", ").join(map(sql.Identifier, cols)),
-           "s_cols": sql.SQL(", ").join(sql.Identifier("s", c) for c in cols),
-           "key": sql.SQL(" AND ").join(sql.SQL("{} = {}").format(sql.Identifier("s", k),
-                                                                  sql.Identifier("t", k))
-                                        for k in _KEY)}
-    values = [c for c in cols if c not in _KEY]
-    fmt.update(sets=sql.SQL(", ").join(sql.SQL("{} = {}").format(sql.Identifier(c),
-                                                                 sql.Identifier("s", c))
-                                       for c in values),
-               t_vals=sql.SQL(", ").join(sql.Identifier("t", c) for c in values),
-               s_vals=sql.SQL(", ").join(sql.Identifier("s", c) for c in values))
-    conn.execute(sql.SQL("CREATE TEMP TABLE {stage} (LIKE {dst}) ON COMMIT DROP").format(**fmt))
-    with conn.cursor().copy(sql.SQL("COPY {stage} ({cols}) FROM STDIN").format(**fmt)) as copy:
+    target = sql.Identifier("stocks_research", table)
+    stage = sql.Identifier(f"stage_{table}")
+    conn.execute(sql.SQL("CREATE TEMP TABLE {} (LIKE {}) ON COMMIT DROP").format(stage, target))
+    with conn.cursor().copy(sql.SQL("COPY {} ({}) FROM STDIN").format(
+            stage, sql.SQL(", ").join(map(sql.Identifier, cols)))) as copy:
         for row in rows:
             copy.write_row(row)
-    params = {"run_id": run_id}
-    counts = {name: conn.execute(sql.SQL(query).format(**fmt), params).rowcount
-              for name, query in (("deleted", _SYNC_DELETE), ("updated", _SYNC_UPDATE),
-                                  ("inserted", _SYNC_INSERT))}
-    conn.execute(sql.SQL("DROP TABLE {stage}").format(**fmt))
-    return counts
-
-
-_SYNC_DELETE = "DELETE FROM {dst} t WHERE NOT EXISTS (SELECT 1 FROM {stage} s WHERE {key})"
-_SYNC_UPDATE = """
-UPDATE {dst} t SET {sets}, run_id = %(run_id)s FROM {stage} s
- WHERE {key} AND ({t_vals}) IS DISTINCT FROM ({s_vals})
-"""
-_SYNC_INSERT = """
-INSERT INTO {dst} ({cols}, run_id) SELECT {s_cols}, %(run_id)s FROM {stage} s
- WHERE NOT EXISTS (SELECT 1 FROM {dst} t WHERE {key})
- ORDER BY s.security_id, s.period_end, s.filed_date
-"""
+    counts = sync_from_stage(conn, target, _KEY, [c for c in cols if c not in _KEY], Scope(),
+                             stage=stage, stamp={"run_id": sql.Literal(run_id)},
+                             insert_order=_KEY, staged=len(rows))
+    conn.execute(sql.SQL("DROP TABLE {}").format(stage))
+    return {"deleted": counts.deleted, "updated": counts.updated, "inserted": counts.inserted}
 
 
 def run_fundamentals_derived(ctx: JobContext, _: None) -> Outcome:
@@ -215,8 +175,8 @@ def run_fundamentals_derived(ctx: JobContext, _: None) -> Outcome:
             versions = compute_quarters(read_raw_periods(conn, sid))
             quarters += [(sid, *astuple(q)) for q in versions]
             yoy += [(sid, *astuple(y)) for y in compute_yoy(versions)]
-        q_counts = _sync(conn, "fundamentals_quarterly", _Q_COLS, quarters, run_id)
-        y_counts = _sync(conn, "fundamentals_quarterly_yoy", _Y_COLS, yoy, run_id)
+        q_counts = _write_derived(conn, "fundamentals_quarterly", _Q_COLS, quarters, run_id)
+        y_counts = _write_derived(conn, "fundamentals_quarterly_yoy", _Y_COLS, yoy, run_id)
     return Outcome(counts=dict(securities=len(sids), quarters=len(quarters), yoy=len(yoy),
                                **q_counts, **{f"yoy_{k}": v for k, v in y_counts.items()}))
 

@@ -21,12 +21,13 @@ from typing import Any
 import pandas as pd
 import psycopg
 
+from stocksdb.db.sync import MergeCounts
 from stocksdb.domain.reasons import Reason
 from stocksdb.domain.sessions import last_sessions, sessions_in_range
 from stocksdb.errors import InputError
 from stocksdb.gates import checks as c
 from stocksdb.jobs.base import JobContext, Outcome, Rejected
-from stocksdb.jobs.prices_merge import MergeCounts, Payload, merge_day
+from stocksdb.jobs.prices_merge import Payload, merge_day
 from stocksdb.jobs.prices_prepare import Prepared, prepare_session
 from stocksdb.jobs.registry import Job
 from stocksdb.quality.prices import DayCheck
@@ -240,13 +241,6 @@ def _prepared(store: DayFileStore, sessions: list[date], intervals: pd.DataFrame
             yield current.result()
 
 
-def _add(total: MergeCounts, part: MergeCounts) -> None:
-    total.inserted += part.inserted
-    total.updated += part.updated
-    total.unchanged += part.unchanged
-    total.deleted += part.deleted
-
-
 @dataclass(frozen=True, kw_only=True)
 class PricesOutcome(Outcome):
     """The counts, the sessions written (`sessions`), failed (with why) and missing."""
@@ -287,7 +281,7 @@ def run_prices_daily(ctx: JobContext, store: DayFileStore) -> Outcome:
         outcome = _load_session(ctx, store, prep, opts=opts, tally=tally)
         if isinstance(outcome, MergeCounts):
             tally.ok.append(session)
-            _add(tally.rows, outcome)
+            tally.rows += outcome
         elif outcome == "missing":
             tally.missing.append(session)
         if progress:

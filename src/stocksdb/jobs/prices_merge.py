@@ -2,19 +2,20 @@
 
 Reads/writes: stocks_research.prices_daily (that session only).
 A session with no rows yet gets a plain COPY straight into the table (a first load *is* a bare
-COPY). Otherwise the bars are staged with COPY into a temporary table and compared in SQL:
-changed rows are updated, unchanged rows are not touched (re-runs write nothing and keep
-run_id/ingested_at), new rows are inserted, and in full-universe mode this source's rows the
-file no longer holds are deleted, so vendor corrections propagate and re-runs converge. Bars of
-`keep` (securities whose row in the file was rejected) are never deleted: a bad row must not
-cost a good stored bar. The caller compares the counts with what was stored before committing.
+COPY). Otherwise the bars are staged with COPY into a temporary table and merged in SQL by
+db.sync.sync_from_stage: changed rows are updated, unchanged rows are not touched (re-runs
+write nothing and keep run_id/ingested_at), new rows are inserted, and in full-universe mode
+this source's rows the file no longer holds are deleted, so vendor corrections propagate and
+re-runs converge. Bars of `keep` (securities whose row in the file was rejected) are never
+deleted: a bad row must not cost a good stored bar. The caller compares the counts with what
+was stored before committing.
 """
 
 from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -22,23 +23,10 @@ import pandas as pd
 import psycopg
 from psycopg import sql
 
+from stocksdb.db.sync import MergeCounts, Scope, sync_from_stage
+
 _VALUES = ("open", "high", "low", "close", "volume", "transactions")
 _INSERT_COLS = ("security_id", "trade_date", *_VALUES, "source", "run_id")
-
-
-@dataclass
-class MergeCounts:
-    """What a merge did."""
-
-    inserted: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    deleted: int = 0
-    stored_before: int = 0    # the session's bars (any source) before the merge
-
-    @property
-    def stored_after(self) -> int:
-        return self.stored_before + self.inserted - self.deleted
 
 
 def _csv(frame: pd.DataFrame) -> bytes:
@@ -86,30 +74,9 @@ CREATE TEMP TABLE IF NOT EXISTS stage_prices (
     source text, run_id bigint) ON COMMIT DELETE ROWS
 """
 _STORED = "SELECT count(*) FROM stocks_research.prices_daily WHERE trade_date = %s"
-_UPDATE = """
-UPDATE stocks_research.prices_daily p
-   SET open = s.open, high = s.high, low = s.low, close = s.close, volume = s.volume,
-       transactions = s.transactions, source = s.source, run_id = s.run_id, ingested_at = now()
-  FROM stage_prices s
- WHERE p.trade_date = %(day)s AND p.security_id = s.security_id
-   AND (p.open, p.high, p.low, p.close, p.volume, p.transactions, p.source)
-       IS DISTINCT FROM (s.open, s.high, s.low, s.close, s.volume, s.transactions, s.source)
-"""
-_DELETE = """
-DELETE FROM stocks_research.prices_daily p
- WHERE p.trade_date = %(day)s AND p.source = %(source)s
-   AND NOT EXISTS (SELECT 1 FROM stage_prices s WHERE s.security_id = p.security_id)
-   AND NOT (p.security_id = ANY(%(keep)s))
-"""
-_INSERT = """
-INSERT INTO stocks_research.prices_daily (security_id, trade_date, open, high, low, close,
-                                          volume, transactions, source, run_id)
-SELECT s.security_id, s.trade_date, s.open, s.high, s.low, s.close, s.volume, s.transactions,
-       s.source, s.run_id
-  FROM stage_prices s
- WHERE NOT EXISTS (SELECT 1 FROM stocks_research.prices_daily p
-                    WHERE p.security_id = s.security_id AND p.trade_date = %(day)s)
-"""
+_KEY = ("security_id", "trade_date")
+_COMPARED = (*_VALUES, "source")  # a bar from another source is replaced by this one
+_STAMP = {"run_id": sql.Identifier("s", "run_id"), "ingested_at": sql.SQL("now()")}
 
 
 def merge_day(conn: psycopg.Connection[Any], payload: Payload, *, source: str,
@@ -125,11 +92,9 @@ def merge_day(conn: psycopg.Connection[Any], payload: Payload, *, source: str,
     conn.execute(_STAGE)
     if n:
         _copy_in(conn, _STAGE_NAME, payload.data)
-    params = {"day": session, "source": source, "keep": list(keep)}
-    counts = MergeCounts(stored_before=stored)
-    counts.updated = conn.execute(_UPDATE, params).rowcount
-    if delete_missing:
-        counts.deleted = conn.execute(_DELETE, params).rowcount
-    counts.inserted = conn.execute(_INSERT, params).rowcount
-    counts.unchanged = n - counts.updated - counts.inserted
-    return counts
+    # This source's bars of the session, but never those of `keep`; none with --symbols.
+    scope = Scope(equal={"trade_date": session, "source": source},
+                  exclude={"security_id": keep}) if delete_missing else None
+    counts = sync_from_stage(conn, _TABLE, _KEY, _COMPARED, scope, stage=_STAGE_NAME,
+                             stamp=_STAMP, pin={"trade_date": session}, staged=n)
+    return replace(counts, stored_before=stored)

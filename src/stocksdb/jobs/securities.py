@@ -14,7 +14,9 @@ from typing import Any
 
 import pandas as pd
 import psycopg
+from psycopg import sql
 
+from stocksdb.db.sync import sync_from_stage
 from stocksdb.domain.fields import (
     parse_bool,
     parse_cik,
@@ -128,36 +130,24 @@ CREATE TEMP TABLE stage_securities (
     primary_exchange text, currency text, cik text, list_date date, delist_date date,
     is_active boolean) ON COMMIT DROP
 """
-_INSERT_NEW = """
-INSERT INTO stocks_research.securities (composite_figi, {cols}, run_id)
-SELECT s.composite_figi, {scols}, %(run_id)s FROM stage_securities s
- WHERE NOT EXISTS (SELECT 1 FROM stocks_research.securities t
-                    WHERE t.composite_figi = s.composite_figi)
- ORDER BY s.composite_figi
-"""
-_UPDATE_CHANGED = """
-UPDATE stocks_research.securities t SET {sets}, run_id = %(run_id)s,
-       updated_at = clock_timestamp()
-  FROM stage_securities s
- WHERE t.composite_figi = s.composite_figi AND ({distinct})
-"""
+_TARGET = sql.Identifier("stocks_research", "securities")
 
 
 def write_securities(conn: psycopg.Connection[Any], rows: list[SecurityRow], run_id: int
                      ) -> tuple[int, int]:
-    """Upsert rows in the current transaction; returns (inserted, updated)."""
-    cols = ", ".join(_CONTENT)
+    """Upsert rows in the current transaction (never deleting one); returns (inserted,
+    updated). New securities get their ids in composite-FIGI order."""
     conn.execute(_STAGE)
-    with conn.cursor().copy(f"COPY stage_securities (composite_figi, {cols}) FROM STDIN") as cp:
+    with conn.cursor().copy(sql.SQL("COPY stage_securities ({}) FROM STDIN").format(
+            sql.SQL(", ").join(map(sql.Identifier, ("composite_figi", *_CONTENT))))) as cp:
         for r in rows:
             cp.write_row((r.composite_figi, *(getattr(r, c) for c in _CONTENT)))
-    inserted = conn.execute(_INSERT_NEW.format(
-        cols=cols, scols=", ".join(f"s.{c}" for c in _CONTENT)), {"run_id": run_id}).rowcount
-    updated = conn.execute(_UPDATE_CHANGED.format(
-        sets=", ".join(f"{c} = s.{c}" for c in _CONTENT),
-        distinct=" OR ".join(f"t.{c} IS DISTINCT FROM s.{c}" for c in _CONTENT),
-    ), {"run_id": run_id}).rowcount
-    return inserted, updated
+    counts = sync_from_stage(conn, _TARGET, ("composite_figi",), _CONTENT, None,
+                             stage="stage_securities",
+                             stamp={"run_id": sql.Literal(run_id),
+                                    "updated_at": sql.SQL("clock_timestamp()")},
+                             insert_order=("composite_figi",), staged=len(rows))
+    return counts.inserted, counts.updated
 
 
 def run_securities_master(ctx: JobContext, batch: ReferenceBatch) -> Outcome:

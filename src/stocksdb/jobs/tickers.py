@@ -16,7 +16,9 @@ from typing import Any
 
 import pandas as pd
 import psycopg
+from psycopg import sql
 
+from stocksdb.db.sync import Scope, sync_from_stage
 from stocksdb.domain.fields import parse_date, parse_optional_date, parse_ticker
 from stocksdb.domain.identifiers import is_valid_figi
 from stocksdb.domain.reasons import Reason
@@ -132,34 +134,25 @@ def validate_intervals(conn: psycopg.Connection[Any], frame: pd.DataFrame, sourc
     return accepted, rejected + overlaps
 
 
-_SYNC_DELETE = """
-DELETE FROM stocks_research.ticker_history th
- WHERE th.security_id IN (SELECT DISTINCT security_id FROM stage_th)
-   AND NOT EXISTS (SELECT 1 FROM stage_th s
-                    WHERE s.ticker = th.ticker AND s.valid_from = th.valid_from
-                      AND s.valid_to IS NOT DISTINCT FROM th.valid_to
-                      AND s.security_id = th.security_id)
-"""
-_SYNC_INSERT = """
-INSERT INTO stocks_research.ticker_history (ticker, valid_from, valid_to, security_id, run_id)
-SELECT s.ticker, s.valid_from, s.valid_to, s.security_id, %(run_id)s FROM stage_th s
- WHERE NOT EXISTS (SELECT 1 FROM stocks_research.ticker_history th
-                    WHERE th.ticker = s.ticker AND th.valid_from = s.valid_from)
- ORDER BY s.ticker, s.valid_from
-"""
+_TARGET = sql.Identifier("stocks_research", "ticker_history")
+_ROW = ("ticker", "valid_from", "valid_to", "security_id")
 
 
 def write_intervals(conn: psycopg.Connection[Any], rows: list[Interval], run_id: int
                     ) -> tuple[int, int]:
-    """Make the covered securities' intervals equal `rows`; returns (deleted, inserted)."""
+    """Make the covered securities' intervals equal `rows`; returns (deleted, inserted).
+
+    An interval is its whole row: a changed one is deleted and its successor inserted."""
     conn.execute("CREATE TEMP TABLE stage_th (ticker text, valid_from date, valid_to date, "
                  "security_id bigint) ON COMMIT DROP")
     with conn.cursor().copy("COPY stage_th FROM STDIN") as cp:
         for r in rows:
             cp.write_row((r.ticker, r.valid_from, r.valid_to, r.security_id))
-    deleted = conn.execute(_SYNC_DELETE).rowcount
-    inserted = conn.execute(_SYNC_INSERT, {"run_id": run_id}).rowcount
-    return deleted, inserted
+    counts = sync_from_stage(conn, _TARGET, _ROW, (), Scope(staged=("security_id",)),
+                             stage="stage_th", stamp={"run_id": sql.Literal(run_id)},
+                             insert_order=("ticker", "valid_from"), null_safe=("valid_to",),
+                             staged=len(rows))
+    return counts.deleted, counts.inserted
 
 
 def run_ticker_history(ctx: JobContext, batch: ReferenceBatch) -> Outcome:
