@@ -18,6 +18,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from common import DATA, fresh_database, median_ms, timed
 
 from stocksdb.config import Settings
@@ -107,10 +108,9 @@ def to_sql(dsn: str, payloads: list[bytes]) -> tuple[int, float]:
     import pandas as pd
     import sqlalchemy
 
-    url = sqlalchemy.engine.make_url("postgresql+psycopg://").set(
-        **{k: v for k, v in _conninfo(dsn).items() if k in ("host", "port", "database",
-                                                             "username")})
-    engine = sqlalchemy.create_engine(url)
+    # the DSN's own conninfo (host, port, passfile of the embedded server): a URL has no passfile
+    engine = sqlalchemy.create_engine("postgresql+psycopg://",
+                                      creator=lambda: psycopg.connect(dsn))
     with connect(dsn, autocommit=True) as conn:
         conn.execute("DROP TABLE IF EXISTS bench_tosql")
         conn.execute("CREATE TABLE bench_tosql (LIKE prices_daily INCLUDING ALL)")
@@ -122,14 +122,6 @@ def to_sql(dsn: str, payloads: list[bytes]) -> tuple[int, float]:
                          index=False, method="multi", chunksize=1000)
     engine.dispose()
     return sum(len(f) for f in frames), elapsed()
-
-
-def _conninfo(dsn: str) -> dict[str, Any]:
-    from psycopg.conninfo import conninfo_to_dict
-
-    info = conninfo_to_dict(dsn)
-    return {"host": info.get("host"), "port": int(info.get("port", 5432)),
-            "database": info.get("dbname"), "username": info.get("user")}
 
 
 def republish(market: Path) -> dict[Path, bytes]:
