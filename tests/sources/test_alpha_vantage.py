@@ -20,6 +20,7 @@ from stocksdb.foundation.vendors import get_provider
 from stocksdb.sources.alpha_vantage import (
     AlphaVantageProvider,
     choose_outputsize,
+    parse_daily_series,
     parse_notice,
 )
 from tests.fix_http import FakeClock, client_log_messages, load_vendor_json, vendor_bytes
@@ -280,3 +281,12 @@ def test_unparseable_prices_are_dropped_and_counted(httpserver: HTTPServer,
     assert (len(frame.bars), frame.dropped) == (4, {"IBM": 1})
     assert not math.isnan(frame.bars["close"].iloc[-1])
     assert frame.bars["ts"].iloc[-1] == datetime(2024, 6, 6, tzinfo=UTC)
+
+
+def test_rows_without_the_functions_fields_are_refused() -> None:
+    """Adjusted rows are required to carry `5. adjusted close` .. `8. split coefficient`."""
+    row = load_vendor_json(IBM_ADJUSTED)["Time Series (Daily)"]["2024-06-07"]
+    daily_row = {k: row[k] for k in ("1. open", "2. high", "3. low", "4. close")}
+    with pytest.raises(VendorResponseError, match="lack field"):
+        parse_daily_series({"Time Series (Daily)": {"2024-06-07": daily_row}}, "IBM",
+                           adjusted=True)

@@ -247,7 +247,8 @@ class AlphaVantageProvider:
             vendor=NAME, price_basis=self.price_basis,
             bars=canonical_bars(pd.concat(frames, ignore_index=True)) if frames
             else empty_bars(),
-            events={s: r.events for s, r in results.items() if self.adjusted},
+            events={s: r.events for s, r in results.items()
+                    if self.adjusted and r.bars is not None},
             missing={s: r.missing for s, r in results.items() if r.missing},
             dropped={s: r.dropped for s, r in results.items() if r.dropped})
 

@@ -162,9 +162,9 @@ class FredProvider:
                 missing[series_id] = (f"{NAME} says series {series_id!r} does not exist; check "
                                       "the id (or STOCKSDB_FRED_URL if every series fails)")
                 continue
+            observations = parse_observations(payload)
             check_complete(payload, series_id)
-            bars, dropped[series_id] = observation_bars(parse_observations(payload),
-                                                        series_id, start, end)
+            bars, dropped[series_id] = observation_bars(observations, series_id, start, end)
             if bars.empty:
                 missing[series_id] = (f"{NAME} has no values of {series_id!r} between {start} "
                                       f"and {end} ({dropped[series_id]} missing '.')")
