@@ -14,7 +14,12 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from stocksdb.config import Settings
-from stocksdb.errors import MissingCredentialError, RateLimitedError, VendorResponseError
+from stocksdb.errors import (
+    InputError,
+    MissingCredentialError,
+    RateLimitedError,
+    VendorResponseError,
+)
 from stocksdb.foundation.base import BAR_COLUMNS, Dividend, SymbolEvents, VendorFrame
 from stocksdb.foundation.vendors import get_provider
 from stocksdb.sources.alpha_vantage import (
@@ -290,3 +295,12 @@ def test_rows_without_the_functions_fields_are_refused() -> None:
     with pytest.raises(VendorResponseError, match="lack field"):
         parse_daily_series({"Time Series (Daily)": {"2024-06-07": daily_row}}, "IBM",
                            adjusted=True)
+
+
+def test_window_ending_before_it_starts_is_refused_before_any_request(
+        httpserver: HTTPServer, fake_clock: FakeClock, fake_key: str) -> None:
+    """end < start is an InputError naming `end`; nothing is requested."""
+    with pytest.raises(InputError, match="parameter `end`"):
+        make_provider(httpserver, fake_clock, fake_key).fetch(
+            ["IBM"], RECORDED_ON, date(2024, 1, 17))
+    assert httpserver.log == []

@@ -12,7 +12,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from stocksdb.config import Settings
-from stocksdb.errors import MissingCredentialError, VendorResponseError
+from stocksdb.errors import InputError, MissingCredentialError, VendorResponseError
 from stocksdb.foundation.base import BAR_COLUMNS, VendorFrame
 from stocksdb.foundation.vendors import get_provider
 from stocksdb.sources.fred import FredProvider, Observation, parse_observations
@@ -171,3 +171,12 @@ def test_registry_builds_fred(fake_key: str) -> None:
     provider = get_provider("fred", Settings(fred_api_key=fake_key))
     assert isinstance(provider, FredProvider)
     assert (provider.name, provider.price_basis) == ("fred", "raw")
+
+
+def test_window_ending_before_it_starts_is_refused_before_any_request(
+        httpserver: HTTPServer, fake_clock: FakeClock, fake_key: str) -> None:
+    """end < start is an InputError naming `end`; nothing is requested."""
+    with pytest.raises(InputError, match="parameter `end`"):
+        make_provider(httpserver, fake_clock, fake_key).fetch(
+            ["GDP"], date(2024, 7, 1), date(2024, 1, 1))
+    assert httpserver.log == []

@@ -55,6 +55,7 @@ from stocksdb.foundation.base import (
 )
 from stocksdb.foundation.vendors import Vendor
 from stocksdb.redact import redact
+from stocksdb.sources.bars_request import check_window, parse_symbols
 from stocksdb.sources.http import Clock, HttpClient, RateLimit, RetryPolicy, Sleep
 
 log = logging.getLogger(__name__)
@@ -205,7 +206,7 @@ class AlphaVantageProvider:
     """Daily bars from Alpha Vantage. `adjusted=False` (the default) calls the free
     TIME_SERIES_DAILY (raw OHLCV, adj_close NaN, no events); `adjusted=True` calls the premium
     TIME_SERIES_DAILY_ADJUSTED (adds adj_close, dividends and splits). Dates are exchange-local:
-    `ts` is midnight UTC of the bar's date."""
+    `ts` is midnight UTC of the bar's date. One HttpClient per fetch."""
 
     name = NAME
     price_basis: PriceBasis = "raw"
@@ -216,32 +217,36 @@ class AlphaVantageProvider:
                  clock: Clock = time.monotonic, sleep: Sleep = time.sleep,
                  today: Callable[[], date] = _utc_today) -> None:
         self._key = require_key(settings)
+        self.base_url, self.rate_limit = settings.alphavantage_url, rate_limit
         self.adjusted = adjusted
         self.function = DAILY_ADJUSTED if adjusted else DAILY
-        self._throttle_retry, self._sleep, self._today = throttle_retry, sleep, today
-        self._http = HttpClient(NAME, settings.alphavantage_url, rate_limit=rate_limit,
-                                clock=clock, sleep=sleep)
+        self._throttle_retry, self._today = throttle_retry, today
+        self._clock, self._sleep = clock, sleep
 
     def __repr__(self) -> str:
-        return f"AlphaVantageProvider(function={self.function!r}, http={self._http!r})"
-
-    def close(self) -> None:
-        """Close the HTTP connection pool."""
-        self._http.close()
+        return (f"AlphaVantageProvider(function={self.function!r}, "
+                f"base_url={self.base_url!r}, rate_limit={self.rate_limit!r})")
 
     def fetch(self, symbols: Sequence[str], start: date, end: date,
               interval: Interval = "1d") -> VendorFrame:
         """Bars of `symbols` for dates `start`..`end` inclusive, one request per symbol.
 
         Raises:
+            InputError: no usable symbol list, end before start, or an interval other than 1d.
             RateLimitedError: still throttled after `throttle_retry`, or the daily quota is
                 spent.
             VendorResponseError: a premium function or value without a premium key, a bad key,
                 or an answer we cannot read.
         """
+        wanted = parse_symbols(symbols)
+        check_window(self.name, start, end, interval)
         size = choose_outputsize(start, self._today())
-        results = {s: self._fetch_symbol(s, size, start, end)
-                   for s in dict.fromkeys(s.upper() for s in symbols)}
+        with HttpClient(NAME, self.base_url, rate_limit=self.rate_limit, clock=self._clock,
+                        sleep=self._sleep) as http:
+            results = {s: self._fetch_symbol(http, s, size, start, end) for s in wanted}
+        for symbol, result in results.items():
+            if result.missing:
+                log.info("%s: no data for %s: %s", NAME, symbol, result.missing)
         frames = [r.bars for r in results.values() if r.bars is not None and len(r.bars)]
         return VendorFrame(
             vendor=NAME, price_basis=self.price_basis,
@@ -252,11 +257,12 @@ class AlphaVantageProvider:
             missing={s: r.missing for s, r in results.items() if r.missing},
             dropped={s: r.dropped for s, r in results.items() if r.dropped})
 
-    def _fetch_symbol(self, symbol: str, size: str, start: date, end: date) -> _SymbolResult:
+    def _fetch_symbol(self, http: HttpClient, symbol: str, size: str, start: date,
+                      end: date) -> _SymbolResult:
         params = {"function": self.function, "symbol": symbol, "outputsize": size,
                   "datatype": "json", "apikey": self._key}
         for attempt in range(1, self._throttle_retry.attempts + 1):
-            payload = self._get(params)
+            payload = self._get(http, params)
             notice = parse_notice(payload)
             if notice is None:
                 return self._window(parse_daily_series(payload, symbol, adjusted=self.adjusted),
@@ -284,9 +290,9 @@ class AlphaVantageProvider:
         bars = kept.drop(columns=[c for c in ("dividend", "split") if c in kept.columns])
         return _SymbolResult(bars=bars, events=events, dropped=int(bad.sum()))
 
-    def _get(self, params: Mapping[str, str]) -> Any:
+    def _get(self, http: HttpClient, params: Mapping[str, str]) -> Any:
         try:
-            return self._http.get_json(QUERY_PATH, params)
+            return http.get_json(QUERY_PATH, params)
         except SourceError as exc:
             if self._key not in str(exc):
                 raise

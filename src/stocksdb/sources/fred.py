@@ -20,6 +20,7 @@ not exist.") goes to `missing` (no_data), so one bad id among many does not abor
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -32,7 +33,10 @@ from stocksdb.errors import MissingCredentialError, SourceError, VendorResponseE
 from stocksdb.foundation.base import Interval, PriceBasis, VendorFrame, canonical_bars, empty_bars
 from stocksdb.foundation.vendors import Vendor
 from stocksdb.redact import redact
+from stocksdb.sources.bars_request import check_window, parse_symbols
 from stocksdb.sources.http import Clock, HttpClient, RateLimit, Sleep
+
+log = logging.getLogger(__name__)
 
 NAME = "fred"
 OBSERVATIONS_PATH = "/fred/series/observations"
@@ -127,7 +131,8 @@ def require_key(settings: Settings) -> str:
 
 
 class FredProvider:
-    """FRED series observations as bars (see the module docstring for the mapping)."""
+    """FRED series observations as bars (see the module docstring); one HttpClient per
+    fetch."""
 
     name = NAME
     price_basis: PriceBasis = "raw"
@@ -135,53 +140,63 @@ class FredProvider:
     def __init__(self, settings: Settings, *, rate_limit: RateLimit = DEFAULT_RATE,
                  clock: Clock = time.monotonic, sleep: Sleep = time.sleep) -> None:
         self._key = require_key(settings)
-        self._http = HttpClient(NAME, settings.fred_url, rate_limit=rate_limit, clock=clock,
-                                sleep=sleep)
+        self.base_url, self.rate_limit = settings.fred_url, rate_limit
+        self._clock, self._sleep = clock, sleep
 
     def __repr__(self) -> str:
-        return f"FredProvider(http={self._http!r})"
-
-    def close(self) -> None:
-        """Close the HTTP connection pool."""
-        self._http.close()
+        return f"FredProvider(base_url={self.base_url!r}, rate_limit={self.rate_limit!r})"
 
     def fetch(self, symbols: Sequence[str], start: dt.date, end: dt.date,
               interval: Interval = "1d") -> VendorFrame:
         """Observations of the series `symbols` dated `start`..`end` inclusive.
 
         Raises:
+            InputError: no usable symbol list, end before start, or an interval other than 1d.
             VendorResponseError, RateLimitedError: FRED failed after retries, refused the key,
                 or answered something we cannot read.
         """
+        wanted = parse_symbols(symbols)
+        check_window(self.name, start, end, interval)
         frames: list[pd.DataFrame] = []
         missing: dict[str, str] = {}
         dropped: dict[str, int] = {}
-        for series_id in dict.fromkeys(s.upper() for s in symbols):
-            payload = self._get(series_id, start, end)
-            if payload is None:
-                missing[series_id] = (f"{NAME} says series {series_id!r} does not exist; check "
-                                      "the id (or STOCKSDB_FRED_URL if every series fails)")
-                continue
-            observations = parse_observations(payload)
-            check_complete(payload, series_id)
-            bars, dropped[series_id] = observation_bars(observations, series_id, start, end)
-            if bars.empty:
-                missing[series_id] = (f"{NAME} has no values of {series_id!r} between {start} "
-                                      f"and {end} ({dropped[series_id]} missing '.')")
-            frames.append(bars)
+        with HttpClient(NAME, self.base_url, rate_limit=self.rate_limit, clock=self._clock,
+                        sleep=self._sleep) as http:
+            for series_id in wanted:
+                bars, dropped[series_id], why = self._fetch_series(http, series_id, start, end)
+                frames.append(bars)
+                if why:
+                    missing[series_id] = why
+                    log.info("%s: no data for %s: %s", NAME, series_id, why)
         kept = [f for f in frames if not f.empty]
         return VendorFrame(
             vendor=NAME, price_basis=self.price_basis,
             bars=canonical_bars(pd.concat(kept, ignore_index=True)) if kept else empty_bars(),
             missing=missing, dropped={s: n for s, n in dropped.items() if n})
 
-    def _get(self, series_id: str, start: dt.date, end: dt.date) -> Any | None:
+    def _fetch_series(self, http: HttpClient, series_id: str, start: dt.date, end: dt.date
+                      ) -> tuple[pd.DataFrame, int, str | None]:
+        """(bars, dropped "." count, why there is no data or None) of one series."""
+        payload = self._get(http, series_id, start, end)
+        if payload is None:
+            return empty_bars(), 0, (f"{NAME} says series {series_id!r} does not exist; check "
+                                     "the id (or STOCKSDB_FRED_URL if every series fails)")
+        observations = parse_observations(payload)
+        check_complete(payload, series_id)
+        bars, dropped = observation_bars(observations, series_id, start, end)
+        if bars.empty:
+            return bars, dropped, (f"{NAME} has no values of {series_id!r} between {start} "
+                                   f"and {end} ({dropped} missing '.')")
+        return bars, dropped, None
+
+    def _get(self, http: HttpClient, series_id: str, start: dt.date, end: dt.date
+             ) -> Any | None:
         """The decoded answer, or None when FRED says the series does not exist."""
         params = {"series_id": series_id, "observation_start": start.isoformat(),
                   "observation_end": end.isoformat(), "file_type": "json",
                   "api_key": self._key}
         try:
-            return self._http.get_json_or_none(OBSERVATIONS_PATH, params)
+            return http.get_json_or_none(OBSERVATIONS_PATH, params)
         except SourceError as exc:
             text = str(exc)
             # HttpClient quotes the vendor's body; FRED's 400 for an unknown id says
