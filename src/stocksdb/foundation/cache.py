@@ -19,6 +19,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -46,6 +47,11 @@ Format = Literal["parquet", "csv"]
 FORMATS: tuple[Format, ...] = ("parquet", "csv")
 METADATA_SUFFIX = "_metadata.json"
 ISSUES_SUFFIX = "_issues.json"
+# A key's file-name stem (DatasetKey.name), and any file of ours: data, JSON, or a temp file.
+KEY_NAME = re.compile(r"[a-z0-9_]+-[0-9a-f]{16}")
+LEFTOVER = re.compile(r"(?P<name>[a-z0-9_]+-[0-9a-f]{16})"
+                      r"(?:\.parquet|\.csv|_metadata\.json|_issues\.json)?"
+                      r"(?P<tmp>\.[0-9a-f]{8}\.tmp)?")
 # Leftovers younger than this may belong to a write in progress, so they are left alone.
 LEFTOVER_GRACE = timedelta(hours=1)
 
@@ -180,7 +186,7 @@ class PricingCache:
         found = []
         for meta_path in self.root.glob(f"*{METADATA_SUFFIX}"):
             name = meta_path.name.removesuffix(METADATA_SUFFIX)
-            if not any(self._data_path(name, fmt).is_file() for fmt in FORMATS):
+            if not (KEY_NAME.fullmatch(name) and self._has_data(name)):
                 continue
             try:
                 meta = json.loads(meta_path.read_text())
@@ -213,14 +219,21 @@ class PricingCache:
         for suffix in (METADATA_SUFFIX, ISSUES_SUFFIX):
             (self.root / f"{name}{suffix}").unlink(missing_ok=True)
 
+    def _has_data(self, name: str) -> bool:
+        return any(self._data_path(name, fmt).is_file() for fmt in FORMATS)
+
     def _sweep(self) -> None:
-        """Delete temp files and JSON files without a data file, once LEFTOVER_GRACE old."""
+        """Delete our leftovers once LEFTOVER_GRACE old: temp files, and the files of a key
+        that lacks its data file or its metadata. Files not named like ours are never
+        touched (the cache directory may be shared with other files)."""
         cutoff = (self.now() - LEFTOVER_GRACE).timestamp()
         for path in self.root.iterdir():
-            name = path.name.removesuffix(METADATA_SUFFIX).removesuffix(ISSUES_SUFFIX)
-            orphan = name != path.name and not any(
-                self._data_path(name, fmt).is_file() for fmt in FORMATS)
-            if (orphan or path.name.endswith(".tmp")) and path.stat().st_mtime < cutoff:
+            found = LEFTOVER.fullmatch(path.name)
+            if found is None:
+                continue
+            name = found["name"]
+            complete = self._has_data(name) and (self.root / f"{name}{METADATA_SUFFIX}").is_file()
+            if (found["tmp"] or not complete) and path.stat().st_mtime < cutoff:
                 log.info("removing leftover %s of an interrupted cache write", path.name)
                 path.unlink(missing_ok=True)
 

@@ -32,9 +32,9 @@ def trades_weekdays(symbol: str) -> bool:
     return symbol.upper().endswith(("=X", "=F"))
 
 
-def calendar_name(symbol: str) -> str:
-    """'weekdays' or 'XNYS': the calendar `expected_dates` uses for `symbol`."""
-    return "weekdays" if trades_weekdays(symbol) else "XNYS"
+def day_kind(symbol: str) -> str:
+    """What an expected date of `symbol` is, for messages: 'weekday' or 'XNYS session'."""
+    return "weekday" if trades_weekdays(symbol) else "XNYS session"
 
 
 def expected_dates(symbol: str, start: date, end: date) -> list[date]:

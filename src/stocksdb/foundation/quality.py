@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from stocksdb.foundation.calendar import bar_dates, calendar_name, expected_dates
+from stocksdb.foundation.calendar import bar_dates, day_kind, expected_dates
 
 Severity = Literal["warning", "error"]
 MAX_EXAMPLES = 5
@@ -93,7 +93,7 @@ def check_missing_rows(symbol: str, days: Sequence[date],
     if not gaps:
         return None
     return _issue(IssueCode.MISSING_ROWS, symbol,
-                  f"{len(gaps)} of {len(expected)} expected {calendar_name(symbol)} days "
+                  f"{len(gaps)} of {len(expected)} {day_kind(symbol)}s "
                   f"{expected[0]}..{expected[-1]} have no bar", [d.isoformat() for d in gaps])
 
 
@@ -125,8 +125,8 @@ def check_stale_series(symbol: str, last: date,
     if expected_last is None or last >= expected_last:
         return None
     return _issue(IssueCode.STALE_SERIES, symbol,
-                  f"last bar is {last}, older than the window's last expected "
-                  f"{calendar_name(symbol)} day {expected_last}", [last.isoformat()])
+                  f"last bar is {last}, older than the window's last "
+                  f"{day_kind(symbol)} {expected_last}", [last.isoformat()])
 
 
 def validate_bars(bars: pd.DataFrame, symbols: Sequence[str], start: date, end: date, *,
