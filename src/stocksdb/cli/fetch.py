@@ -45,7 +45,7 @@ def fetch(state: CliState, symbols: str, vendor: str, lookback_days: int | None,
           start: datetime | None, end: datetime | None, interval: str,
           cache_retention_days: int | None, cache_max_entries: int | None,
           cache_dir: Path | None, fail_on_quality: bool, refresh: bool) -> int:
-    """Pull daily bars of SYMBOLS from a vendor, check them and cache them; print a JSON
+    """Pull daily bars of --symbols from a vendor, check them and cache them; print a JSON
     summary: {dataset, format, rows, symbols: {SYM: {rows, first, last}}, issues, status,
     cache: {hit, evicted}}. Exit 0, or 2 with --fail-on-quality and an error-level issue."""
     from stocksdb.foundation import PricingCache, PricingPipeline, get_provider
