@@ -216,3 +216,25 @@ def test_no_symbols_is_an_input_error(files_dir: Path, cache: PricingCache) -> N
     """' , ' holds no symbol: InputError with an example of the expected form."""
     with pytest.raises(InputError, match="expected at least one symbol"):
         make_pipeline(files_dir, cache).run(" , ", lookback_days=3)
+
+
+@pytest.mark.parametrize("text", ["../etc/passwd", "A B", "AAPL;rm"])
+def test_a_symbol_that_is_not_a_symbol_is_an_input_error(files_dir: Path, cache: PricingCache,
+                                                         text: str) -> None:
+    """Paths, spaces and punctuation are refused before any vendor call."""
+    with pytest.raises(InputError, match="expected letters, digits"):
+        make_pipeline(files_dir, cache).run(f"AAPL,{text}", lookback_days=3)
+
+
+def test_a_cached_error_dataset_is_refused_under_fail_on_quality(
+        files_dir: Path, cache: PricingCache) -> None:
+    """A dataset stored with no_data (no flag), pulled again with fail_on_quality: a hit that
+    is refused like a fresh pull (no dataset in the result) and the cache is unchanged."""
+    write_bars(files_dir, "AAA", WEEK)
+    pipeline = make_pipeline(files_dir, cache)
+    pipeline.run("AAA,ZZZ", start=date(2024, 1, 2), end=date(2024, 1, 5))
+    before = snapshot(cache.root)
+    again = pipeline.run("AAA,ZZZ", start=date(2024, 1, 2), end=date(2024, 1, 5),
+                         fail_on_quality=True)
+    assert (again.cache.hit, again.status, again.dataset) == (True, "error", None)
+    assert snapshot(cache.root) == before

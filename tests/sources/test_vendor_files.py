@@ -164,3 +164,10 @@ def test_the_vendor_is_registered_and_needs_its_directory(tmp_path: Path) -> Non
         make(Settings())
     provider = make(Settings.from_env({"STOCKSDB_VENDOR_FILES_DIR": str(tmp_path)}))
     assert isinstance(provider, FilesProvider) and provider.root == tmp_path
+
+
+def test_a_symbol_that_is_a_path_is_refused(files_dir: Path, tmp_path: Path) -> None:
+    """`../AAA` would read outside the directory: an InputFileError, not a read."""
+    write_bars(tmp_path, "AAA", {"2024-01-02": 10})
+    with pytest.raises(InputFileError, match="is not a file name"):
+        FilesProvider(files_dir).fetch(["../AAA"], date(2024, 1, 1), date(2024, 1, 31))

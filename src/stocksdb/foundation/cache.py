@@ -29,6 +29,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from stocksdb.errors import InputError
 from stocksdb.foundation.base import (
     Dividend,
     PriceBasis,
@@ -104,15 +105,19 @@ def events_from_json(data: Mapping[str, Any]) -> dict[str, SymbolEvents]:
 
 class PricingCache:
     """Datasets under `root`; `retention_days` (None: forever) and `max_entries` (None: no
-    cap) bound what `evict` keeps, oldest first; `now` is the clock (UTC)."""
+    cap) bound what `evict` keeps, oldest first; `now` is the clock (UTC).
+
+    Raises:
+        InputError: retention_days < 0 or max_entries < 1.
+    """
 
     def __init__(self, root: Path, *, retention_days: int | None = None,
                  max_entries: int | None = None, format_version: int = FORMAT_VERSION,
                  now: Callable[[], datetime] = _utcnow) -> None:
         if retention_days is not None and retention_days < 0:
-            raise ValueError(f"retention_days is {retention_days}; expected >= 0")
+            raise InputError(f"parameter `retention_days` is {retention_days}; expected >= 0")
         if max_entries is not None and max_entries < 1:
-            raise ValueError(f"max_entries is {max_entries}; expected >= 1")
+            raise InputError(f"parameter `max_entries` is {max_entries}; expected >= 1")
         self.root = root
         self.retention_days = retention_days
         self.max_entries = max_entries

@@ -18,6 +18,7 @@ Progress is logged (the CLI sends it to stderr).
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -35,6 +36,9 @@ from stocksdb.foundation.quality import DEFAULT_FLAT_RUN, PricingQualityIssue, v
 log = logging.getLogger(__name__)
 
 Status = Literal["ok", "warning", "error"]
+# A vendor symbol: AAPL, BRK.B, BRK-B, ^GSPC, EURUSD=X, ES=F, 0700.HK, GDP. Nothing that could
+# be a path (the files vendor opens SYMBOL.csv).
+SYMBOL = re.compile(r"\^?[A-Z0-9][A-Z0-9._=\-]*")
 
 
 @dataclass(frozen=True)
@@ -101,6 +105,9 @@ def parse_symbols(symbols: str | Sequence[str]) -> list[str]:
     if not out:
         raise InputError(f"parameter `symbols` is {symbols!r}; expected at least one symbol, "
                          'e.g. "EURUSD=X,GBPUSD=X"')
+    if bad := [s for s in out if not SYMBOL.fullmatch(s)]:
+        raise InputError(f"parameter `symbols` holds {bad}; expected letters, digits and "
+                         ". - _ = (a leading ^ for an index), e.g. BRK.B, ^GSPC, EURUSD=X")
     return out
 
 
@@ -199,12 +206,14 @@ class PricingPipeline:
 
     def _finish(self, dataset: CachedDataset, symbols: Sequence[str], *, hit: bool,
                 fail_on_quality: bool) -> PricingResult:
-        """The result of a stored or cached dataset, after eviction (skipped when a cached
-        dataset has an error and `fail_on_quality`: the cache stays unchanged)."""
+        """The result of a stored or cached dataset, after eviction. A cached dataset with an
+        error under `fail_on_quality` is refused like a fresh one: no dataset in the result,
+        no eviction."""
         refused = fail_on_quality and any(i.severity == "error" for i in dataset.issues)
         evicted = 0 if refused else self.cache.evict(keep=dataset.key)
         if evicted:
             log.info("evicted %d cached dataset(s)", evicted)
-        return PricingResult(dataset.path, dataset.format, dataset.price_basis,
+        return PricingResult(None if refused else dataset.path,
+                             None if refused else dataset.format, dataset.price_basis,
                              summarise(dataset.bars, symbols), dataset.issues,
                              CacheOutcome(hit=hit, evicted=evicted), dataset.bars)

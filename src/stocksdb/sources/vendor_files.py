@@ -156,8 +156,10 @@ class FilesProvider:
         """The file of `symbol`, None when there is none.
 
         Raises:
-            InputFileError: both a CSV and a Parquet file exist for it.
+            InputFileError: the symbol is a path, or both a CSV and a Parquet file exist.
         """
+        if Path(symbol).name != symbol or symbol.startswith("."):
+            raise InputFileError(f"symbol {symbol!r} is not a file name; expected e.g. AAPL")
         found = [p for p in (self.root / f"{symbol}.csv", self.root / f"{symbol}.parquet")
                  if p.is_file()]
         if len(found) > 1:
