@@ -1,5 +1,5 @@
 """Fixtures live in tests/fix_*.py plugins; this file only lists them."""
 
 pytest_plugins = ["tests.fix_pg", "tests.fix_data", "tests.fix_http", "tests.fix_s3",
-                  "tests.fix_cli",
+                  "tests.fix_cli", "tests.fix_foundation",
                   "tests.fix_backup"]

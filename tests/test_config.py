@@ -28,6 +28,7 @@ DEFAULTS = {
     "sec_data_url": "https://data.sec.gov",
     "sec_www_url": "https://www.sec.gov",
     "max_file_bytes": 2 * 1024**3,
+    "vendor_files_dir": None,
 }
 # variable, Settings field, value in the environment, value in Settings
 VARIABLES = [
@@ -48,6 +49,7 @@ VARIABLES = [
     ("STOCKSDB_SEC_DATA_URL", "sec_data_url", "http://127.0.0.1:12", "http://127.0.0.1:12"),
     ("STOCKSDB_SEC_WWW_URL", "sec_www_url", "http://127.0.0.1:13", "http://127.0.0.1:13"),
     ("STOCKSDB_MAX_FILE_BYTES", "max_file_bytes", "1048576", 1_048_576),
+    ("STOCKSDB_VENDOR_FILES_DIR", "vendor_files_dir", "/srv/bars", Path("/srv/bars")),
 ]
 # PGDATABASE is also a libpq variable, so it is carried to the tools with the other PG* ones.
 ALSO = {"PGDATABASE": {"pg_env": (("PGDATABASE", "research2"),)}}

@@ -46,6 +46,8 @@ SETTING_HELP: dict[str, str] = {
     "alphavantage_api_key": "Alpha Vantage API key (env ALPHAVANTAGE_API_KEY); secret",
     "fred_url": "FRED API base URL (env STOCKSDB_FRED_URL, default https://api.stlouisfed.org)",
     "fred_api_key": "FRED API key (env FRED_API_KEY); secret",
+    "vendor_files_dir": "Directory of the `files` vendor of `stocksdb fetch`: one SYMBOL.csv or "
+    "SYMBOL.parquet per symbol (env STOCKSDB_VENDOR_FILES_DIR; no default)",
 }
 
 def _int(value: str | None, default: int, name: str) -> int:
@@ -58,6 +60,10 @@ def _int(value: str | None, default: int, name: str) -> int:
     if number < 0:
         raise ConfigError(f"{name} is {value!r}; expected a whole number >= 0")
     return number
+
+
+def _path(value: str | None) -> Path | None:
+    return None if value is None else Path(value)
 
 
 _PG_VARS = ("PGHOST", "PGPORT", "PGDATABASE", "PGUSER", "PGPASSWORD")
@@ -89,6 +95,7 @@ class Settings:
     alphavantage_api_key: str | None = field(default=None, repr=False)
     fred_url: str = "https://api.stlouisfed.org"
     fred_api_key: str | None = field(default=None, repr=False)
+    vendor_files_dir: Path | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], *, dsn: str | None = None) -> Settings:
@@ -127,6 +134,7 @@ class Settings:
             alphavantage_api_key=get("ALPHAVANTAGE_API_KEY"),
             fred_url=get("STOCKSDB_FRED_URL", cls.fred_url) or cls.fred_url,
             fred_api_key=get("FRED_API_KEY"),
+            vendor_files_dir=_path(get("STOCKSDB_VENDOR_FILES_DIR")),
         )
 
     @property

@@ -72,3 +72,13 @@ def test_gate_table_generator_rewrites_only_the_marked_table(tmp_path: Path) -> 
     assert stale.read_text() == text
     with pytest.raises(InputError, match="markers"):
         update_gate_table(text.replace(GATES_END, ""))
+
+
+def test_every_pricing_issue_code_is_documented() -> None:
+    """Each IssueCode of the data foundation appears as `code` with its severity in the
+    table of docs/foundation.md."""
+    from stocksdb.foundation.quality import SEVERITY, IssueCode
+
+    text = (DOCS / "foundation.md").read_text()
+    missing = [c.value for c in IssueCode if f"| `{c.value}` | {SEVERITY[c]} |" not in text]
+    assert not missing, f"document these issue codes in docs/foundation.md: {missing}"

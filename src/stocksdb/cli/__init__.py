@@ -95,7 +95,7 @@ def cli(ctx: click.Context, dsn: str | None, log_format: str, debug: bool) -> No
 
 
 def _register() -> None:
-    from stocksdb.cli import backup, db, ingest, jobs, ops, prices, sample, validate
+    from stocksdb.cli import backup, db, fetch, ingest, jobs, ops, prices, sample, validate
 
     cli.add_command(db.db)
     cli.add_command(ingest.run)
@@ -104,6 +104,7 @@ def _register() -> None:
     cli.add_command(validate.validate)
     cli.add_command(prices.prices)
     cli.add_command(prices.fundamentals)
+    cli.add_command(fetch.fetch)
     cli.add_command(backup.backup)
     cli.add_command(backup.restore)
     cli.add_command(ops.bootstrap)

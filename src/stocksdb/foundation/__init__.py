@@ -17,6 +17,18 @@ from stocksdb.foundation.base import (
     canonical_bars,
     empty_bars,
 )
+from stocksdb.foundation.cache import FORMAT_VERSION, CachedDataset, DatasetKey, PricingCache
+from stocksdb.foundation.pipeline import (
+    CacheOutcome,
+    PricingPipeline,
+    PricingResult,
+    SymbolSummary,
+)
+from stocksdb.foundation.quality import IssueCode, PricingQualityIssue
+from stocksdb.foundation.vendors import Vendor, get_provider, vendors
 
-__all__ = ["BAR_COLUMNS", "Dividend", "PriceBasis", "Provider", "Split", "SymbolEvents",
-           "VendorFrame", "canonical_bars", "empty_bars"]
+__all__ = ["BAR_COLUMNS", "FORMAT_VERSION", "CacheOutcome", "CachedDataset", "DatasetKey",
+           "Dividend", "IssueCode", "PriceBasis", "PricingCache", "PricingPipeline",
+           "PricingQualityIssue", "PricingResult", "Provider", "Split", "SymbolEvents",
+           "SymbolSummary", "Vendor", "VendorFrame", "canonical_bars", "empty_bars",
+           "get_provider", "vendors"]
