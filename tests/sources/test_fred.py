@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from datetime import date
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -180,3 +181,19 @@ def test_window_ending_before_it_starts_is_refused_before_any_request(
         make_provider(httpserver, fake_clock, fake_key).fetch(
             ["GDP"], date(2024, 7, 1), date(2024, 1, 1))
     assert httpserver.log == []
+
+
+def test_quarterly_gdp_through_the_pipeline_has_no_trading_day_warnings(
+        httpserver: HTTPServer, fake_clock: FakeClock, fake_key: str, tmp_path: Path) -> None:
+    """GDP is quarterly: 2024 has four observations (01-01, 04-01, 07-01 in the recording) and
+    no XNYS sessions to miss, so the pull is 'ok' — checked against trading days it would
+    report some 240 missing sessions and a stale series."""
+    from stocksdb.foundation.cache import PricingCache
+    from stocksdb.foundation.pipeline import PricingPipeline
+
+    serve_by_series(httpserver, {"GDP": (vendor_bytes(GDP), 200)})
+    pipeline = PricingPipeline(make_provider(httpserver, fake_clock, fake_key),
+                               PricingCache(tmp_path / "cache"))
+    result = pipeline.run(["GDP"], start=date(2024, 1, 1), end=date(2024, 12, 31))
+    assert result.status == "ok", result.as_json()
+    assert result.rows == 3 and result.issues == ()

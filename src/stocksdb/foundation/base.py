@@ -22,6 +22,10 @@ import pandas as pd
 #   total_return    split- and dividend-adjusted (an "adjusted close" series)
 PriceBasis = Literal["raw", "split_adjusted", "total_return"]
 Interval = Literal["1d"]
+# Which days a series should have: `trading` - XNYS sessions (weekdays for FX `=X` and futures
+# `=F`), so gaps and staleness are checked; `own` - the series keeps its own schedule (FRED's
+# monthly or quarterly observations), so neither is.
+Calendar = Literal["trading", "own"]
 
 # The canonical columns of VendorFrame.bars, in order. `ts` is a UTC tz-aware timestamp (the
 # vendor's bar time: a session open for Yahoo, midnight UTC of the date for date-only vendors),
@@ -72,6 +76,7 @@ class VendorFrame:
     events: Mapping[str, SymbolEvents] = field(default_factory=dict)
     missing: Mapping[str, str] = field(default_factory=dict)   # symbol -> why there is no data
     dropped: Mapping[str, int] = field(default_factory=dict)   # symbol -> null rows dropped
+    calendar: Calendar = "trading"
 
 
 class Provider(Protocol):

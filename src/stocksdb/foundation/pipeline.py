@@ -194,7 +194,7 @@ class PricingPipeline:
         frame = self.provider.fetch(wanted, first, last, interval)
         bars = normalise(frame.bars, first, last)
         issues = validate_bars(bars, wanted, first, last, today=today, missing=frame.missing,
-                               flat_run=self.flat_run)
+                               flat_run=self.flat_run, calendar=frame.calendar)
         if fail_on_quality and any(i.severity == "error" for i in issues):
             log.info("not caching: error-level issues and fail_on_quality")
             return PricingResult(None, None, frame.price_basis, summarise(bars, wanted),

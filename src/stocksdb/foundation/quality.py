@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from stocksdb.foundation.base import Calendar
 from stocksdb.foundation.calendar import bar_dates, day_kind, expected_dates
 
 Severity = Literal["warning", "error"]
@@ -131,12 +132,14 @@ def check_stale_series(symbol: str, last: date,
 
 def validate_bars(bars: pd.DataFrame, symbols: Sequence[str], start: date, end: date, *,
                   today: date, missing: Mapping[str, str] | None = None,
-                  flat_run: int = DEFAULT_FLAT_RUN) -> list[PricingQualityIssue]:
+                  flat_run: int = DEFAULT_FLAT_RUN,
+                  calendar: Calendar = "trading") -> list[PricingQualityIssue]:
     """Every issue of `bars` (canonical, sorted by symbol and ts) for `symbols` in the window
     `start`..`end`, symbol by symbol in the order given.
 
     A bar for `today` (or later) is never expected: it may not be published yet. So expected
-    days run from `start` to the earlier of `end` and yesterday.
+    days run from `start` to the earlier of `end` and yesterday. A series on its `own` calendar
+    (FRED) is not checked for missing rows or staleness: it has no trading days.
     """
     checked_end = min(end, today - timedelta(days=1))
     days_of = bar_dates(bars["ts"]) if len(bars) else pd.Series([], dtype=object)
@@ -148,9 +151,9 @@ def validate_bars(bars: pd.DataFrame, symbols: Sequence[str], start: date, end: 
             issues.append(_issue(IssueCode.NO_DATA, symbol, why))
             continue
         days = list(days_of[rows])
-        expected = expected_dates(symbol, start, checked_end)
+        expected = expected_dates(symbol, start, checked_end) if calendar == "trading" else []
         found = (check_duplicate_rows(symbol, days),
-                 check_missing_rows(symbol, days, expected),
+                 check_missing_rows(symbol, days, expected) if expected else None,
                  check_flat_prices(symbol, days, list(bars.loc[rows, "close"]), flat_run),
                  check_stale_series(symbol, max(days), expected[-1] if expected else None))
         issues += [issue for issue in found if issue is not None]

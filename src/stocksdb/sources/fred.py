@@ -172,7 +172,7 @@ class FredProvider:
         return VendorFrame(
             vendor=NAME, price_basis=self.price_basis,
             bars=canonical_bars(pd.concat(kept, ignore_index=True)) if kept else empty_bars(),
-            missing=missing, dropped={s: n for s, n in dropped.items() if n})
+            missing=missing, dropped={s: n for s, n in dropped.items() if n}, calendar="own")
 
     def _fetch_series(self, http: HttpClient, series_id: str, start: dt.date, end: dt.date
                       ) -> tuple[pd.DataFrame, int, str | None]:
