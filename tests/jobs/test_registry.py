@@ -95,3 +95,14 @@ def test_jobs_command_lists_the_registry(capsys: pytest.CaptureFixture[str]) -> 
     lines = [line.split(":")[0] for line in out.splitlines() if not line.startswith(" ")]
     assert lines == SPEC_ORDER
     assert "fundamentals_quarterly_raw: sources files, sec; after securities_master" in out
+
+
+def test_an_option_the_job_does_not_take_is_refused_not_ignored() -> None:
+    """`--method` means nothing to prices_daily: once it was silently dropped."""
+    from stocksdb.domain.adjustments import AdjustmentMethod
+    from stocksdb.errors import InputError
+    from stocksdb.jobs.runner import RunRequest
+
+    with pytest.raises(InputError, match="job prices_daily does not take --method"):
+        get_job("prices_daily").resolve(RunRequest(job="prices_daily",
+                                                   method=AdjustmentMethod.CRSP))

@@ -94,6 +94,8 @@ def _day(value: datetime | None) -> date | None:
               help="Last date; default: the latest session that has a file.")
 @click.option("--days", type=click.IntRange(min=1), default=None,
               help="The last N XNYS sessions up to --end (instead of --start).")
+@click.option("--series", callback=_symbols, default=None, metavar="A,B",
+              help="Macro series ids, e.g. GDP,CPIAUCSL (jobs that take them: `stocksdb jobs`).")
 @click.option("--symbols", callback=_symbols, default=None, metavar="A,B",
               help="Only these tickers: an explicit, logged, non-authoritative override.")
 @adjustment_method_option(
@@ -110,7 +112,8 @@ def _day(value: datetime | None) -> date | None:
 @pass_state
 def run(state: CliState, job: str, source: str | None, path: Path | None,
         start: datetime | None, end: datetime | None, days: int | None,
-        symbols: tuple[str, ...] | None, method: AdjustmentMethod | None,
+        series: tuple[str, ...] | None, symbols: tuple[str, ...] | None,
+        method: AdjustmentMethod | None,
         max_shrink: float | None, no_wait: bool, as_json: bool) -> int:
     """Run JOB behind its gate and record it in ingestion.job_runs (`stocksdb jobs` lists the
     jobs in run order, with their sources). Exit 2 for an unknown job or source, 1 when
@@ -123,8 +126,8 @@ def run(state: CliState, job: str, source: str | None, path: Path | None,
     if start is not None and days is not None:
         raise click.UsageError("pass either --start/--end or --days, not both")
     request = RunRequest(job=job, source=source, path=path, start=_day(start), end=_day(end),
-                         days=days, symbols=symbols, method=method, max_shrink=max_shrink,
-                         no_wait=no_wait)
+                         days=days, symbols=symbols, series=series, method=method,
+                         max_shrink=max_shrink, no_wait=no_wait)
     try:
         with _sigterm_interrupts(), _progress(get_job(job).dated) as progress:
             report = run_job(state.settings, state.dsn(), request, progress=progress)

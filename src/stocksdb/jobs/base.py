@@ -50,6 +50,7 @@ class RunRequest:
     end: date | None = None
     days: int | None = None
     symbols: tuple[str, ...] | None = None
+    series: tuple[str, ...] | None = None   # macro series ids (macro_observations)
     method: AdjustmentMethod | None = None
     max_shrink: float | None = None   # prices_daily; None: the loader's default (0.02)
     no_wait: bool = False             # fail at once when another run holds a needed table
@@ -57,7 +58,7 @@ class RunRequest:
     def params(self) -> dict[str, Any]:
         """What job_runs.params records (no secrets: those live only in Settings)."""
         out: dict[str, Any] = {}
-        for name in ("source", "path", "start", "end", "days", "symbols", "method",
+        for name in ("source", "path", "start", "end", "days", "symbols", "series", "method",
                      "max_shrink"):
             value = getattr(self, name)
             if isinstance(value, tuple):

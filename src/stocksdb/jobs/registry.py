@@ -18,7 +18,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from stocksdb.errors import UnknownJobError, UnsupportedSourceError
+from stocksdb.errors import InputError, UnknownJobError, UnsupportedSourceError
 from stocksdb.jobs.base import JobContext, Outcome, RunRequest
 
 if TYPE_CHECKING:
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 # The options of `stocksdb run` a job may take (besides --source/--path).
-OPTIONS = frozenset({"start", "end", "days", "symbols", "method", "max_shrink"})
+OPTIONS = frozenset({"start", "end", "days", "symbols", "series", "method", "max_shrink"})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -78,7 +78,14 @@ class Job(Generic[T]):
 
         Raises:
             UnsupportedSourceError: the job does not have `request.source`.
+            InputError: an option the job does not take was given (it would be ignored).
         """
+        ignored = sorted(o for o in OPTIONS - self.options if getattr(request, o) is not None)
+        if ignored:
+            takes = ", ".join(f"--{o.replace('_', '-')}" for o in sorted(self.options))
+            raise InputError(f"job {self.name} does not take "
+                             f"{', '.join('--' + o.replace('_', '-') for o in ignored)}; it "
+                             f"takes {takes or 'no options besides --source/--path'}")
         source = request.source
         if source is None:
             source = next(iter(self.sources), None)
