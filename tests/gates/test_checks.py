@@ -6,7 +6,9 @@ import gzip
 import json
 from datetime import date
 from pathlib import Path
+from typing import Any
 
+import psycopg
 import pytest
 
 from stocksdb.config import Settings
@@ -121,3 +123,29 @@ def test_validate_exdate_close_needs_a_close_on_the_ex_date(
                             "--method", "exdate_close", "--json")
     failed = [r["check"] for r in json.loads(out)["results"] if r["status"] == "fail"]
     assert code == 3 and failed == ["corporate_actions.dividend_has_exdate_close"]
+
+
+def test_fundamentals_checks_judge_by_their_declared_day_windows(
+        conn: psycopg.Connection[Any]) -> None:
+    """A raw 90-day period with revenue and no derived quarter fails covers_raw_periods; a
+    181-day one is not a quarter. A quarter 366 days after another, without a YoY row, fails
+    present_where_prior_exists; one 400 days after its predecessor is not judged."""
+    from stocksdb.gates.checks import GateContext, raw_quarters_derived, yoy_where_prior_exists
+
+    (sid,) = conn.execute("INSERT INTO stocks_research.securities (composite_figi) VALUES (%s) "
+                          "RETURNING security_id", (IBM,)).fetchone() or (None,)
+    payload = '{"us-gaap": {"Revenues": {"USD": 1}}}'
+    conn.execute("INSERT INTO stocks_research.fundamentals_quarterly_raw (security_id, source, "
+                  "accession, period_start, period_end, form, filed_date, payload, "
+                  "payload_sha256) VALUES (%(s)s, 'sec', 'a', '2023-01-01', '2023-03-31', '10-Q', "
+                  "'2023-05-01', %(p)s, repeat('0', 64)), (%(s)s, 'sec', 'a', '2023-01-01', "
+                  "'2023-06-30', '10-Q', '2023-08-01', %(p)s, repeat('0', 64))",
+                  {"s": sid, "p": payload})
+    ctx = GateContext("fundamentals_derived")
+    assert raw_quarters_derived(conn, ctx).examples == ((sid, "2023-03-31"),)
+    conn.execute("INSERT INTO stocks_research.fundamentals_quarterly (security_id, period_start, "
+                 "period_end, filed_date) VALUES (%(s)s, '2023-01-01', '2023-03-31', "
+                 "'2023-05-01'), (%(s)s, '2024-01-01', '2024-03-31', '2024-05-01'), "
+                 "(%(s)s, '2025-04-05', '2025-05-05', '2025-06-01')", {"s": sid})
+    assert raw_quarters_derived(conn, ctx).failed == 0
+    assert yoy_where_prior_exists(conn, ctx).examples == ((sid, "2024-03-31"),)

@@ -5,7 +5,7 @@ Pure data and a decorator; the checks themselves are in gates/checks.py.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -49,12 +49,14 @@ CheckBody = Callable[[psycopg.Connection[Any], GateContext], Found]
 
 @dataclass(frozen=True)
 class GateCheck:
-    """One check of a gate, called like a function: (conn, ctx) -> CheckResult. Its stable name
-    and reason code are attributes, so docs and tests list them without a database."""
+    """One check of a gate, called like a function: (conn, ctx) -> CheckResult. Its stable name,
+    reason code and thresholds are attributes, so docs and tests list them without a database."""
 
     name: str                          # e.g. "prices_daily.no_orphans"
     reason: GateReason
     body: CheckBody = field(repr=False, compare=False)
+    # The numbers the body judges by (the same constants it uses), e.g. {"warn_below": 0.9}.
+    thresholds: Mapping[str, float] = field(default_factory=dict, compare=False)
 
     def __call__(self, conn: psycopg.Connection[Any], ctx: GateContext) -> CheckResult:
         found = self.body(conn, ctx)
@@ -62,8 +64,10 @@ class GateCheck:
                       severity=found.severity, **found.observed)
 
 
-def gate_check(name: str, reason: GateReason) -> Callable[[CheckBody], GateCheck]:
-    """Declare a check body under its stable name and reason code."""
+def gate_check(name: str, reason: GateReason, thresholds: Mapping[str, float] | None = None
+               ) -> Callable[[CheckBody], GateCheck]:
+    """Declare a check body under its stable name and reason code, with the thresholds it
+    judges by (shown in docs/data_lineage.md)."""
     def declare(body: CheckBody) -> GateCheck:
-        return GateCheck(name, reason, body)
+        return GateCheck(name, reason, body, dict(thresholds or {}))
     return declare

@@ -17,6 +17,7 @@ import psycopg
 
 from stocksdb.db.tables import count_rows
 from stocksdb.domain.adjustments import AdjustmentMethod
+from stocksdb.domain.fundamentals import MATCH_DAYS, QUARTER_DAYS
 from stocksdb.domain.reasons import GateReason
 from stocksdb.errors import DatabaseStateError
 from stocksdb.gates.base import Found, GateCheck, gate_check
@@ -165,7 +166,9 @@ def _positions(sessions: Any, days: list[date]) -> Any:
     return np.searchsorted(sessions, np.array(days, dtype="datetime64[D]"), side="left")
 
 
-@gate_check("prices_daily.date_coverage", GateReason.LOW_DATE_COVERAGE)
+@gate_check("prices_daily.date_coverage", GateReason.LOW_DATE_COVERAGE,
+            {"warn_below": COVERAGE_WARN, "fail_below": COVERAGE_FAIL,
+             "min_securities": MIN_UNIVERSE_FOR_COVERAGE})
 def date_coverage(conn: psycopg.Connection[Any], ctx: GateContext) -> Found:
     """Per session of the run: bars loaded / securities with a ticker that day
     (< 90% warn, < 75% fail); days with fewer than 20 such securities are not judged."""
@@ -186,7 +189,9 @@ def date_coverage(conn: psycopg.Connection[Any], ctx: GateContext) -> Found:
     return _coverage([(str(d), r) for d, r in ratios], sessions=len(ratios))
 
 
-@gate_check("prices_daily.security_coverage", GateReason.LOW_SECURITY_COVERAGE)
+@gate_check("prices_daily.security_coverage", GateReason.LOW_SECURITY_COVERAGE,
+            {"warn_below": COVERAGE_WARN, "fail_below": COVERAGE_FAIL,
+             "min_sessions": MIN_SESSIONS_FOR_COVERAGE})
 def security_coverage(conn: psycopg.Connection[Any], ctx: GateContext) -> Found:
     """Per security over the run's sessions inside its listed life: bars / sessions
     (< 90% warn, < 75% fail); securities with fewer than 20 such sessions are not judged."""
@@ -297,7 +302,8 @@ def factors_recompute_identically(conn: psycopg.Connection[Any], ctx: GateContex
 JUMP_TOLERANCE = 1.5  # adjusted previous close beyond 1.5x the ex-day's adjusted range
 
 
-@gate_check("adjustment_factors_daily.continuous_at_events", GateReason.ADJUSTED_JUMP_AT_EVENT)
+@gate_check("adjustment_factors_daily.continuous_at_events", GateReason.ADJUSTED_JUMP_AT_EVENT,
+            {"tolerance": JUMP_TOLERANCE})
 def adjusted_continuous(conn: psycopg.Connection[Any], ctx: GateContext) -> Found:
     """At every event, the adjusted previous close lies within the ex-day's adjusted low..high
     widened 1.5x: a missing or wrong split adjustment shows as a jump."""
@@ -345,30 +351,34 @@ _METRIC_TAGS = ("Revenues", "RevenueFromContractWithCustomerExcludingAssessedTax
                 "EarningsPerShareDiluted", "EarningsPerShareBasicAndDiluted")
 
 
-@gate_check("fundamentals_quarterly.covers_raw_periods", GateReason.RAW_PERIOD_NOT_DERIVED)
+@gate_check("fundamentals_quarterly.covers_raw_periods", GateReason.RAW_PERIOD_NOT_DERIVED,
+            {"quarter_min_days": QUARTER_DAYS[0], "quarter_max_days": QUARTER_DAYS[1]})
 def raw_quarters_derived(conn: psycopg.Connection[Any], _: GateContext) -> Found:
     """Every raw quarterly period (80-100 days) carrying revenue or diluted EPS has a derived
     quarter for its security and period end."""
     bad = _rows(conn, """
         SELECT DISTINCT r.security_id, r.period_end
           FROM stocks_research.fundamentals_quarterly_raw r
-         WHERE r.period_end - r.period_start BETWEEN 80 AND 100
+         WHERE r.period_end - r.period_start BETWEEN %(shortest)s AND %(longest)s
            AND coalesce(r.payload->'us-gaap', '{}'::jsonb) ?| %(tags)s
            AND NOT EXISTS (SELECT 1 FROM stocks_research.fundamentals_quarterly q
                             WHERE q.security_id = r.security_id AND q.period_end = r.period_end)
-         ORDER BY 1, 2""", {"tags": list(_METRIC_TAGS)})
+         ORDER BY 1, 2""", {"tags": list(_METRIC_TAGS), "shortest": QUARTER_DAYS[0],
+                            "longest": QUARTER_DAYS[1]})
     return Found(len(bad), [(r[0], str(r[1])) for r in bad])
 
 
-@gate_check("fundamentals_quarterly_yoy.present_where_prior_exists", GateReason.MISSING_YOY)
+@gate_check("fundamentals_quarterly_yoy.present_where_prior_exists", GateReason.MISSING_YOY,
+            {"prior_min_days": 365 - MATCH_DAYS, "prior_max_days": 365 + MATCH_DAYS})
 def yoy_where_prior_exists(conn: psycopg.Connection[Any], _: GateContext) -> Found:
     """Every derived quarter whose same quarter a year earlier exists has a YoY row."""
     bad = _rows(conn, """
         SELECT DISTINCT q.security_id, q.period_end FROM stocks_research.fundamentals_quarterly q
          WHERE EXISTS (SELECT 1 FROM stocks_research.fundamentals_quarterly p
                         WHERE p.security_id = q.security_id
-                          AND p.period_end BETWEEN q.period_end - 372 AND q.period_end - 358)
+                          AND p.period_end BETWEEN q.period_end - %(far)s
+                                               AND q.period_end - %(near)s)
            AND NOT EXISTS (SELECT 1 FROM stocks_research.fundamentals_quarterly_yoy y
                             WHERE y.security_id = q.security_id AND y.period_end = q.period_end)
-         ORDER BY 1, 2""")
+         ORDER BY 1, 2""", {"far": 365 + MATCH_DAYS, "near": 365 - MATCH_DAYS})
     return Found(len(bad), [(r[0], str(r[1])) for r in bad])
