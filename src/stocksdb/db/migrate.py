@@ -20,7 +20,7 @@ from stocksdb.errors import MigrationChecksumError, SchemaVersionError
 _NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 _LOCK_KEY = 0x570C5DB  # advisory lock: one migrator at a time
 
-_LEDGER_DDL = """
+LEDGER_DDL = """
 CREATE SCHEMA IF NOT EXISTS ingestion;
 CREATE TABLE IF NOT EXISTS ingestion.schema_migrations (
     version     integer PRIMARY KEY,
@@ -102,7 +102,7 @@ def migrate(conn: psycopg.Connection[Any]) -> list[str]:
     conn.execute("SELECT pg_advisory_lock(%s)", (_LOCK_KEY,))
     try:
         with conn.transaction():
-            conn.execute(_LEDGER_DDL)
+            conn.execute(LEDGER_DDL)
         applied = applied_migrations(conn)
         verify_applied(available, applied)
         done = []

@@ -15,6 +15,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from stocksdb.db.lineage import Layer, Table
 from stocksdb.db.sync import Scope, sync_from_stage
 from stocksdb.domain.adjustments import DEFAULT_METHOD, AdjustmentMethod
 from stocksdb.gates import checks as c
@@ -84,4 +85,12 @@ JOB = Job[None](
     reads=("prices_daily", "corporate_actions"),
     options=frozenset({"method"}),
     defaults={"method": DEFAULT_METHOD},
+    tables=(Table(
+        "adjustment_factors_daily", layer=Layer.DERIVED,
+        freshness="by 06:00 New York on the next session, recomputed after that session's "
+                  "prices and corporate actions (it depends on both)",
+        completeness="one row per bar of prices_daily and method, equal bit for bit to a "
+                     "recomputation from the stored bars and events",
+        retention="as long as its bar: each run synchronises the method's rows with the bars "
+                  "(a bar gone takes its factor row); the other method's rows stay"),),
 )

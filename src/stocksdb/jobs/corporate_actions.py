@@ -19,6 +19,7 @@ import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
+from stocksdb.db.lineage import Layer, Table
 from stocksdb.db.sync import Scope, sync_from_stage
 from stocksdb.domain.actions import Event, Problem, collapse, parse_dividend, parse_split
 from stocksdb.gates import checks as c
@@ -166,4 +167,13 @@ JOB = Job[ActionsBatch](
     depends_on=("prices_daily",),
     writes=("corporate_actions",),
     reads=("securities", "ticker_history", "prices_daily"),
+    tables=(Table(
+        "corporate_actions", layer=Layer.CANONICAL,
+        freshness="by 06:00 New York on the session after the ex-date, with the ex-date's "
+                  "bars: without the event the adjusted series jumps at the ex-date",
+        completeness="every split and dividend the source lists for a ticker known on its "
+                     "ex-date; 1:1 splits and duplicates are rejected rows, and conflicting "
+                     "duplicates refuse the whole run",
+        retention="forever while the source lists them: a batch is the truth for its source, "
+                  "so an event the source withdraws is removed; other sources' events stay"),),
 )

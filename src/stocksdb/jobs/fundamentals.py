@@ -24,8 +24,11 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from stocksdb.db.lineage import Layer, Table
 from stocksdb.db.sync import Scope, sync_from_stage
 from stocksdb.domain.fundamentals import (
+    MATCH_DAYS,
+    QUARTER_DAYS,
     RawPeriod,
     compute_quarters,
     compute_yoy,
@@ -192,7 +195,19 @@ RAW_JOB = Job[Iterable[CompanyFacts]](
     writes=("fundamentals_quarterly_raw",),
     reads=("securities",),
     no_input=_no_facts,
+    tables=(Table(
+        "fundamentals_quarterly_raw", layer=Layer.RAW,
+        freshness="within a day of a filing's acceptance on EDGAR",
+        completeness="every period of every filing in the companyfacts document of each "
+                     "security with a CIK; a fact not loaded is a rejected row with its reason "
+                     "(missing_tag, unknown_unit, malformed_fact, ...)",
+        retention="forever: every filing of a period is kept (restatements included); nothing "
+                  "is deleted, and an unchanged payload is not rewritten"),),
 )
+
+_DERIVED_RETENTION = ("one version per filing that changed the quarter, kept as long as the raw "
+                      "rows that give it: each run recomputes from the raw rows, inserting new "
+                      "versions and deleting vanished ones")
 
 DERIVED_JOB = Job[None](
     name="fundamentals_derived",
@@ -205,4 +220,17 @@ DERIVED_JOB = Job[None](
     writes=("fundamentals_quarterly", "fundamentals_quarterly_yoy"),
     reads=("fundamentals_quarterly_raw",),
     no_input=_no_facts,
+    tables=(
+        Table("fundamentals_quarterly", layer=Layer.DERIVED,
+              freshness="within a day of a filing, right after fundamentals_quarterly_raw",
+              completeness=f"a quarter for every raw period of {QUARTER_DAYS[0]}-"
+                           f"{QUARTER_DAYS[1]} days carrying revenue or diluted EPS, and Q4 "
+                           "(FY - 9-month YTD) once the fiscal year is filed",
+              retention=_DERIVED_RETENTION),
+        Table("fundamentals_quarterly_yoy", layer=Layer.DERIVED,
+              freshness="within a day of a filing, with fundamentals_quarterly",
+              completeness=f"a row for every derived quarter whose quarter a year earlier "
+                           f"(+- {MATCH_DAYS} days) exists",
+              retention=_DERIVED_RETENTION),
+    ),
 )

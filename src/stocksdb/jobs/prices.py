@@ -21,6 +21,7 @@ from typing import Any
 import pandas as pd
 import psycopg
 
+from stocksdb.db.lineage import Layer, Table
 from stocksdb.db.sync import MergeCounts
 from stocksdb.domain.reasons import Reason
 from stocksdb.domain.sessions import last_sessions, sessions_in_range
@@ -337,4 +338,17 @@ JOB = Job[DayFileStore](
     writes=("prices_daily",),
     reads=("securities", "ticker_history"),
     options=frozenset({"start", "end", "days", "symbols", "max_shrink"}),
+    tables=(Table(
+        "prices_daily", layer=Layer.CANONICAL,
+        freshness="by 06:00 New York on the next session: a session's day file, published "
+                  "overnight, is loaded before the following session opens",
+        completeness="every session of a run has its day file loaded, or is a failed date of "
+                     "the run (job_runs.counts->'failed_dates'); a row not loaded is a rejected "
+                     f"row; bars cover at least {c.COVERAGE_WARN:.0%} of the securities with a "
+                     f"ticker each session (a warning below, refused below "
+                     f"{c.COVERAGE_FAIL:.0%}), and each security the same share of the "
+                     "sessions of its listed life",
+        retention="forever: no date is pruned; loading a date again replaces its bars, "
+                  f"deleting at most --max-shrink (default {DEFAULT_MAX_SHRINK:.0%}) of the "
+                  "date's stored bars, and none when --symbols narrows the run"),),
 )

@@ -3,9 +3,11 @@
 A job module under `stocksdb.jobs` declares `JOB = Job(...)`: its name, the function that does
 the work, its sources (name -> a function reading the input from that source), its pre- and
 post-gate checks, whether its writes and post-gate share one transaction, the jobs it depends
-on, and the tables it writes and reads (its locks). `jobs()` finds every such module and
-returns the jobs in dependency order. The runner, the CLI, the gates, bootstrap and rebuild all
-read this registry; adding a job is adding a module (and a migration if it has tables).
+on, the tables it writes and reads (its locks), and the lineage facts of each table it writes
+(`tables`: layer, freshness, completeness, retention; db/lineage.py). `jobs()` finds every
+such module and returns the jobs in dependency order. The runner, the CLI, the gates, bootstrap,
+rebuild and the lineage document all read this registry; adding a job is adding a module (and
+a migration if it has tables).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from stocksdb.errors import InputError, UnknownJobError, UnsupportedSourceError
 from stocksdb.jobs.base import JobContext, Outcome, RunRequest
 
 if TYPE_CHECKING:
+    from stocksdb.db.lineage import Table
     from stocksdb.domain.adjustments import AdjustmentMethod
     from stocksdb.gates.base import GateContext
     from stocksdb.gates.gate import Check, Phase
@@ -50,6 +53,8 @@ class Job(Generic[T]):
     defaults: Mapping[str, Any] = field(default_factory=dict)   # option -> default value
     # Bootstrap/rebuild: why this job has nothing to do for a source tree (None: it has work).
     no_input: Callable[[str | None, Path | None], str | None] | None = None
+    # One Table per table in `writes`: its layer and SLA (docs/data_lineage.md is built from it).
+    tables: tuple[Table, ...] = ()
 
     def __post_init__(self) -> None:
         unknown = (self.options | set(self.defaults)) - OPTIONS

@@ -16,6 +16,7 @@ import pandas as pd
 import psycopg
 from psycopg import sql
 
+from stocksdb.db.lineage import Layer, Table
 from stocksdb.db.sync import sync_from_stage
 from stocksdb.domain.fields import (
     parse_bool,
@@ -185,4 +186,14 @@ JOB = Job[ReferenceBatch](
     pre_gate=(c.schema_is_latest,),
     post_gate=(c.securities_present, c.securities_figis_valid),
     writes=("securities",),
+    tables=(Table(
+        "securities", layer=Layer.CANONICAL,
+        freshness="by 06:00 New York on a new listing's first session, before its bars load: "
+                  "prices_daily resolves tickers through it, and a bar of an unknown ticker is "
+                  "a rejected row (unknown_ticker) until the date is re-run",
+        completeness="every security the source lists whose fields parse (FIGI check digit "
+                     "included); any other row is a rejected row with its reason, never "
+                     "dropped silently",
+        retention="forever: a security is never deleted (a delisted one keeps its row and "
+                  "its delist_date), so every stored bar stays resolvable"),),
 )

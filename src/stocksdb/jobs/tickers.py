@@ -18,6 +18,7 @@ import pandas as pd
 import psycopg
 from psycopg import sql
 
+from stocksdb.db.lineage import Layer, Table
 from stocksdb.db.sync import Scope, sync_from_stage
 from stocksdb.domain.fields import parse_date, parse_optional_date, parse_ticker
 from stocksdb.domain.identifiers import is_valid_figi
@@ -182,4 +183,13 @@ JOB = Job[ReferenceBatch](
     depends_on=("securities_master",),
     writes=("ticker_history",),
     reads=("securities",),
+    tables=(Table(
+        "ticker_history", layer=Layer.CANONICAL,
+        freshness="by 06:00 New York on the first session of a new or changed ticker, before "
+                  "its bars load (bars resolve their ticker as of their date)",
+        completeness="every interval of the batch's securities that parses and overlaps no "
+                     "accepted one; any other is a rejected row with its reason",
+        retention="forever for securities a batch does not cover; for one it covers, its "
+                  "intervals become exactly the batch's accepted ones (closed intervals stay "
+                  "while the source lists them: point-in-time lookups need them)"),),
 )
