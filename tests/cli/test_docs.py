@@ -21,6 +21,15 @@ def test_cli_reference_is_current() -> None:
         "regenerate: python -m stocksdb.cli.docs > docs/cli.md"
 
 
+def test_lineage_document_is_current() -> None:
+    """docs/data_lineage.md equals what `stocksdb lineage` renders from the registry now (a job
+    writing a table without declaring its lineage fails here, saying what to declare)."""
+    from stocksdb.ops.lineage import render_lineage
+
+    assert (DOCS / "data_lineage.md").read_text() == render_lineage(), \
+        "regenerate: stocksdb lineage --out docs/data_lineage.md"
+
+
 def test_every_reason_code_is_documented() -> None:
     """Each Reason value appears as `code` in docs/checks.md."""
     text = (DOCS / "checks.md").read_text()
