@@ -15,16 +15,12 @@ from typing import Any
 import pandas as pd
 import psycopg
 
+from stocksdb.db.queries import read_ticker_intervals
 from stocksdb.errors import InputError
 
 COLUMNS = ("symbol", "ticker", "composite_figi", "security_id", "trade_date", "open", "high",
            "low", "close", "volume", "price_factor", "volume_factor")
 
-_RESOLVE = """
-SELECT DISTINCT ON (t.ticker) t.ticker, t.security_id FROM stocks_research.ticker_history t
- WHERE t.ticker = ANY(%(symbols)s) AND t.valid_from <= %(as_of)s
- ORDER BY t.ticker, (t.valid_to IS NULL OR %(as_of)s < t.valid_to) DESC, t.valid_from DESC
-"""
 _BARS = """
 SELECT s.composite_figi, p.security_id, p.trade_date,
        th.ticker, p.open * f.pf AS open, p.high * f.pf AS high, p.low * f.pf AS low,
@@ -54,7 +50,9 @@ def resolve_symbols(conn: psycopg.Connection[Any], symbols: Sequence[str],
         InputError: a symbol no security held on or before `as_of`.
     """
     wanted = [s.strip().upper() for s in symbols]
-    found = dict(conn.execute(_RESOLVE, {"symbols": wanted, "as_of": as_of}).fetchall())
+    intervals = read_ticker_intervals(conn, tickers=wanted)
+    held = {s: intervals.last_holder(s, as_of) for s in wanted}
+    found = {s: sid for s, sid in held.items() if sid is not None}
     missing = [s for s in wanted if s not in found]
     if missing:
         raise InputError(f"symbol(s) {missing} named no security on or before {as_of}; check "

@@ -1,14 +1,29 @@
-"""Read paths: the columnar read of prices_daily returns exactly what is stored."""
+"""Read paths: the columnar read of prices_daily returns exactly what is stored, and the
+point-in-time ticker resolver agrees with the SQL function resolve_ticker()."""
 
 from __future__ import annotations
 
+import csv
 from datetime import date
 from pathlib import Path
 
 from stocksdb.config import Settings
 from stocksdb.db.connection import connect
-from stocksdb.db.queries import read_prices_daily
+from stocksdb.db.queries import (
+    read_prices_daily,
+    read_ticker_intervals,
+    read_ticker_on,
+    resolve_security,
+)
 from stocksdb.jobs.runner import RunRequest, run_job
+from tests.fix_data import RESOURCES, make_security, write_reference
+
+ANSWERS = RESOURCES / "answers"
+
+
+def read_csv(name: str) -> list[dict[str, str]]:
+    with (ANSWERS / name).open(newline="") as fh:
+        return list(csv.DictReader(fh))
 
 
 def test_read_prices_daily_matches_rows_by_date_and_by_security(db: str, market: Path) -> None:
@@ -32,3 +47,49 @@ def test_read_prices_daily_matches_rows_by_date_and_by_security(db: str, market:
     assert list(one["trade_date"].dt.date) == [date(2024, 1, 2), date(2024, 1, 3),
                                                date(2024, 1, 4)]
     assert none.empty and list(none.columns) == list(day.columns)
+
+
+def test_resolvers_in_python_and_sql_agree_on_the_answer_file(db: str, tmp_path: Path) -> None:
+    """ticker_intervals.csv loaded by the jobs: resolve_ticker() in SQL, TickerIntervals and
+    resolve_security give the hand-worked answer of every row of ticker_resolution.csv."""
+    intervals = read_csv("ticker_intervals.csv")
+    figis = sorted({r["composite_figi"] for r in intervals})
+    write_reference(tmp_path, [make_security(f) for f in figis], intervals)
+    for job in ("securities_master", "ticker_history"):
+        run_job(Settings(), db, RunRequest(job=job, path=tmp_path))
+    wrong = []
+    with connect(db) as c:
+        ids = dict(c.execute("SELECT composite_figi, security_id FROM securities").fetchall())
+        resolver = read_ticker_intervals(c)
+        assert len(resolver) == len(intervals)
+        for row in read_csv("ticker_resolution.csv"):
+            day = date.fromisoformat(row["day"])
+            in_sql = c.execute("SELECT resolve_ticker(%s, %s)", (row["ticker"], day)).fetchone()
+            got = (in_sql[0] if in_sql else "no row", resolver.resolve(row["ticker"], day),
+                   resolve_security(c, row["ticker"], day))
+            want = ids.get(row["expected_figi"])
+            if got != (want, want, want):
+                wrong.append((row["ticker"], row["day"], want, got, row["provenance"]))
+    assert not wrong, wrong
+
+
+def test_loader_filters_and_ticker_on(db: str, tmp_path: Path) -> None:
+    """The loader reads only the tickers or securities asked for; read_ticker_on follows A's
+    rename from OLD to NEW on 2024-02-14 (README of the answers)."""
+    intervals = read_csv("ticker_intervals.csv")
+    write_reference(tmp_path, [make_security(f) for f in
+                               sorted({r["composite_figi"] for r in intervals})], intervals)
+    for job in ("securities_master", "ticker_history"):
+        run_job(Settings(), db, RunRequest(job=job, path=tmp_path))
+    with connect(db) as c:
+        ids = dict(c.execute("SELECT composite_figi, security_id FROM securities").fetchall())
+        a = ids["BBG000000016"]
+        assert sorted(i.ticker for i in read_ticker_intervals(c, tickers=["GAP"]).intervals) \
+            == ["GAP", "GAP"]
+        assert sorted(i.ticker for i in read_ticker_intervals(c, security_ids=[a]).intervals) \
+            == ["NEW", "OLD"]
+        assert len(read_ticker_intervals(c, tickers=["GAP"], security_ids=[a])) == 0
+        assert read_ticker_on(c, a, date(2024, 2, 13)) == "OLD"
+        assert read_ticker_on(c, a, date(2024, 2, 14)) == "NEW"
+        assert read_ticker_on(c, ids["BBG000000025"], date(2024, 2, 5)) is None
+

@@ -1,10 +1,12 @@
 """Shared read queries.
 
-Reads: stocks_research.ticker_history, securities.
+Reads: stocks_research.ticker_history, prices_daily.
+Ticker intervals come back as a domain.tickers.TickerIntervals, the one point-in-time resolver.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
@@ -12,22 +14,36 @@ import numpy as np
 import pandas as pd
 import psycopg
 
+from stocksdb.domain.tickers import Interval, TickerIntervals
 from stocksdb.types import SecurityId
+
+
+def read_ticker_intervals(conn: psycopg.Connection[Any], *,
+                          tickers: Sequence[str] | None = None,
+                          security_ids: Sequence[int] | None = None) -> TickerIntervals:
+    """The stored ticker intervals, all of them or those of `tickers` / `security_ids`."""
+    from psycopg import sql
+    from psycopg.rows import class_row
+
+    where = [sql.SQL(clause) for clause, value in (
+        ("ticker = ANY(%(tickers)s)", tickers), ("security_id = ANY(%(ids)s)", security_ids))
+        if value is not None] or [sql.SQL("TRUE")]
+    query = sql.SQL("SELECT ticker, valid_from, valid_to, security_id "
+                    "FROM stocks_research.ticker_history WHERE {}").format(
+        sql.SQL(" AND ").join(where))
+    params = {"tickers": list(tickers or ()), "ids": list(security_ids or ())}
+    with conn.cursor(row_factory=class_row(Interval)) as cur:
+        return TickerIntervals(cur.execute(query, params).fetchall())
 
 
 def resolve_security(conn: psycopg.Connection[Any], ticker: str, on: date) -> SecurityId | None:
     """The security `ticker` named on date `on` (point-in-time), or None."""
-    row = conn.execute("SELECT stocks_research.resolve_ticker(%s, %s)", (ticker, on)).fetchone()
-    return SecurityId(int(row[0])) if row and row[0] is not None else None
+    return read_ticker_intervals(conn, tickers=[ticker.upper()]).resolve(ticker, on)
 
 
 def read_ticker_on(conn: psycopg.Connection[Any], security_id: int, on: date) -> str | None:
     """The ticker of a security on a date, or None."""
-    row = conn.execute(
-        "SELECT ticker FROM stocks_research.ticker_history WHERE security_id = %s "
-        "AND valid_from <= %s AND (valid_to IS NULL OR %s < valid_to)",
-        (security_id, on, on)).fetchone()
-    return str(row[0]) if row else None
+    return read_ticker_intervals(conn, security_ids=[security_id]).ticker_of(security_id, on)
 
 
 PRICE_COLUMNS = ("security_id", "trade_date", "open", "high", "low", "close", "volume",
