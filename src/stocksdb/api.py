@@ -15,31 +15,11 @@ from typing import Any
 import pandas as pd
 import psycopg
 
-from stocksdb.db.queries import read_ticker_intervals
+from stocksdb.db.queries import read_adjustment_factors, read_prices_daily, read_ticker_intervals
 from stocksdb.errors import InputError
 
 COLUMNS = ("symbol", "ticker", "composite_figi", "security_id", "trade_date", "open", "high",
            "low", "close", "volume", "price_factor", "volume_factor")
-
-_BARS = """
-SELECT s.composite_figi, p.security_id, p.trade_date,
-       th.ticker, p.open * f.pf AS open, p.high * f.pf AS high, p.low * f.pf AS low,
-       p.close * f.pf AS close, p.volume * f.vf AS volume, f.pf AS price_factor,
-       f.vf AS volume_factor
-  FROM stocks_research.prices_daily p
-  JOIN stocks_research.securities s ON s.security_id = p.security_id
-  LEFT JOIN stocks_research.ticker_history th
-    ON th.security_id = p.security_id AND th.valid_from <= p.trade_date
-   AND (th.valid_to IS NULL OR p.trade_date < th.valid_to)
-  {factor_join}
- WHERE p.security_id = ANY(%(ids)s)
-   AND p.trade_date >= %(start)s AND p.trade_date <= %(end)s
- ORDER BY p.security_id, p.trade_date
-"""
-_RAW = "CROSS JOIN LATERAL (SELECT 1.0::float8 AS pf, 1.0::float8 AS vf) f"
-_ADJUSTED = ("JOIN LATERAL (SELECT a.price_factor AS pf, a.volume_factor AS vf FROM "
-             "stocks_research.adjustment_factors_daily a WHERE a.security_id = p.security_id "
-             "AND a.trade_date = p.trade_date AND a.method = %(method)s) f ON true")
 
 
 def resolve_symbols(conn: psycopg.Connection[Any], symbols: Sequence[str],
@@ -75,6 +55,9 @@ def read_prices_frame(conn: psycopg.Connection[Any], *, symbols: Sequence[str] |
                       method: str | None = None, as_of: date | None = None) -> pd.DataFrame:
     """Daily bars (COLUMNS) for symbols or composite FIGIs over start..end inclusive.
 
+    Bars and factors are read column by column (db.queries.read_prices_daily, the path
+    `make bench` measures); adjusted bars are only those with a factor of the method.
+
     Raises:
         InputError: neither or both of symbols/figis, unknown names, or no factors stored for
             the method when adjusted.
@@ -87,15 +70,37 @@ def read_prices_frame(conn: psycopg.Connection[Any], *, symbols: Sequence[str] |
     method = method or "crsp"
     if adjusted:
         _require_factors(conn, method)
-    query = _BARS.format(factor_join=_ADJUSTED if adjusted else _RAW)
-    rows = conn.execute(query, {"ids": list(keys.values()), "start": start, "end": end,
-                                "method": method}).fetchall()
-    names = ["composite_figi", "security_id", "trade_date", "ticker", "open", "high", "low",
-             "close", "volume", "price_factor", "volume_factor"]
-    frame = pd.DataFrame(rows, columns=names)
+    ids = list(keys.values())
+    bars = read_prices_daily(conn, security_ids=ids, start=start, end=end)
+    if adjusted:
+        bars = bars.merge(read_adjustment_factors(conn, method=method, security_ids=ids,
+                                                  start=start, end=end),
+                          on=["security_id", "trade_date"], how="inner")
+    else:
+        bars = bars.assign(price_factor=1.0, volume_factor=1.0)
+    return _frame(conn, bars, keys)
+
+
+def _frame(conn: psycopg.Connection[Any], bars: pd.DataFrame, keys: dict[str, int]
+           ) -> pd.DataFrame:
+    """COLUMNS from raw bars with their factors: prices and volumes scaled, each bar named by
+    the symbol asked for, the ticker it traded under that day and its composite FIGI."""
     by_id = {sid: key for key, sid in keys.items()}
-    frame.insert(0, "symbol", frame["security_id"].map(by_id))
-    return frame.loc[:, list(COLUMNS)]
+    if bars.empty:   # the columns as an empty row list types them (symbol: str, others object)
+        empty = pd.DataFrame([], columns=list(COLUMNS[1:]))
+        return empty.assign(symbol=empty["security_id"].map(by_id)).loc[:, list(COLUMNS)]
+    ids = bars["security_id"]
+    figis = dict(conn.execute("SELECT security_id, composite_figi FROM stocks_research.securities"
+                              " WHERE security_id = ANY(%s)", (list(by_id),)).fetchall())
+    tickers = read_ticker_intervals(conn, security_ids=list(by_id)).tickers_of(
+        ids.to_numpy(), bars["trade_date"].to_numpy().astype("datetime64[D]"))
+    pf, vf = bars["price_factor"], bars["volume_factor"]
+    return pd.DataFrame({
+        "symbol": ids.map(by_id), "ticker": tickers, "composite_figi": ids.map(figis),
+        "security_id": ids, "trade_date": bars["trade_date"].dt.date,
+        "open": bars["open"] * pf, "high": bars["high"] * pf, "low": bars["low"] * pf,
+        "close": bars["close"] * pf, "volume": bars["volume"] * vf,
+        "price_factor": pf, "volume_factor": vf}, columns=list(COLUMNS))
 
 
 def _require_factors(conn: psycopg.Connection[Any], method: str) -> None:

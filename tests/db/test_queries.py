@@ -10,6 +10,7 @@ from pathlib import Path
 from stocksdb.config import Settings
 from stocksdb.db.connection import connect
 from stocksdb.db.queries import (
+    read_adjustment_factors,
     read_prices_daily,
     read_ticker_intervals,
     read_ticker_on,
@@ -93,3 +94,31 @@ def test_loader_filters_and_ticker_on(db: str, tmp_path: Path) -> None:
         assert read_ticker_on(c, a, date(2024, 2, 14)) == "NEW"
         assert read_ticker_on(c, ids["BBG000000025"], date(2024, 2, 5)) is None
 
+
+def test_read_adjustment_factors_matches_rows_of_one_method(db: str, market: Path) -> None:
+    """The columnar factor read returns the stored rows of the method asked for, in key
+    order, filtered by security and dates like read_prices_daily."""
+    for job in ("securities_master", "ticker_history"):
+        run_job(Settings(), db, RunRequest(job=job, path=market))
+    run_job(Settings(), db, RunRequest(job="prices_daily", path=market, start=date(2024, 1, 2)))
+    with connect(db, autocommit=True) as c:
+        for method, scale in (("crsp", 1.0), ("exdate_close", 3.0)):
+            c.execute("INSERT INTO adjustment_factors_daily (security_id, trade_date, method, "
+                      "price_factor, volume_factor, split_factor, dividend_factor) "
+                      "SELECT security_id, trade_date, %s, "
+                      "%s / (security_id * 10 + extract(day FROM trade_date)), "
+                      "security_id + 0.5, 1, 1 FROM prices_daily", (method, scale))
+        plain = c.execute("SELECT security_id, trade_date, price_factor, volume_factor "
+                          "FROM adjustment_factors_daily WHERE method = 'exdate_close' "
+                          "ORDER BY 1, 2").fetchall()
+        crsp = c.execute("SELECT price_factor FROM adjustment_factors_daily WHERE method = "
+                         "'crsp' AND security_id = %s AND trade_date >= '2024-01-03' "
+                         "ORDER BY trade_date", (plain[0][0],)).fetchall()
+        got = read_adjustment_factors(c, method="exdate_close")
+        one = read_adjustment_factors(c, method="crsp", security_ids=[plain[0][0]],
+                                      start=date(2024, 1, 3))
+    rows = [(int(r.security_id), r.trade_date.date(), r.price_factor, r.volume_factor)
+            for r in got.itertuples()]
+    assert rows == plain
+    assert list(one["trade_date"].dt.date) == [date(2024, 1, 3), date(2024, 1, 4)]
+    assert list(one["price_factor"]) == [p for (p,) in crsp]

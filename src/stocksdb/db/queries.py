@@ -1,6 +1,6 @@
 """Shared read queries.
 
-Reads: stocks_research.ticker_history, prices_daily.
+Reads: stocks_research.ticker_history, prices_daily, adjustment_factors_daily.
 Ticker intervals come back as a domain.tickers.TickerIntervals, the one point-in-time resolver.
 """
 
@@ -48,7 +48,9 @@ def read_ticker_on(conn: psycopg.Connection[Any], security_id: int, on: date) ->
 
 PRICE_COLUMNS = ("security_id", "trade_date", "open", "high", "low", "close", "volume",
                  "transactions")
-_WIRE_TYPES = (">i8", ">i4", ">f8", ">f8", ">f8", ">f8", ">i8", ">i8")  # binary send formats
+FACTOR_COLUMNS = ("security_id", "trade_date", "price_factor", "volume_factor")
+# Binary send format of each column; a NULL transactions count travels as -1.
+_WIRE = {"security_id": ">i8", "trade_date": ">i4", "volume": ">i8", "transactions": ">i8"}
 _PG_EPOCH = np.datetime64("2000-01-01", "D")
 _ARRAY_HEADER = 20  # ndim, flags, element type, then size and lower bound of the one dimension
 
@@ -67,6 +69,35 @@ def _decode(buf: bytes | None, wire: str, n: int) -> np.ndarray[Any, Any]:
     return values.astype(np.dtype(wire).newbyteorder("="))
 
 
+def _read_columns(conn: psycopg.Connection[Any], table: str, columns: Sequence[str],
+                  filters: Sequence[tuple[str, object]]) -> pd.DataFrame:
+    """`columns` of the rows of `table` passing every (clause, value) filter whose value is not
+    None, in (security_id, trade_date) order, each column read as one binary array."""
+    from psycopg import sql
+
+    where: list[sql.Composable] = [sql.SQL(clause).format(sql.Literal(value))
+                                   for clause, value in filters if value is not None]
+    query = sql.SQL("SELECT count(*), {} FROM {} WHERE {}").format(
+        sql.SQL(", ").join(sql.SQL(_column(c)) for c in columns),
+        sql.Identifier("stocks_research", table),
+        sql.SQL(" AND ").join(where or [sql.SQL("TRUE")]))
+    with conn.cursor(binary=True) as cur:
+        row = cur.execute(query).fetchone()
+    assert row is not None
+    n = int(row[0])
+    frame = pd.DataFrame({name: _decode(row[i + 1], _WIRE.get(name, ">f8"), n)
+                          for i, name in enumerate(columns)})
+    frame["trade_date"] = _PG_EPOCH + frame["trade_date"].to_numpy().astype("timedelta64[D]")
+    return frame
+
+
+def _key_filters(security_ids: Sequence[int] | None, trade_date: date | None,
+                 start: date | None, end: date | None) -> list[tuple[str, object]]:
+    return [("security_id = ANY({})", None if security_ids is None else list(security_ids)),
+            ("trade_date = {}", trade_date), ("trade_date >= {}", start),
+            ("trade_date <= {}", end)]
+
+
 def read_prices_daily(conn: psycopg.Connection[Any], *, security_ids: list[int] | None = None,
                       trade_date: date | None = None, start: date | None = None,
                       end: date | None = None) -> pd.DataFrame:
@@ -75,24 +106,19 @@ def read_prices_daily(conn: psycopg.Connection[Any], *, security_ids: list[int] 
     Each column comes back as one binary array decoded by numpy, with no Python object per
     value: a 10,000-row cross-section reads in about 11 ms (docs/performance.md).
     """
-    from psycopg import sql
-
-    where: list[sql.Composable] = []
-    for clause, value in (("security_id = ANY({})", security_ids), ("trade_date = {}", trade_date),
-                          ("trade_date >= {}", start), ("trade_date <= {}", end)):
-        if value is not None:
-            where.append(sql.SQL(clause).format(sql.Literal(value)))
-    query = sql.SQL("SELECT count(*), {} FROM stocks_research.prices_daily WHERE {}").format(
-        sql.SQL(", ").join(sql.SQL(_column(c)) for c in PRICE_COLUMNS),
-        sql.SQL(" AND ").join(where or [sql.SQL("TRUE")]))
-    with conn.cursor(binary=True) as cur:
-        row = cur.execute(query).fetchone()
-    assert row is not None
-    n = int(row[0])
-    frame = pd.DataFrame({name: _decode(row[i + 1], wire, n)
-                          for i, (name, wire) in enumerate(zip(PRICE_COLUMNS, _WIRE_TYPES,
-                                                               strict=True))})
-    frame["trade_date"] = _PG_EPOCH + frame["trade_date"].to_numpy().astype("timedelta64[D]")
+    frame = _read_columns(conn, "prices_daily", PRICE_COLUMNS,
+                          _key_filters(security_ids, trade_date, start, end))
     frame["transactions"] = frame["transactions"].astype("Int64").mask(
         frame["transactions"] < 0)
     return frame
+
+
+def read_adjustment_factors(conn: psycopg.Connection[Any], *, method: str,
+                            security_ids: list[int] | None = None,
+                            trade_date: date | None = None, start: date | None = None,
+                            end: date | None = None) -> pd.DataFrame:
+    """Stored factors of `method` (FACTOR_COLUMNS), filtered like read_prices_daily and read
+    the same columnar way, in key order."""
+    return _read_columns(conn, "adjustment_factors_daily", FACTOR_COLUMNS,
+                         [*_key_filters(security_ids, trade_date, start, end),
+                          ("method = {}", method)])
