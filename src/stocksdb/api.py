@@ -12,10 +12,11 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import psycopg
 
-from stocksdb.db.queries import read_adjustment_factors, read_prices_daily, read_ticker_intervals
+from stocksdb.db.queries import read_prices_daily, read_ticker_intervals
 from stocksdb.errors import InputError
 
 COLUMNS = ("symbol", "ticker", "composite_figi", "security_id", "trade_date", "open", "high",
@@ -71,36 +72,36 @@ def read_prices_frame(conn: psycopg.Connection[Any], *, symbols: Sequence[str] |
     if adjusted:
         _require_factors(conn, method)
     ids = list(keys.values())
-    bars = read_prices_daily(conn, security_ids=ids, start=start, end=end)
-    if adjusted:
-        bars = bars.merge(read_adjustment_factors(conn, method=method, security_ids=ids,
-                                                  start=start, end=end),
-                          on=["security_id", "trade_date"], how="inner")
-    else:
-        bars = bars.assign(price_factor=1.0, volume_factor=1.0)
+    bars = read_prices_daily(conn, security_ids=ids, start=start, end=end,
+                             method=method if adjusted else None)
     return _frame(conn, bars, keys)
 
 
 def _frame(conn: psycopg.Connection[Any], bars: pd.DataFrame, keys: dict[str, int]
            ) -> pd.DataFrame:
-    """COLUMNS from raw bars with their factors: prices and volumes scaled, each bar named by
-    the symbol asked for, the ticker it traded under that day and its composite FIGI."""
+    """COLUMNS from raw bars (with their factors when adjusted): prices and volumes scaled,
+    each bar named by the symbol asked for, its ticker that day and its composite FIGI."""
     by_id = {sid: key for key, sid in keys.items()}
     if bars.empty:   # the columns as an empty row list types them (symbol: str, others object)
         empty = pd.DataFrame([], columns=list(COLUMNS[1:]))
         return empty.assign(symbol=empty["security_id"].map(by_id)).loc[:, list(COLUMNS)]
-    ids = bars["security_id"]
+    ids = bars["security_id"].to_numpy()
+    days = bars["trade_date"].to_numpy().astype("datetime64[D]")
     figis = dict(conn.execute("SELECT security_id, composite_figi FROM stocks_research.securities"
                               " WHERE security_id = ANY(%s)", (list(by_id),)).fetchall())
-    tickers = read_ticker_intervals(conn, security_ids=list(by_id)).tickers_of(
-        ids.to_numpy(), bars["trade_date"].to_numpy().astype("datetime64[D]"))
-    pf, vf = bars["price_factor"], bars["volume_factor"]
-    return pd.DataFrame({
-        "symbol": ids.map(by_id), "ticker": tickers, "composite_figi": ids.map(figis),
-        "security_id": ids, "trade_date": bars["trade_date"].dt.date,
-        "open": bars["open"] * pf, "high": bars["high"] * pf, "low": bars["low"] * pf,
-        "close": bars["close"] * pf, "volume": bars["volume"] * vf,
-        "price_factor": pf, "volume_factor": vf}, columns=list(COLUMNS))
+    tickers = read_ticker_intervals(conn, security_ids=list(by_id)).tickers_of(ids, days)
+    unique, at = np.unique(ids, return_inverse=True)
+    adjusted = "price_factor" in bars
+    pf = bars["price_factor"].to_numpy() if adjusted else np.ones(len(ids))
+    vf = bars["volume_factor"].to_numpy() if adjusted else np.ones(len(ids))
+    columns = {
+        "symbol": np.array([by_id[i] for i in unique.tolist()], dtype=object)[at],
+        "ticker": tickers,
+        "composite_figi": np.array([figis[i] for i in unique.tolist()], dtype=object)[at],
+        "security_id": ids, "trade_date": days.astype(object),
+        **{c: bars[c].to_numpy() * pf for c in ("open", "high", "low", "close")},
+        "volume": bars["volume"].to_numpy() * vf, "price_factor": pf, "volume_factor": vf}
+    return pd.DataFrame(columns, columns=list(COLUMNS))
 
 
 def _require_factors(conn: psycopg.Connection[Any], method: str) -> None:

@@ -10,7 +10,6 @@ from pathlib import Path
 from stocksdb.config import Settings
 from stocksdb.db.connection import connect
 from stocksdb.db.queries import (
-    read_adjustment_factors,
     read_prices_daily,
     read_ticker_intervals,
     read_ticker_on,
@@ -95,9 +94,9 @@ def test_loader_filters_and_ticker_on(db: str, tmp_path: Path) -> None:
         assert read_ticker_on(c, ids["BBG000000025"], date(2024, 2, 5)) is None
 
 
-def test_read_adjustment_factors_matches_rows_of_one_method(db: str, market: Path) -> None:
-    """The columnar factor read returns the stored rows of the method asked for, in key
-    order, filtered by security and dates like read_prices_daily."""
+def test_read_prices_daily_with_a_method_joins_its_factors(db: str, market: Path) -> None:
+    """With `method`, each bar comes with its stored factors of that method (the other
+    method's are not read), and a bar without a factor row is left out."""
     for job in ("securities_master", "ticker_history"):
         run_job(Settings(), db, RunRequest(job=job, path=market))
     run_job(Settings(), db, RunRequest(job="prices_daily", path=market, start=date(2024, 1, 2)))
@@ -108,17 +107,19 @@ def test_read_adjustment_factors_matches_rows_of_one_method(db: str, market: Pat
                       "SELECT security_id, trade_date, %s, "
                       "%s / (security_id * 10 + extract(day FROM trade_date)), "
                       "security_id + 0.5, 1, 1 FROM prices_daily", (method, scale))
-        plain = c.execute("SELECT security_id, trade_date, price_factor, volume_factor "
-                          "FROM adjustment_factors_daily WHERE method = 'exdate_close' "
-                          "ORDER BY 1, 2").fetchall()
-        crsp = c.execute("SELECT price_factor FROM adjustment_factors_daily WHERE method = "
-                         "'crsp' AND security_id = %s AND trade_date >= '2024-01-03' "
-                         "ORDER BY trade_date", (plain[0][0],)).fetchall()
-        got = read_adjustment_factors(c, method="exdate_close")
-        one = read_adjustment_factors(c, method="crsp", security_ids=[plain[0][0]],
-                                      start=date(2024, 1, 3))
-    rows = [(int(r.security_id), r.trade_date.date(), r.price_factor, r.volume_factor)
+        c.execute("DELETE FROM adjustment_factors_daily WHERE method = 'exdate_close' "
+                  "AND trade_date = '2024-01-03' AND security_id = (SELECT min(security_id) "
+                  "FROM prices_daily)")
+        plain = c.execute("SELECT security_id, trade_date, open, high, low, close, volume, "
+                          "transactions, price_factor, volume_factor FROM prices_daily "
+                          "JOIN adjustment_factors_daily USING (security_id, trade_date) "
+                          "WHERE method = 'exdate_close' ORDER BY 1, 2").fetchall()
+        got = read_prices_daily(c, method="exdate_close")
+        first = read_prices_daily(c, security_ids=[plain[0][0]], method="exdate_close")
+    rows = [(int(r.security_id), r.trade_date.date(), r.open, r.high, r.low, r.close,
+             int(r.volume), int(r.transactions), r.price_factor, r.volume_factor)
             for r in got.itertuples()]
     assert rows == plain
-    assert list(one["trade_date"].dt.date) == [date(2024, 1, 3), date(2024, 1, 4)]
-    assert list(one["price_factor"]) == [p for (p,) in crsp]
+    assert list(got.columns[-2:]) == ["price_factor", "volume_factor"]
+    assert list(first["trade_date"].dt.date) == [date(2024, 1, 2), date(2024, 1, 4)]
+    assert len(plain) == 3 * 3 - 1
