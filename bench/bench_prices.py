@@ -170,7 +170,21 @@ def read_paths(dsn: str) -> dict[str, float]:
     return {"security_history_ms": round(hist, 2), "date_cross_section_ms": round(cross, 2)}
 
 
-__all__ = ["DATA", "bare_copy", "dump_days", "executemany", "load", "peak_rss",
+def api_reads(dsn: str) -> dict[str, float]:
+    """stocksdb.read_prices' path (api.read_prices_frame, adjusted by crsp factors, by FIGI):
+    one security's year (median of 50) and 500 securities' year (median of 5)."""
+    from stocksdb.api import read_prices_frame
+
+    with connect(dsn, autocommit=True) as conn:
+        figis = [r[0] for r in conn.execute("SELECT composite_figi FROM securities "
+                                            "ORDER BY random() LIMIT 550")]
+        one = median_ms(lambda f: read_prices_frame(conn, figis=[f]), figis[:50])
+        many = median_ms(lambda i: read_prices_frame(conn, figis=figis[i:i + 500]),
+                         list(range(5)))
+    return {"api_security_history_ms": round(one, 2), "api_500_securities_ms": round(many, 1)}
+
+
+__all__ = ["DATA", "api_reads", "bare_copy", "dump_days", "executemany", "load", "peak_rss",
            "prepare_reference", "read_paths", "republish", "to_sql"]
 
 
