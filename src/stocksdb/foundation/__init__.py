@@ -18,5 +18,21 @@ from stocksdb.foundation.base import (
     empty_bars,
 )
 
+# Ingest scoring and feed anomalies (docs/quality.md).
+from stocksdb.foundation.scoring import (
+    AnomalyKind,
+    DimensionQuality,
+    DimensionResult,
+    FeedAnomaly,
+    IngestQualityReport,
+    IngestQualityStatus,
+    RunSnapshot,
+    detect_feed_anomalies,
+    evaluate_ingest_quality,
+)
+
 __all__ = ["BAR_COLUMNS", "Dividend", "PriceBasis", "Provider", "Split", "SymbolEvents",
            "VendorFrame", "canonical_bars", "empty_bars"]
+__all__ += ["AnomalyKind", "DimensionQuality", "DimensionResult", "FeedAnomaly",
+            "IngestQualityReport", "IngestQualityStatus", "RunSnapshot", "detect_feed_anomalies",
+            "evaluate_ingest_quality"]
