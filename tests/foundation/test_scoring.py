@@ -216,3 +216,13 @@ def test_inputs_that_make_no_sense_are_refused() -> None:
         detect_feed_anomalies([], max_drop=0)
     with pytest.raises(InputError, match="not in the report"):
         evaluate_ingest_quality([fresh()]).dimension("intraday")
+
+
+def test_every_status_and_anomaly_kind_is_documented() -> None:
+    """Each IngestQualityStatus and AnomalyKind value appears as `code` in docs/quality.md."""
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "quality.md").read_text()
+    codes = [*IngestQualityStatus, *AnomalyKind]
+    missing = [c.value for c in codes if f"`{c.value}`" not in text]
+    assert not missing, f"document these codes in docs/quality.md: {missing}"
