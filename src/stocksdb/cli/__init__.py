@@ -95,13 +95,25 @@ def cli(ctx: click.Context, dsn: str | None, log_format: str, debug: bool) -> No
 
 
 def _register() -> None:
-    from stocksdb.cli import backup, db, fetch, ingest, jobs, ops, prices, sample, validate
+    from stocksdb.cli import (
+        backup,
+        db,
+        fetch,
+        ingest,
+        jobs,
+        ops,
+        prices,
+        quality,
+        sample,
+        validate,
+    )
 
     cli.add_command(db.db)
     cli.add_command(ingest.run)
     cli.add_command(jobs.jobs)
     cli.add_command(sample.sample)
     cli.add_command(validate.validate)
+    cli.add_command(quality.quality)
     cli.add_command(prices.prices)
     cli.add_command(prices.fundamentals)
     cli.add_command(fetch.fetch)
