@@ -155,7 +155,8 @@ def peak_rss(server: Any, market: Path, end: str) -> dict[str, Any]:
     probe = Path(__file__).with_name("rss_probe.py")
     out = subprocess.run([sys.executable, str(probe), dsn, str(market), "2024-01-02", end],
                          check=True, capture_output=True, text=True).stdout
-    return json.loads(out.strip().splitlines()[-1])
+    measured: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    return measured
 
 
 def read_paths(dsn: str) -> dict[str, float]:
@@ -191,19 +192,21 @@ __all__ = ["DATA", "api_reads", "bare_copy", "dump_days", "executemany", "load",
 def factors(dsn: str, market: Path) -> dict[str, float]:
     """Corporate actions, then the factor job (first run, then an unchanged re-run), and the
     post-gate alone; the baseline is a bare COPY of the same number of factor rows."""
-    from stocksdb.gates.checks import GateContext
+    from stocksdb.domain.adjustments import AdjustmentMethod
     from stocksdb.gates.gate import run_gate
+    from stocksdb.jobs.registry import get_job
 
+    crsp = AdjustmentMethod.CRSP
     run_job(Settings(), dsn, RunRequest(job="corporate_actions", path=market))
     with timed() as first:
         report = run_job(Settings(), dsn, RunRequest(job="adjustment_factors_daily",
-                                                     method="crsp"))
+                                                     method=crsp))
     with timed() as rerun:
-        run_job(Settings(), dsn, RunRequest(job="adjustment_factors_daily", method="crsp"))
+        run_job(Settings(), dsn, RunRequest(job="adjustment_factors_daily", method=crsp))
     with connect(dsn, autocommit=True) as conn:
         with timed() as gate:
-            run_gate(conn, "adjustment_factors_daily", "post",
-                     GateContext("adjustment_factors_daily", method="crsp"))
+            job = get_job("adjustment_factors_daily")
+            run_gate(conn, job.post_gate, "post", job.gate_context(method=crsp))
         buf = io.BytesIO()
         with conn.cursor().copy("COPY (SELECT * FROM adjustment_factors_daily) TO STDOUT") as cp:
             for chunk in cp:

@@ -4,8 +4,12 @@ point-in-time ticker resolver agrees with the SQL function resolve_ticker()."""
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
+from typing import Any
+
+import pandas as pd
 
 from stocksdb.config import Settings
 from stocksdb.db.connection import connect
@@ -19,6 +23,11 @@ from stocksdb.jobs.runner import RunRequest, run_job
 from tests.fix_data import RESOURCES, make_security, write_reference
 
 ANSWERS = RESOURCES / "answers"
+
+
+def _rows(frame: pd.DataFrame) -> Iterator[Any]:
+    """The frame's rows as named tuples (untyped: columns are checked by value below)."""
+    return iter(frame.itertuples())
 
 
 def read_csv(name: str) -> list[dict[str, str]]:
@@ -41,7 +50,7 @@ def test_read_prices_daily_matches_rows_by_date_and_by_security(db: str, market:
         none = read_prices_daily(c, trade_date=date(2024, 1, 5))
     as_rows = [(int(r.security_id), r.trade_date.date(), r.open, r.high, r.low, r.close,
                 int(r.volume), None if r.transactions is None or str(r.transactions) == "<NA>"
-                else int(r.transactions)) for r in day.itertuples()]
+                else int(r.transactions)) for r in _rows(day)]
     assert as_rows == [r for r in plain if r[1] == date(2024, 1, 3)]
     assert as_rows[0][7] is None
     assert list(one["trade_date"].dt.date) == [date(2024, 1, 2), date(2024, 1, 3),
@@ -118,7 +127,7 @@ def test_read_prices_daily_with_a_method_joins_its_factors(db: str, market: Path
         first = read_prices_daily(c, security_ids=[plain[0][0]], method="exdate_close")
     rows = [(int(r.security_id), r.trade_date.date(), r.open, r.high, r.low, r.close,
              int(r.volume), int(r.transactions), r.price_factor, r.volume_factor)
-            for r in got.itertuples()]
+            for r in _rows(got)]
     assert rows == plain
     assert list(got.columns[-2:]) == ["price_factor", "volume_factor"]
     assert list(first["trade_date"].dt.date) == [date(2024, 1, 2), date(2024, 1, 4)]

@@ -8,7 +8,7 @@ Ticker intervals come back as a domain.tickers.TickerIntervals, the one point-in
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date
 from typing import Any
 
@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import psycopg
 from psycopg import sql
+from psycopg.rows import dict_row
 
 from stocksdb.domain.fundamentals import QuarterVersion, YoyVersion
 from stocksdb.domain.identifiers import format_cik
@@ -170,9 +171,13 @@ def read_fundamentals(conn: psycopg.Connection[Any], security_ids: Sequence[int]
         InvalidIdentifierError: `cik` is not 1 to 10 digits."""
     params = {"as_of": as_of or date.max, "cik": format_cik(cik) if cik is not None else None,
               "sids": list(security_ids) if security_ids is not None else None}
+    quarter_fields = [f.name for f in fields(QuarterVersion)]
     out = []
-    for row in conn.execute(_READ_FUNDAMENTALS, params).fetchall():
-        quarter = QuarterVersion(*row[1:12])
-        yoy = YoyVersion(row[2], row[3], row[12], row[13], row[14]) if row[12] else None
-        out.append(FundamentalsRow(row[0], quarter, yoy))
+    with conn.cursor(row_factory=dict_row) as cur:
+        for row in cur.execute(_READ_FUNDAMENTALS, params):
+            quarter = QuarterVersion(**{name: row[name] for name in quarter_fields})
+            yoy = YoyVersion(row["period_end"], row["filed_date"], row["prior_period_end"],
+                             row["revenue_yoy"], row["eps_diluted_yoy"]) \
+                if row["prior_period_end"] is not None else None
+            out.append(FundamentalsRow(row["security_id"], quarter, yoy))
     return out

@@ -22,6 +22,7 @@ from psycopg.types.json import Jsonb
 from stocksdb.db.queries import read_ticker_intervals
 from stocksdb.db.sync import Scope, sync_from_stage
 from stocksdb.domain.actions import Event, Problem, collapse, parse_dividend, parse_split
+from stocksdb.domain.frames import records
 from stocksdb.gates import checks as c
 from stocksdb.jobs.base import JobContext, Outcome, Rejected
 from stocksdb.jobs.registry import Job
@@ -47,7 +48,7 @@ def canonicalize(conn: psycopg.Connection[Any], batch: ActionsBatch) -> Canonica
     events: list[Event] = []
     rejected: list[Rejected] = []
     for frame, parse in ((batch.splits, parse_split), (batch.dividends, parse_dividend)):
-        for raw in frame.to_dict("records"):
+        for raw in records(frame):
             raw = {k: (None if v is None or (isinstance(v, float) and math.isnan(v)) else v)
                    for k, v in raw.items()}
             out = parse(raw, resolve)

@@ -22,6 +22,7 @@ import psycopg
 
 from stocksdb.db.queries import read_ticker_intervals
 from stocksdb.db.sync import MergeCounts
+from stocksdb.domain.frames import records
 from stocksdb.domain.reasons import Reason
 from stocksdb.domain.sessions import last_sessions, sessions_in_range
 from stocksdb.domain.tickers import TickerIntervals
@@ -101,7 +102,7 @@ def _rejected_rows(prep: Prepared, day: DayFile, session: date, source: str,
     """Rejected rows with their details, lazily; `stored`: securities whose stored bar was
     kept."""
     for frame in prep.rejected_frames():
-        for raw in frame.to_dict("records"):
+        for raw in records(frame):
             reason = Reason(raw.pop("reason"))
             sid = raw.pop("_security_id", None)
             detail = f"{reason.replace('_', ' ')}: " + ", ".join(

@@ -15,6 +15,7 @@ import psycopg
 from psycopg import sql
 
 from stocksdb.db.sync import sync_from_stage
+from stocksdb.domain.frames import records
 from stocksdb.domain.reasons import Reason
 from stocksdb.domain.securities import SecurityRow, parse_security
 from stocksdb.gates import checks as c
@@ -35,7 +36,7 @@ def validate_securities(frame: pd.DataFrame, source: str
     good: dict[str, SecurityRow] = {}
     conflicts: set[str] = set()
     rejected: list[Rejected] = []
-    for raw in frame.to_dict("records"):
+    for raw in records(frame):
         key = raw.get("source_key")
         parsed = parse_security(raw)
         if isinstance(parsed, tuple):

@@ -18,6 +18,7 @@ from psycopg import sql
 
 from stocksdb.db.queries import read_ticker_intervals
 from stocksdb.db.sync import Scope, sync_from_stage
+from stocksdb.domain.frames import records
 from stocksdb.domain.reasons import Reason
 from stocksdb.domain.tickers import Interval, accept_intervals, parse_interval
 from stocksdb.gates import checks as c
@@ -36,7 +37,7 @@ def validate_intervals(conn: psycopg.Connection[Any], frame: pd.DataFrame, sourc
     raws: dict[int, dict[str, Any]] = {}
     rejected: list[Rejected] = []
     seen: set[Interval] = set()
-    for raw in frame.to_dict("records"):
+    for raw in records(frame):
         result = parse_interval(raw, ids)
         if isinstance(result, tuple):
             rejected.append(Rejected(result[0], result[1], source, raw.get("source_key"),
