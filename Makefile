@@ -27,7 +27,7 @@ test: venv
 
 lint: venv
 	$(BIN)/ruff check src tests bench
-	$(BIN)/mypy src tests
+	$(BIN)/mypy src tests bench
 
 bench: venv
 	$(BIN)/python bench/run.py

@@ -155,7 +155,8 @@ def peak_rss(server: Any, market: Path, end: str) -> dict[str, Any]:
     probe = Path(__file__).with_name("rss_probe.py")
     out = subprocess.run([sys.executable, str(probe), dsn, str(market), "2024-01-02", end],
                          check=True, capture_output=True, text=True).stdout
-    return json.loads(out.strip().splitlines()[-1])
+    measured: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    return measured
 
 
 def read_paths(dsn: str) -> dict[str, float]:
@@ -170,26 +171,42 @@ def read_paths(dsn: str) -> dict[str, float]:
     return {"security_history_ms": round(hist, 2), "date_cross_section_ms": round(cross, 2)}
 
 
-__all__ = ["DATA", "bare_copy", "dump_days", "executemany", "load", "peak_rss",
+def api_reads(dsn: str) -> dict[str, float]:
+    """stocksdb.read_prices' path (api.read_prices_frame, adjusted by crsp factors, by FIGI):
+    one security's year (median of 50) and 500 securities' year (median of 5)."""
+    from stocksdb.api import read_prices_frame
+
+    with connect(dsn, autocommit=True) as conn:
+        figis = [r[0] for r in conn.execute("SELECT composite_figi FROM securities "
+                                            "ORDER BY random() LIMIT 550")]
+        one = median_ms(lambda f: read_prices_frame(conn, figis=[f]), figis[:50])
+        many = median_ms(lambda i: read_prices_frame(conn, figis=figis[i:i + 500]),
+                         list(range(5)))
+    return {"api_security_history_ms": round(one, 2), "api_500_securities_ms": round(many, 1)}
+
+
+__all__ = ["DATA", "api_reads", "bare_copy", "dump_days", "executemany", "load", "peak_rss",
            "prepare_reference", "read_paths", "republish", "to_sql"]
 
 
 def factors(dsn: str, market: Path) -> dict[str, float]:
     """Corporate actions, then the factor job (first run, then an unchanged re-run), and the
     post-gate alone; the baseline is a bare COPY of the same number of factor rows."""
-    from stocksdb.gates.checks import GateContext
+    from stocksdb.domain.adjustments import AdjustmentMethod
     from stocksdb.gates.gate import run_gate
+    from stocksdb.jobs.registry import get_job
 
+    crsp = AdjustmentMethod.CRSP
     run_job(Settings(), dsn, RunRequest(job="corporate_actions", path=market))
     with timed() as first:
         report = run_job(Settings(), dsn, RunRequest(job="adjustment_factors_daily",
-                                                     method="crsp"))
+                                                     method=crsp))
     with timed() as rerun:
-        run_job(Settings(), dsn, RunRequest(job="adjustment_factors_daily", method="crsp"))
+        run_job(Settings(), dsn, RunRequest(job="adjustment_factors_daily", method=crsp))
     with connect(dsn, autocommit=True) as conn:
         with timed() as gate:
-            run_gate(conn, "adjustment_factors_daily", "post",
-                     GateContext("adjustment_factors_daily", method="crsp"))
+            job = get_job("adjustment_factors_daily")
+            run_gate(conn, job.post_gate, "post", job.gate_context(method=crsp))
         buf = io.BytesIO()
         with conn.cursor().copy("COPY (SELECT * FROM adjustment_factors_daily) TO STDOUT") as cp:
             for chunk in cp:

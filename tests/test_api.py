@@ -67,3 +67,26 @@ def test_prices_command_prints_csv_and_json(adjusted_market: str,
     main(["--dsn", adjusted_market, "prices", "AAPL", "--format", "csv", "--end", "2024-01-31"])
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("symbol,ticker,composite_figi") and len(lines) == 4
+
+
+def test_frame_has_fixed_columns_and_types(adjusted_market: str) -> None:
+    """Columns in a fixed order on a fresh 0..n-1 index, rows in (security, date) order (ids
+    follow FIGI order: IBM BBG000BLNNH6 before META BBG000MM2P62); dates are datetime.date,
+    ids int64, prices, volumes and factors float64."""
+    with connect(adjusted_market) as c:
+        frame = read_prices_frame(c, symbols=["META", "IBM"], end=date(2024, 1, 31))
+    assert list(frame.columns) == ["symbol", "ticker", "composite_figi", "security_id",
+                                   "trade_date", "open", "high", "low", "close", "volume",
+                                   "price_factor", "volume_factor"]
+    assert list(frame.index) == [0, 1, 2, 3, 4, 5]
+    assert list(frame["symbol"]) == ["IBM"] * 3 + ["META"] * 3
+    assert list(frame["ticker"]) == ["IBM", "IBM", "IBM", "FB", "FB", "META"]
+    assert list(frame["composite_figi"]) == ["BBG000BLNNH6"] * 3 + ["BBG000MM2P62"] * 3
+    assert list(frame["trade_date"]) == [date(2024, 1, 2), date(2024, 1, 3),
+                                         date(2024, 1, 4)] * 2
+    assert all(type(d) is date for d in frame["trade_date"])
+    assert list(frame["close"]) == [160.0, 161.0, 162.0, 87.5, 87.75, 88.0]
+    assert list(frame["price_factor"]) == [1.0, 1.0, 1.0, 0.25, 0.25, 1.0]
+    assert str(frame["security_id"].dtype) == "int64"
+    assert {str(frame[col].dtype) for col in ("open", "high", "low", "close", "volume",
+                                              "price_factor", "volume_factor")} == {"float64"}

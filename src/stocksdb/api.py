@@ -12,39 +12,16 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import psycopg
 
+from stocksdb.db.queries import read_prices_daily, read_ticker_intervals
 from stocksdb.domain.adjustments import DEFAULT_METHOD, AdjustmentMethod, parse_adjustment_method
 from stocksdb.errors import InputError
 
 COLUMNS = ("symbol", "ticker", "composite_figi", "security_id", "trade_date", "open", "high",
            "low", "close", "volume", "price_factor", "volume_factor")
-
-_RESOLVE = """
-SELECT DISTINCT ON (t.ticker) t.ticker, t.security_id FROM stocks_research.ticker_history t
- WHERE t.ticker = ANY(%(symbols)s) AND t.valid_from <= %(as_of)s
- ORDER BY t.ticker, (t.valid_to IS NULL OR %(as_of)s < t.valid_to) DESC, t.valid_from DESC
-"""
-_BARS = """
-SELECT s.composite_figi, p.security_id, p.trade_date,
-       th.ticker, p.open * f.pf AS open, p.high * f.pf AS high, p.low * f.pf AS low,
-       p.close * f.pf AS close, p.volume * f.vf AS volume, f.pf AS price_factor,
-       f.vf AS volume_factor
-  FROM stocks_research.prices_daily p
-  JOIN stocks_research.securities s ON s.security_id = p.security_id
-  LEFT JOIN stocks_research.ticker_history th
-    ON th.security_id = p.security_id AND th.valid_from <= p.trade_date
-   AND (th.valid_to IS NULL OR p.trade_date < th.valid_to)
-  {factor_join}
- WHERE p.security_id = ANY(%(ids)s)
-   AND p.trade_date >= %(start)s AND p.trade_date <= %(end)s
- ORDER BY p.security_id, p.trade_date
-"""
-_RAW = "CROSS JOIN LATERAL (SELECT 1.0::float8 AS pf, 1.0::float8 AS vf) f"
-_ADJUSTED = ("JOIN LATERAL (SELECT a.price_factor AS pf, a.volume_factor AS vf FROM "
-             "stocks_research.adjustment_factors_daily a WHERE a.security_id = p.security_id "
-             "AND a.trade_date = p.trade_date AND a.method = %(method)s) f ON true")
 
 
 def resolve_symbols(conn: psycopg.Connection[Any], symbols: Sequence[str],
@@ -55,7 +32,9 @@ def resolve_symbols(conn: psycopg.Connection[Any], symbols: Sequence[str],
         InputError: a symbol no security held on or before `as_of`.
     """
     wanted = [s.strip().upper() for s in symbols]
-    found = dict(conn.execute(_RESOLVE, {"symbols": wanted, "as_of": as_of}).fetchall())
+    intervals = read_ticker_intervals(conn, tickers=wanted)
+    held = {s: intervals.last_holder(s, as_of) for s in wanted}
+    found = {s: sid for s, sid in held.items() if sid is not None}
     missing = [s for s in wanted if s not in found]
     if missing:
         raise InputError(f"symbol(s) {missing} named no security on or before {as_of}; check "
@@ -80,6 +59,9 @@ def read_prices_frame(conn: psycopg.Connection[Any], *, symbols: Sequence[str] |
     """Daily bars (COLUMNS) for symbols or composite FIGIs over start..end inclusive; `method`
     (default crsp) names the factors of adjusted bars.
 
+    Bars and factors are read column by column (db.queries.read_prices_daily, the path
+    `make bench` measures); adjusted bars are only those with a factor of the method.
+
     Raises:
         InputError: neither or both of symbols/figis, unknown names, a method that is none of
             AdjustmentMethod, or no factors stored for the method when adjusted.
@@ -92,15 +74,37 @@ def read_prices_frame(conn: psycopg.Connection[Any], *, symbols: Sequence[str] |
     chosen = _parse_method(method)
     if adjusted:
         _require_factors(conn, chosen)
-    query = _BARS.format(factor_join=_ADJUSTED if adjusted else _RAW)
-    rows = conn.execute(query, {"ids": list(keys.values()), "start": start, "end": end,
-                                "method": chosen}).fetchall()
-    names = ["composite_figi", "security_id", "trade_date", "ticker", "open", "high", "low",
-             "close", "volume", "price_factor", "volume_factor"]
-    frame = pd.DataFrame(rows, columns=names)
+    ids = list(keys.values())
+    bars = read_prices_daily(conn, security_ids=ids, start=start, end=end,
+                             method=chosen if adjusted else None)
+    return _frame(conn, bars, keys)
+
+
+def _frame(conn: psycopg.Connection[Any], bars: pd.DataFrame, keys: dict[str, int]
+           ) -> pd.DataFrame:
+    """COLUMNS from raw bars (with their factors when adjusted): prices and volumes scaled,
+    each bar named by the symbol asked for, its ticker that day and its composite FIGI."""
     by_id = {sid: key for key, sid in keys.items()}
-    frame.insert(0, "symbol", frame["security_id"].map(by_id))
-    return frame.loc[:, list(COLUMNS)]
+    if bars.empty:   # the columns as an empty row list types them (symbol: str, others object)
+        empty = pd.DataFrame([], columns=list(COLUMNS[1:]))
+        return empty.assign(symbol=empty["security_id"].map(by_id)).loc[:, list(COLUMNS)]
+    ids = bars["security_id"].to_numpy()
+    days = bars["trade_date"].to_numpy().astype("datetime64[D]")
+    figis = dict(conn.execute("SELECT security_id, composite_figi FROM stocks_research.securities"
+                              " WHERE security_id = ANY(%s)", (list(by_id),)).fetchall())
+    tickers = read_ticker_intervals(conn, security_ids=list(by_id)).tickers_of(ids, days)
+    unique, at = np.unique(ids, return_inverse=True)
+    adjusted = "price_factor" in bars
+    pf = bars["price_factor"].to_numpy() if adjusted else np.ones(len(ids))
+    vf = bars["volume_factor"].to_numpy() if adjusted else np.ones(len(ids))
+    columns = {
+        "symbol": np.array([by_id[i] for i in unique.tolist()], dtype=object)[at],
+        "ticker": tickers,
+        "composite_figi": np.array([figis[i] for i in unique.tolist()], dtype=object)[at],
+        "security_id": ids, "trade_date": days.astype(object),
+        **{c: bars[c].to_numpy() * pf for c in ("open", "high", "low", "close")},
+        "volume": bars["volume"].to_numpy() * vf, "price_factor": pf, "volume_factor": vf}
+    return pd.DataFrame(columns, columns=list(COLUMNS))
 
 
 def _parse_method(value: AdjustmentMethod | str | None) -> AdjustmentMethod:

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from pytest_httpserver import HTTPServer
 
 from stocksdb.config import Settings
+from stocksdb.domain.frames import records
 from stocksdb.errors import MissingCredentialError, VendorResponseError
 from stocksdb.sources.base import SECURITY_COLUMNS, TICKER_HISTORY_COLUMNS, ReferenceBatch
 from stocksdb.sources.massive_rest import compute_ticker_intervals, fetch_reference, massive_http
@@ -48,7 +49,7 @@ def batch(httpserver: HTTPServer, loopback_settings: Settings, fake_key: str,
 
 def rows_by(frame: pd.DataFrame, key: str) -> dict[str, dict[str, Any]]:
     """Frame rows as dicts keyed by one column."""
-    return {row[key]: row for row in frame.to_dict("records")}
+    return {row[key]: row for row in records(frame)}
 
 
 def test_follows_next_url_and_asks_for_delisted_tickers(batch: ReferenceBatch,

@@ -104,6 +104,7 @@ def _register() -> None:
         lineage,
         ops,
         prices,
+        quality,
         sample,
         validate,
     )
@@ -114,6 +115,7 @@ def _register() -> None:
     cli.add_command(lineage.lineage)
     cli.add_command(sample.sample)
     cli.add_command(validate.validate)
+    cli.add_command(quality.quality)
     cli.add_command(prices.prices)
     cli.add_command(prices.fundamentals)
     cli.add_command(fetch.fetch)

@@ -25,6 +25,19 @@ from stocksdb.foundation.pipeline import (
     SymbolSummary,
 )
 from stocksdb.foundation.quality import IssueCode, PricingQualityIssue
+
+# Ingest scoring and feed anomalies (docs/quality.md).
+from stocksdb.foundation.scoring import (
+    AnomalyKind,
+    DimensionQuality,
+    DimensionResult,
+    FeedAnomaly,
+    IngestQualityReport,
+    IngestQualityStatus,
+    RunSnapshot,
+    detect_feed_anomalies,
+    evaluate_ingest_quality,
+)
 from stocksdb.foundation.vendors import Vendor, get_provider, vendors
 
 __all__ = ["BAR_COLUMNS", "FORMAT_VERSION", "CacheOutcome", "CachedDataset", "DatasetKey",
@@ -32,3 +45,6 @@ __all__ = ["BAR_COLUMNS", "FORMAT_VERSION", "CacheOutcome", "CachedDataset", "Da
            "PricingQualityIssue", "PricingResult", "Provider", "Split", "SymbolEvents",
            "SymbolSummary", "Vendor", "VendorFrame", "canonical_bars", "empty_bars",
            "get_provider", "vendors"]
+__all__ += ["AnomalyKind", "DimensionQuality", "DimensionResult", "FeedAnomaly",
+            "IngestQualityReport", "IngestQualityStatus", "RunSnapshot", "detect_feed_anomalies",
+            "evaluate_ingest_quality"]

@@ -20,8 +20,10 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from stocksdb.db.lineage import Layer, Table
+from stocksdb.db.queries import read_ticker_intervals
 from stocksdb.db.sync import Scope, sync_from_stage
 from stocksdb.domain.actions import Event, Problem, collapse, parse_dividend, parse_split
+from stocksdb.domain.frames import records
 from stocksdb.gates import checks as c
 from stocksdb.jobs.base import JobContext, Outcome, Rejected
 from stocksdb.jobs.registry import Job
@@ -41,26 +43,13 @@ class Canonical:
     conflicts: list[tuple[Event, Event]]
 
 
-def _resolver(conn: psycopg.Connection[Any]) -> Any:
-    rows = conn.execute("SELECT ticker, valid_from, valid_to, security_id "
-                        "FROM stocks_research.ticker_history").fetchall()
-    by_ticker: dict[str, list[tuple[date, date | None, int]]] = {}
-    for ticker, start, end, sid in rows:
-        by_ticker.setdefault(ticker, []).append((start, end, sid))
-
-    def resolve(ticker: str, on: date) -> int | None:
-        return next((sid for start, end, sid in by_ticker.get(ticker, ())
-                     if start <= on and (end is None or on < end)), None)
-    return resolve
-
-
 def canonicalize(conn: psycopg.Connection[Any], batch: ActionsBatch) -> Canonical:
     """Parse, resolve, classify and collapse the batch."""
-    resolve = _resolver(conn)
+    resolve = read_ticker_intervals(conn).resolve
     events: list[Event] = []
     rejected: list[Rejected] = []
     for frame, parse in ((batch.splits, parse_split), (batch.dividends, parse_dividend)):
-        for raw in frame.to_dict("records"):
+        for raw in records(frame):
             raw = {k: (None if v is None or (isinstance(v, float) and math.isnan(v)) else v)
                    for k, v in raw.items()}
             out = parse(raw, resolve)

@@ -18,13 +18,15 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-import pandas as pd
 import psycopg
 
 from stocksdb.db.lineage import Layer, Table
+from stocksdb.db.queries import read_ticker_intervals
 from stocksdb.db.sync import MergeCounts
+from stocksdb.domain.frames import records
 from stocksdb.domain.reasons import Reason
 from stocksdb.domain.sessions import last_sessions, sessions_in_range
+from stocksdb.domain.tickers import TickerIntervals
 from stocksdb.errors import InputError
 from stocksdb.gates import checks as c
 from stocksdb.jobs.base import JobContext, Outcome, Rejected
@@ -96,21 +98,12 @@ def resolve_sessions(store: DayFileStore, opts: PricesOptions) -> list[date]:
     return sessions_in_range(opts.start, end)
 
 
-def read_ticker_intervals(conn: psycopg.Connection[Any]) -> pd.DataFrame:
-    """All ticker intervals, for point-in-time resolution in memory."""
-    rows = conn.execute("SELECT ticker, valid_from, valid_to, security_id "
-                        "FROM stocks_research.ticker_history").fetchall()
-    frame = pd.DataFrame(rows, columns=["ticker", "valid_from", "valid_to", "security_id"])
-    frame["valid_to"] = frame["valid_to"].where(frame["valid_to"].notna(), date.max)
-    return frame.astype({"ticker": object, "valid_from": object, "valid_to": object})
-
-
 def _rejected_rows(prep: Prepared, day: DayFile, session: date, source: str,
                    stored: set[int]) -> Iterator[Rejected]:
     """Rejected rows with their details, lazily; `stored`: securities whose stored bar was
     kept."""
     for frame in prep.rejected_frames():
-        for raw in frame.to_dict("records"):
+        for raw in records(frame):
             reason = Reason(raw.pop("reason"))
             sid = raw.pop("_security_id", None)
             detail = f"{reason.replace('_', ' ')}: " + ", ".join(
@@ -223,7 +216,7 @@ def _load_session(ctx: JobContext, store: DayFileStore, prep: Prepared, *, opts:
     return counts
 
 
-def _prepared(store: DayFileStore, sessions: list[date], intervals: pd.DataFrame,
+def _prepared(store: DayFileStore, sessions: list[date], intervals: TickerIntervals,
               opts: PricesOptions, run_id: int) -> Iterator[Prepared]:
     """Prepared sessions in order; the next one is read and checked in a worker thread while
     the caller writes the current one (pyarrow and the database wait release the GIL).

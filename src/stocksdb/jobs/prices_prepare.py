@@ -17,10 +17,12 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
 from stocksdb.domain.reasons import Reason
+from stocksdb.domain.tickers import TickerIntervals
 from stocksdb.errors import InputFileError, SourceError
 from stocksdb.jobs.prices_merge import Payload, encode_bars
 from stocksdb.quality.prices import DayCheck, check_day, combine_checks
@@ -33,12 +35,11 @@ from stocksdb.sources.flatfiles import (
 )
 
 
-def tickers_on(intervals: pd.DataFrame, session: date) -> pd.Series:
+def tickers_on(intervals: TickerIntervals, session: date) -> pd.Series:
     """security_id indexed by ticker, for the tickers valid on `session`."""
-    live = (intervals["valid_from"].to_numpy() <= session) & \
-        (session < intervals["valid_to"].to_numpy())
-    return pd.Series(intervals["security_id"].to_numpy()[live],
-                     index=pd.Index(intervals["ticker"].to_numpy()[live]))
+    live = intervals.on(session)
+    return pd.Series(np.fromiter(live.values(), dtype=np.int64, count=len(live)),
+                     index=pd.Index(list(live), dtype=object))
 
 
 @dataclass(frozen=True)
@@ -136,7 +137,7 @@ def _check_spooled(rows: DayRows, session: date, tickers: pd.Series,
     return _Checked(check, count, skipped, frozenset(unknown), total, Path(fh.name))
 
 
-def prepare_session(store: DayFileStore, session: date, intervals: pd.DataFrame,
+def prepare_session(store: DayFileStore, session: date, intervals: TickerIntervals,
                     symbols: tuple[str, ...] | None, run_id: int, *,
                     max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> Prepared:
     """Locate, read and check one session's file (no database work; runs in a worker)."""

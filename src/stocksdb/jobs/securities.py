@@ -8,8 +8,6 @@ re-run over the same input leaves the table (and its checksum) as it was.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 import pandas as pd
@@ -18,15 +16,9 @@ from psycopg import sql
 
 from stocksdb.db.lineage import Layer, Table
 from stocksdb.db.sync import sync_from_stage
-from stocksdb.domain.fields import (
-    parse_bool,
-    parse_cik,
-    parse_currency,
-    parse_mic,
-    parse_optional_date,
-)
-from stocksdb.domain.identifiers import is_valid_figi
+from stocksdb.domain.frames import records
 from stocksdb.domain.reasons import Reason
+from stocksdb.domain.securities import SecurityRow, parse_security
 from stocksdb.gates import checks as c
 from stocksdb.jobs.base import JobContext, Outcome, Rejected
 from stocksdb.jobs.registry import Job
@@ -34,67 +26,6 @@ from stocksdb.sources.base import ReferenceBatch
 
 _CONTENT = ("share_class_figi", "name", "security_type", "primary_exchange", "currency", "cik",
             "list_date", "delist_date", "is_active")
-
-
-@dataclass(frozen=True)
-class SecurityRow:
-    """A validated securities row."""
-
-    composite_figi: str
-    share_class_figi: str | None
-    name: str | None
-    security_type: str | None
-    primary_exchange: str | None
-    currency: str | None
-    cik: str | None
-    list_date: date | None
-    delist_date: date | None
-    is_active: bool
-
-
-def _field_error(raw: dict[str, Any]) -> tuple[Reason, str] | None:
-    """The first problem of a raw row, or None."""
-    figi = raw.get("composite_figi")
-    if not figi or not is_valid_figi(figi.strip()):
-        return Reason.INVALID_FIGI, (f"composite_figi {figi!r} is not a FIGI; expected 12 chars "
-                                     "starting BBG with a valid check digit")
-    scf = raw.get("share_class_figi")
-    if scf and not is_valid_figi(scf.strip()):
-        return Reason.INVALID_SHARE_CLASS_FIGI, f"share_class_figi {scf!r} is not a FIGI"
-    checks: tuple[tuple[Reason, Any], ...] = (
-        (Reason.INVALID_DATE, lambda: parse_optional_date(raw.get("list_date"), "list_date")),
-        (Reason.INVALID_DATE, lambda: parse_optional_date(raw.get("delist_date"), "delist_date")),
-        (Reason.INVALID_CIK, lambda: parse_cik(raw.get("cik"))),
-        (Reason.INVALID_EXCHANGE, lambda: parse_mic(raw.get("primary_exchange"))),
-        (Reason.INVALID_CURRENCY, lambda: parse_currency(raw.get("currency"))),
-        (Reason.INVALID_BOOLEAN, lambda: parse_bool(raw.get("active"))),
-    )
-    for reason, parse in checks:
-        try:
-            parse()
-        except ValueError as exc:
-            return reason, str(exc)
-    return None
-
-
-def parse_security(raw: dict[str, Any]) -> SecurityRow | tuple[Reason, str]:
-    """A validated row, or (reason, detail) saying why it is rejected."""
-    problem = _field_error(raw)
-    if problem:
-        return problem
-    listed = parse_optional_date(raw.get("list_date"))
-    delisted = parse_optional_date(raw.get("delist_date"))
-    if listed and delisted and delisted < listed:
-        return Reason.DELIST_BEFORE_LIST, f"delist_date {delisted} is before list_date {listed}"
-    text = {k: (raw.get(k) or "").strip() or None for k in ("name", "security_type")}
-    return SecurityRow(
-        composite_figi=str(raw["composite_figi"]).strip(),
-        share_class_figi=(raw.get("share_class_figi") or "").strip() or None,
-        name=text["name"], security_type=text["security_type"],
-        primary_exchange=parse_mic(raw.get("primary_exchange")),
-        currency=parse_currency(raw.get("currency")), cik=parse_cik(raw.get("cik")),
-        list_date=listed, delist_date=delisted, is_active=parse_bool(raw.get("active")),
-    )
 
 
 def validate_securities(frame: pd.DataFrame, source: str
@@ -106,7 +37,7 @@ def validate_securities(frame: pd.DataFrame, source: str
     good: dict[str, SecurityRow] = {}
     conflicts: set[str] = set()
     rejected: list[Rejected] = []
-    for raw in frame.to_dict("records"):
+    for raw in records(frame):
         key = raw.get("source_key")
         parsed = parse_security(raw)
         if isinstance(parsed, tuple):

@@ -10,8 +10,6 @@ security two tickers at once, is rejected with its reason (first come, in date o
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 import pandas as pd
@@ -19,93 +17,16 @@ import psycopg
 from psycopg import sql
 
 from stocksdb.db.lineage import Layer, Table
+from stocksdb.db.queries import read_ticker_intervals
 from stocksdb.db.sync import Scope, sync_from_stage
-from stocksdb.domain.fields import parse_date, parse_optional_date, parse_ticker
-from stocksdb.domain.identifiers import is_valid_figi
+from stocksdb.domain.frames import records
 from stocksdb.domain.reasons import Reason
+from stocksdb.domain.tickers import Interval, accept_intervals, parse_interval
 from stocksdb.gates import checks as c
 from stocksdb.jobs.base import JobContext, Outcome, Rejected
 from stocksdb.jobs.registry import Job
 from stocksdb.jobs.securities import reference_from_files, reference_from_massive
 from stocksdb.sources.base import ReferenceBatch
-
-_FAR = date(9999, 12, 31)
-
-
-@dataclass(frozen=True)
-class Interval:
-    """A validated ticker interval; valid_to exclusive, None = open."""
-
-    ticker: str
-    valid_from: date
-    valid_to: date | None
-    security_id: int
-    source_key: str | None = None
-
-    def overlaps(self, other: Interval) -> bool:
-        return (self.valid_from < (other.valid_to or _FAR)
-                and other.valid_from < (self.valid_to or _FAR))
-
-
-def parse_interval(raw: dict[str, Any], ids: dict[str, int]) -> Interval | tuple[Reason, str]:
-    """A validated interval, or (reason, detail)."""
-    figi = (raw.get("composite_figi") or "").strip()
-    if not is_valid_figi(figi):
-        return Reason.INVALID_FIGI, f"composite_figi {raw.get('composite_figi')!r} is not a FIGI"
-    try:
-        ticker = parse_ticker(raw.get("ticker"))
-    except ValueError as exc:
-        return Reason.INVALID_TICKER, str(exc)
-    try:
-        start = parse_date(raw.get("valid_from") or "", "valid_from")
-        end = parse_optional_date(raw.get("valid_to"), "valid_to")
-    except ValueError as exc:
-        return Reason.INVALID_DATE, str(exc)
-    if end is not None and end <= start:
-        return Reason.EMPTY_INTERVAL, (f"valid_to {end} is not after valid_from {start}; "
-                                       "valid_to is exclusive")
-    if figi not in ids:
-        return Reason.UNKNOWN_SECURITY, (f"composite_figi {figi!r} is not in securities; "
-                                         "run securities_master first")
-    return Interval(ticker, start, end, ids[figi], raw.get("source_key"))
-
-
-def _accept(candidates: list[Interval], kept: list[Interval], source: str,
-            raws: dict[int, dict[str, Any]]) -> tuple[list[Interval], list[Rejected]]:
-    """First-come (by valid_from) acceptance against kept rows and earlier accepted rows."""
-    by_ticker: dict[str, list[Interval]] = {}
-    by_security: dict[int, list[Interval]] = {}
-    for iv in kept:
-        by_ticker.setdefault(iv.ticker, []).append(iv)
-        by_security.setdefault(iv.security_id, []).append(iv)
-    accepted: list[Interval] = []
-    rejected: list[Rejected] = []
-    order = sorted(candidates, key=lambda i: (i.valid_from, i.ticker, i.security_id))
-    for iv in order:
-        clash_t = next((o for o in by_ticker.get(iv.ticker, []) if o.overlaps(iv)), None)
-        clash_s = next((o for o in by_security.get(iv.security_id, []) if o.overlaps(iv)), None)
-        if clash_t is not None or clash_s is not None:
-            reason = (Reason.TICKER_INTERVAL_OVERLAP if clash_t is not None
-                      else Reason.SECURITY_TICKER_OVERLAP)
-            o = clash_t or clash_s
-            assert o is not None
-            detail = (f"{iv.ticker} [{iv.valid_from}, {iv.valid_to or 'open'}) of security "
-                      f"{iv.security_id} overlaps {o.ticker} [{o.valid_from}, "
-                      f"{o.valid_to or 'open'}) of security {o.security_id}")
-            rejected.append(Rejected(reason, detail, source, iv.source_key, ticker=iv.ticker,
-                                     raw=raws[id(iv)]))
-            continue
-        accepted.append(iv)
-        by_ticker.setdefault(iv.ticker, []).append(iv)
-        by_security.setdefault(iv.security_id, []).append(iv)
-    return accepted, rejected
-
-
-def read_intervals(conn: psycopg.Connection[Any]) -> list[Interval]:
-    """Every interval in the database."""
-    rows = conn.execute("SELECT ticker, valid_from, valid_to, security_id "
-                        "FROM stocks_research.ticker_history").fetchall()
-    return [Interval(t, f, v, s) for t, f, v, s in rows]
 
 
 def validate_intervals(conn: psycopg.Connection[Any], frame: pd.DataFrame, source: str
@@ -117,7 +38,7 @@ def validate_intervals(conn: psycopg.Connection[Any], frame: pd.DataFrame, sourc
     raws: dict[int, dict[str, Any]] = {}
     rejected: list[Rejected] = []
     seen: set[Interval] = set()
-    for raw in frame.to_dict("records"):
+    for raw in records(frame):
         result = parse_interval(raw, ids)
         if isinstance(result, tuple):
             rejected.append(Rejected(result[0], result[1], source, raw.get("source_key"),
@@ -130,9 +51,11 @@ def validate_intervals(conn: psycopg.Connection[Any], frame: pd.DataFrame, sourc
         parsed.append(result)
         raws[id(result)] = raw
     covered = {iv.security_id for iv in parsed}
-    kept = [iv for iv in read_intervals(conn) if iv.security_id not in covered]
-    accepted, overlaps = _accept(parsed, kept, source, raws)
-    return accepted, rejected + overlaps
+    kept = [iv for iv in read_ticker_intervals(conn).intervals if iv.security_id not in covered]
+    accepted, refused = accept_intervals(parsed, kept)
+    rejected += [Rejected(reason, detail, source, iv.source_key, ticker=iv.ticker,
+                          raw=raws[id(iv)]) for iv, reason, detail in refused]
+    return accepted, rejected
 
 
 _TARGET = sql.Identifier("stocks_research", "ticker_history")

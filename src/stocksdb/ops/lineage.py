@@ -36,7 +36,8 @@ are declared next to the writer, `tables=(Table(...),)` in the job's `Job`
 
 stocksdb has no scheduler: a freshness expectation is the deadline the schedule that calls
 `stocksdb run` must meet, and the latest succeeded run of the writing job in
-`ingestion.job_runs` (`finished_at`) is the evidence.
+`ingestion.job_runs` (`finished_at`) is the evidence; `stocksdb quality` scores how far the
+prices and fundamentals have fallen behind ([quality.md](quality.md)).
 """
 
 

@@ -48,7 +48,7 @@ def session_midnight_ns(session: date) -> int:
 
 
 def _to_frame(table: pa.Table) -> pd.DataFrame:
-    frame = table.to_pandas()
+    frame: pd.DataFrame = table.to_pandas()
     if "transactions" not in frame.columns:
         frame["transactions"] = np.nan
     for col in (*_NUMERIC, "transactions"):
@@ -118,7 +118,7 @@ def _duplicate_reasons(f: pd.DataFrame, reasons: pd.Series) -> None:
 
 def _resolve(tickers: pd.Series, symbols: pd.Series) -> pd.Series:
     """security_id per row (NaN for a ticker not valid that day), by a vectorized lookup."""
-    pos = tickers.index.get_indexer(symbols.to_numpy(dtype=object))
+    pos = tickers.index.get_indexer(pd.Index(symbols.to_numpy(dtype=object)))
     ids = tickers.to_numpy(dtype="float64")
     out = np.where(pos >= 0, ids[np.maximum(pos, 0)] if len(ids) else np.nan, np.nan)
     return pd.Series(out, index=symbols.index)

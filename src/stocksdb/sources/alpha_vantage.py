@@ -30,7 +30,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import pandas as pd
 
@@ -154,7 +154,7 @@ def parse_daily_series(payload: Any, symbol: str, *, adjusted: bool) -> pd.DataF
             f"{NAME} {function} rows for {symbol!r} lack field(s) {absent}, expected "
             f"{list(fields)}; the API may have changed")
     frame = frame.reindex(columns=list(fields)).rename(columns=fields)
-    frame = frame.apply(pd.to_numeric, errors="coerce")
+    frame = cast("pd.DataFrame", frame.apply(pd.to_numeric, errors="coerce"))
     try:
         frame.insert(0, "ts", pd.to_datetime(list(series), format="%Y-%m-%d", utc=True))
     except ValueError as exc:
