@@ -161,3 +161,25 @@ def test_the_broker_binary_can_be_overridden_and_a_bad_one_fails_clearly(
     with pytest.raises(pytest.fail.Exception, match=r"STOCKSDB_TANSU_BIN is '.*nope', not an "
                        r"executable file; point it at a tansu binary"):
         tansu_binary()
+
+
+def test_a_consumer_started_before_publishing_gets_every_event(kafka_settings: Settings) -> None:
+    """The latency-bench pattern: a consumer waits (on a topic that does not exist yet) while
+    200 events are published in two bursts; it reads all 200 and nothing else."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    since = utc_now()
+    with ThreadPoolExecutor(1) as pool:
+        pending = pool.submit(consume_events, kafka_settings, want=200, since=since,
+                              timeout_s=10.0)
+        time.sleep(0.3)
+        with TelemetryPublisher(kafka_settings) as publisher:
+            first = publisher.publish([new_event("prices_daily", 1, EventKind.DATE_BATCH, "ok")
+                                       for _ in range(100)])
+            time.sleep(0.3)
+            second = publisher.publish([new_event("prices_daily", 1, EventKind.DATE_BATCH,
+                                                  "ok") for _ in range(100)])
+        got = pending.result()
+    assert (got.status, len(got.events)) == ("ok", 200), got.reason
+    assert {c.event.event_id for c in got.events} == \
+        {e.event_id for e in first.events + second.events}
