@@ -3,10 +3,13 @@ in memory; one for the whole run, or one a test may kill."""
 
 from __future__ import annotations
 
+import ctypes
 import importlib.util
 import os
+import signal
 import socket
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -109,13 +112,29 @@ def start_tansu(folder: Path, attempts: int = 3) -> TansuBroker:
     folder.mkdir(parents=True, exist_ok=True)
     for attempt in range(1, attempts + 1):
         broker = _launch(binary, folder)
-        outcome = _wait_ready(broker)
+        try:
+            outcome = _wait_ready(broker)
+        except BaseException:
+            broker.stop()          # never leave a broker behind
+            raise
         if outcome == "ready":
             return broker
         broker.stop()
         if outcome.startswith("did not") or attempt == attempts:
             pytest.fail(f"tansu on {broker.bootstrap} {outcome}:\n" + _log_tail(broker.log_path))
     raise AssertionError("unreachable")
+
+
+# Loaded here, not in the child: importing after fork can deadlock on a lock another thread held.
+_LIBC = ctypes.CDLL(None) if sys.platform == "linux" else None
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: on Linux, SIGKILL it when pytest dies (a killed test run must
+    not leave brokers behind); elsewhere nothing."""
+    if _LIBC is not None:
+        _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def _launch(binary: Path, folder: Path) -> TansuBroker:
@@ -126,7 +145,8 @@ def _launch(binary: Path, folder: Path) -> TansuBroker:
         process = subprocess.Popen(
             [str(binary), "broker", "--listener-url", url, "--advertised-listener-url", url,
              "--storage-engine", "memory://tansu/"],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            preexec_fn=_die_with_parent)
     return TansuBroker(f"127.0.0.1:{port}", process, log_path)
 
 
