@@ -183,3 +183,12 @@ def test_a_consumer_started_before_publishing_gets_every_event(kafka_settings: S
     assert (got.status, len(got.events)) == ("ok", 200), got.reason
     assert {c.event.event_id for c in got.events} == \
         {e.event_id for e in first.events + second.events}
+
+
+def test_an_event_delivered_twice_is_returned_once(kafka_settings: Settings) -> None:
+    """At-least-once delivery can repeat a message; the reader keeps each event_id once."""
+    event = new_event("prices_daily", 1, EventKind.RUN, "succeeded")
+    with TelemetryPublisher(kafka_settings) as publisher:
+        assert [publisher.publish([event]).status for _ in range(2)] == ["ok", "ok"]
+    got = consume_events(kafka_settings, timeout_s=3.0)
+    assert got.as_dict() == {"status": "ok", "consumed": 1, "skipped": 0, "reason": None}

@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from stocksdb.config import Settings
 from stocksdb.stream.events import TelemetryEvent, parse_event
@@ -58,6 +58,11 @@ class ConsumeResult:
     events: tuple[ConsumedEvent, ...] = ()
     skipped: int = 0
     reason: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready summary (the number of events, not the events)."""
+        return {"status": self.status, "consumed": len(self.events), "skipped": self.skipped,
+                "reason": self.reason}
 
 
 def consume_events(settings: Settings, *, want: int | None = None,
@@ -103,6 +108,7 @@ class _Reader:
         self.topic = settings.kafka_ingest_topic
         self.since, self.ids, self.clock = since, ids, clock
         self.found: list[ConsumedEvent] = []
+        self.seen: set[str] = set()
         self.skipped = 0
         self.consumer = Consumer({
             **client_config(settings, 5.0), "client.id": "stocksdb-telemetry-consumer",
@@ -188,8 +194,10 @@ class _Reader:
                 continue
             # Some brokers (Tansu) can resume before `since`; the event's own stamp decides.
             if (self.since is not None and event.produced_at < self.since) or \
-                    (self.ids is not None and event.event_id not in self.ids):
+                    (self.ids is not None and event.event_id not in self.ids) or \
+                    event.event_id in self.seen:    # a producer retry can deliver twice
                 continue
+            self.seen.add(event.event_id)
             key = msg.key()
             self.found.append(ConsumedEvent(
                 event, at, key.decode(errors="replace") if isinstance(key, bytes) else str(key),
