@@ -132,3 +132,36 @@ def test_secrets_are_not_in_repr() -> None:
     leaked = [name for name, value in SECRETS.items() if value in text]
     assert not leaked, f"repr shows {leaked}: {text}"
     assert "massive_api_url='https://api.massive.com'" in text, "repr still shows the rest"
+
+
+# Streaming (issue 15): the seed's truthy forms, case-insensitive; anything else is an error.
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("1", True), ("true", True), ("yes", True), ("on", True), ("TRUE", True), (" On ", True),
+    ("0", False), ("false", False), ("no", False), ("off", False), ("Off", False), ("", False)])
+def test_streaming_switch_accepts_the_documented_forms(raw: str, expected: bool) -> None:
+    """KAFKA_INGEST_ENABLE_STREAMING: 1/true/yes/on turn it on, 0/false/no/off (or empty) off."""
+    settings = Settings.from_env({"KAFKA_INGEST_ENABLE_STREAMING": raw})
+    assert settings.kafka_ingest_enable_streaming is expected
+
+
+@pytest.mark.parametrize("raw", ["2", "enabled", "y", "tru", "-"])
+def test_a_bad_streaming_switch_is_a_config_error_naming_the_variable(raw: str) -> None:
+    """Anything else fails with the variable, its value and the accepted forms."""
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({"KAFKA_INGEST_ENABLE_STREAMING": raw})
+    assert str(caught.value) == (f"KAFKA_INGEST_ENABLE_STREAMING is {raw!r}; expected "
+                                 "1/true/yes/on (on) or 0/false/no/off (off)")
+
+
+def test_kafka_settings_default_off_and_read_their_variables() -> None:
+    """Streaming is off with no brokers and topic stocksdb.ingest by default; the variables set
+    the brokers and the topic."""
+    default = Settings.from_env({})
+    assert (default.kafka_ingest_enable_streaming, default.kafka_bootstrap_servers,
+            default.kafka_ingest_topic) == (False, None, "stocksdb.ingest")
+    assert (Settings().kafka_ingest_enable_streaming, Settings().kafka_ingest_topic) == \
+        (False, "stocksdb.ingest")
+    set_ = Settings.from_env({"KAFKA_BOOTSTRAP_SERVERS": "10.0.0.1:9092,10.0.0.2:9092",
+                              "KAFKA_INGEST_TOPIC": "research.ingest"})
+    assert (set_.kafka_bootstrap_servers, set_.kafka_ingest_topic) == \
+        ("10.0.0.1:9092,10.0.0.2:9092", "research.ingest")

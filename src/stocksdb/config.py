@@ -48,6 +48,12 @@ SETTING_HELP: dict[str, str] = {
     "fred_api_key": "FRED API key (env FRED_API_KEY); secret",
     "vendor_files_dir": "Directory of the `files` vendor of `stocksdb fetch`: one SYMBOL.csv or "
     "SYMBOL.parquet per symbol (env STOCKSDB_VENDOR_FILES_DIR; no default)",
+    "kafka_bootstrap_servers": "Kafka brokers for ingest telemetry, host:port[,host:port] (env "
+    "KAFKA_BOOTSTRAP_SERVERS; no default)",
+    "kafka_ingest_enable_streaming": "Publish ingest telemetry to Kafka (env "
+    "KAFKA_INGEST_ENABLE_STREAMING: 1/true/yes/on or 0/false/no/off; default off)",
+    "kafka_ingest_topic": "Topic of the ingest telemetry (env KAFKA_INGEST_TOPIC, default "
+    "stocksdb.ingest)",
 }
 
 def _int(value: str | None, default: int, name: str) -> int:
@@ -60,6 +66,20 @@ def _int(value: str | None, default: int, name: str) -> int:
     if number < 0:
         raise ConfigError(f"{name} is {value!r}; expected a whole number >= 0")
     return number
+
+
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+
+
+def _bool(value: str | None, default: bool, name: str) -> bool:
+    if value is None:
+        return default
+    word = value.strip().lower()
+    if word in _TRUE or word in _FALSE:
+        return word in _TRUE
+    raise ConfigError(f"{name} is {value!r}; expected {'/'.join(_TRUE)} (on) or "
+                      f"{'/'.join(_FALSE)} (off)")
 
 
 def _path(value: str | None) -> Path | None:
@@ -96,6 +116,9 @@ class Settings:
     fred_url: str = "https://api.stlouisfed.org"
     fred_api_key: str | None = field(default=None, repr=False)
     vendor_files_dir: Path | None = None
+    kafka_bootstrap_servers: str | None = None
+    kafka_ingest_enable_streaming: bool = False
+    kafka_ingest_topic: str = "stocksdb.ingest"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], *, dsn: str | None = None) -> Settings:
@@ -135,6 +158,11 @@ class Settings:
             fred_url=get("STOCKSDB_FRED_URL", cls.fred_url) or cls.fred_url,
             fred_api_key=get("FRED_API_KEY"),
             vendor_files_dir=_path(get("STOCKSDB_VENDOR_FILES_DIR")),
+            kafka_bootstrap_servers=get("KAFKA_BOOTSTRAP_SERVERS"),
+            kafka_ingest_enable_streaming=_bool(get("KAFKA_INGEST_ENABLE_STREAMING"), False,
+                                                "KAFKA_INGEST_ENABLE_STREAMING"),
+            kafka_ingest_topic=get("KAFKA_INGEST_TOPIC", cls.kafka_ingest_topic)
+            or cls.kafka_ingest_topic,
         )
 
     @property
