@@ -80,7 +80,8 @@ def setup_logging(log_format: str, debug: bool, secrets: Iterable[str] = ()) -> 
 @click.group()
 @click.version_option(__version__, prog_name="stocksdb")
 @click.option("--dsn", envvar=None, default=None, metavar="DSN",
-              help="PostgreSQL connection string (else STOCKSDB_DSN, else PG*, else embedded).")
+              help="PostgreSQL connection string (else STOCKSDB_DSN, else TIMESCALEDB_URL, "
+                   "else TIMESCALEDB_HOST & co, else PG*, else embedded).")
 @click.option("--log-format", type=click.Choice(["text", "json"]), default="text",
               show_default=True, help="Log line format on stderr.")
 @click.option("--debug", is_flag=True, help="Debug logging and tracebacks on errors.")
