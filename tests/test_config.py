@@ -32,7 +32,8 @@ DEFAULTS = {
     "dsn_origin": "",
     "redis_url": None,
     "kafka_bootstrap_servers": None,
-    "kafka_streaming": False,
+    "kafka_ingest_enable_streaming": False,
+    "kafka_ingest_topic": "stocksdb.ingest",
     "backbone_mode": "standard",
 }
 # variable, Settings field, value in the environment, value in Settings
@@ -58,7 +59,8 @@ VARIABLES = [
     ("STOCKSDB_REDIS_URL", "redis_url", "redis://127.0.0.1:6379/0", "redis://127.0.0.1:6379/0"),
     ("REDIS_URL", "redis_url", "unix:///run/valkey.sock", "unix:///run/valkey.sock"),
     ("KAFKA_BOOTSTRAP_SERVERS", "kafka_bootstrap_servers", "k1:9092,k2:9092", "k1:9092,k2:9092"),
-    ("KAFKA_INGEST_ENABLE_STREAMING", "kafka_streaming", "yes", True),
+    ("KAFKA_INGEST_ENABLE_STREAMING", "kafka_ingest_enable_streaming", "yes", True),
+    ("KAFKA_INGEST_TOPIC", "kafka_ingest_topic", "rehearsal.ingest", "rehearsal.ingest"),
     ("STOCKSDB_BACKBONE_MODE", "backbone_mode", "institutional", "institutional"),
 ]
 # PGDATABASE is also a libpq variable, so it is carried to the tools with the other PG* ones;
@@ -154,12 +156,14 @@ def test_secrets_are_not_in_repr() -> None:
     ("0", False), ("false", False), ("No", False), ("off", False)])
 def test_streaming_flag_accepts_the_documented_forms(raw: str, expected: bool) -> None:
     """KAFKA_INGEST_ENABLE_STREAMING: 1/true/yes/on or 0/false/no/off, any case."""
-    assert Settings.from_env({"KAFKA_INGEST_ENABLE_STREAMING": raw}).kafka_streaming is expected
+    settings = Settings.from_env({"KAFKA_INGEST_ENABLE_STREAMING": raw})
+    assert settings.kafka_ingest_enable_streaming is expected
 
 
 @pytest.mark.parametrize(("variable", "raw", "message"), [
     ("KAFKA_INGEST_ENABLE_STREAMING", "enabled",
-     "KAFKA_INGEST_ENABLE_STREAMING is 'enabled'; expected 1/true/yes/on or 0/false/no/off"),
+     "KAFKA_INGEST_ENABLE_STREAMING is 'enabled'; expected 1/true/yes/on (on) or "
+     "0/false/no/off (off)"),
     ("STOCKSDB_BACKBONE_MODE", "production",
      "STOCKSDB_BACKBONE_MODE is 'production'; expected standard or institutional"),
 ])

@@ -59,9 +59,11 @@ SETTING_HELP: dict[str, str] = {
     "redis_url": "Redis/Valkey URL of the query cache (env STOCKSDB_REDIS_URL, else REDIS_URL; "
     "redis://, rediss:// or unix://); secret (may hold a password)",
     "kafka_bootstrap_servers": "Kafka brokers for ingest telemetry, host:port[,host:port] (env "
-    "KAFKA_BOOTSTRAP_SERVERS)",
-    "kafka_streaming": "Publish ingest telemetry to Kafka (env KAFKA_INGEST_ENABLE_STREAMING: "
-    "1/true/yes/on or 0/false/no/off, default off)",
+    "KAFKA_BOOTSTRAP_SERVERS; no default)",
+    "kafka_ingest_enable_streaming": "Publish ingest telemetry to Kafka (env "
+    "KAFKA_INGEST_ENABLE_STREAMING: 1/true/yes/on or 0/false/no/off; default off)",
+    "kafka_ingest_topic": "Topic of the ingest telemetry (env KAFKA_INGEST_TOPIC, default "
+    "stocksdb.ingest)",
     "backbone_mode": "`standard` (Redis and Kafka used when configured; a missing or down one "
     "degrades) or `institutional` (Redis, and Kafka when streaming is on, are required and "
     "checked before any work) (env STOCKSDB_BACKBONE_MODE, default standard)",
@@ -93,17 +95,39 @@ _TIMESCALE_TLS = (("TIMESCALEDB_SSLMODE", "sslmode"), ("TIMESCALEDB_SSLROOTCERT"
 _SSLMODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
 # postgresql:// or postgres://, with an optional SQLAlchemy driver suffix (postgresql+psycopg://).
 _POSTGRES_URL = re.compile(r"(?i)^(postgres(?:ql)?)(\+[a-z0-9_]+)?(://.*)$", re.DOTALL)
-_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 BACKBONE_MODES = ("standard", "institutional")
 Getter = Callable[[str], str | None]
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
 
 
-def _flag(value: str | None, name: str) -> bool:
+def _bool(value: str | None, default: bool, name: str) -> bool:
     if value is None:
-        return False
-    if value.strip().lower() in _TRUE + _FALSE:
-        return value.strip().lower() in _TRUE
-    raise ConfigError(f"{name} is {value!r}; expected 1/true/yes/on or 0/false/no/off")
+        return default
+    word = value.strip().lower()
+    if word in _TRUE or word in _FALSE:
+        return word in _TRUE
+    raise ConfigError(f"{name} is {value!r}; expected {'/'.join(_TRUE)} (on) or "
+                      f"{'/'.join(_FALSE)} (off)")
+
+
+_REDIS_SCHEMES = ("redis", "rediss", "unix")
+
+
+def _redis_url(environ: Mapping[str, str]) -> str | None:
+    """STOCKSDB_REDIS_URL, else REDIS_URL; ConfigError (password masked) for another scheme."""
+    for name in ("STOCKSDB_REDIS_URL", "REDIS_URL"):
+        value = environ.get(name)
+        if not value:
+            continue
+        scheme = value.split("://", 1)[0].lower() if "://" in value else ""
+        if scheme not in _REDIS_SCHEMES:
+            from stocksdb.redact import redact
+
+            raise ConfigError(f"{name} is {redact(value)!r}; expected a redis://, rediss:// or "
+                              "unix:// URL")
+        return value
+    return None
 
 
 def _backbone_mode(value: str | None) -> str:
@@ -209,7 +233,8 @@ class Settings:
     vendor_files_dir: Path | None = None
     redis_url: str | None = field(default=None, repr=False)  # may carry a password
     kafka_bootstrap_servers: str | None = None
-    kafka_streaming: bool = False
+    kafka_ingest_enable_streaming: bool = False
+    kafka_ingest_topic: str = "stocksdb.ingest"
     backbone_mode: str = "standard"
 
     @classmethod
@@ -257,10 +282,12 @@ class Settings:
             fred_url=get("STOCKSDB_FRED_URL", cls.fred_url) or cls.fred_url,
             fred_api_key=get("FRED_API_KEY"),
             vendor_files_dir=_path(get("STOCKSDB_VENDOR_FILES_DIR")),
-            redis_url=get("STOCKSDB_REDIS_URL") or get("REDIS_URL"),
+            redis_url=_redis_url(environ),
             kafka_bootstrap_servers=get("KAFKA_BOOTSTRAP_SERVERS"),
-            kafka_streaming=_flag(get("KAFKA_INGEST_ENABLE_STREAMING"),
-                                  "KAFKA_INGEST_ENABLE_STREAMING"),
+            kafka_ingest_enable_streaming=_bool(get("KAFKA_INGEST_ENABLE_STREAMING"), False,
+                                                "KAFKA_INGEST_ENABLE_STREAMING"),
+            kafka_ingest_topic=get("KAFKA_INGEST_TOPIC", cls.kafka_ingest_topic)
+            or cls.kafka_ingest_topic,
             backbone_mode=_backbone_mode(get("STOCKSDB_BACKBONE_MODE")),
         )
 
