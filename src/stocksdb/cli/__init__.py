@@ -99,6 +99,7 @@ def _register() -> None:
     from stocksdb.cli import (
         backup,
         db,
+        doctor,
         fetch,
         ingest,
         jobs,
@@ -118,6 +119,7 @@ def _register() -> None:
     cli.add_command(prices.prices)
     cli.add_command(prices.fundamentals)
     cli.add_command(fetch.fetch)
+    cli.add_command(doctor.doctor)
     cli.add_command(backup.backup)
     cli.add_command(backup.restore)
     cli.add_command(ops.bootstrap)

@@ -98,9 +98,10 @@ def probe_postgres(settings: Settings, *, timeout_s: float) -> ComponentReport:
             row = conn.execute(_POSTGRES_FACTS).fetchone()
             clock.lap("query")
     except psycopg.Error as exc:
-        failed = "query failed" if "connect" in clock.laps else "cannot connect"
+        # libpq's own text says "connection failed: ..."; a failed query gets a prefix
+        failed = "query failed: " if "connect" in clock.laps else ""
         return clock.report("postgres", ComponentStatus.DOWN,
-                            f"{failed}: {_one_line(exc, settings)}; {_postgres_fix(origin)}",
+                            f"{failed}{_one_line(exc, settings)}; {_postgres_fix(origin)}",
                             target=target, origin=origin)
     assert row is not None   # a SELECT without FROM returns one row
     version, version_num, database, available, installed = row
@@ -152,7 +153,8 @@ def probe_redis(settings: Settings, *, timeout_s: float, required: bool) -> Comp
 
 def _probe_redis_url(settings: Settings, url: str, timeout_s: float,
                      clock: _Clock) -> ComponentReport:
-    where = {"target": redact(url, configured_secrets(settings)), "origin": _REDIS_VARS}
+    where = {"target": redact(url, configured_secrets(settings)),
+             "origin": "STOCKSDB_REDIS_URL / REDIS_URL"}
     client = redis.Redis.from_url(url, socket_timeout=timeout_s,
                                   socket_connect_timeout=timeout_s)
     try:
