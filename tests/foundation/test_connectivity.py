@@ -136,3 +136,15 @@ def test_institutional_lists_every_missing_component() -> None:
                         "and kafka are unavailable, so nothing was done")
     assert "set STOCKSDB_REDIS_URL" in lines[1] and "set KAFKA_BOOTSTRAP_SERVERS" in lines[2]
     assert caught.value.components == ("redis", "kafka")
+
+
+def test_every_status_and_connection_variable_is_documented() -> None:
+    """docs/backbone.md explains each component status and each TIMESCALEDB_* variable."""
+    from stocksdb.config import _TIMESCALE_PARTS, _TIMESCALE_TLS
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "backbone.md").read_text()
+    names = [f"`{s.value}`" for s in ComponentStatus]
+    names += [f"`{var}`" for var, _ in _TIMESCALE_PARTS + _TIMESCALE_TLS]
+    names += ["`TIMESCALEDB_URL`", "`STOCKSDB_BACKBONE_MODE`"]
+    missing = [name for name in names if name not in text]
+    assert not missing, f"document these in docs/backbone.md: {missing}"
