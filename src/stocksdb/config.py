@@ -185,7 +185,7 @@ def _timescale_url(url: str, tls: dict[str, str]) -> str:
     plain = match.group(1).lower() + match.group(3)   # libpq knows only lowercase schemes
     try:
         given = conninfo_to_dict(plain)
-    except ProgrammingError as exc:
+    except ProgrammingError as exc:   # `from None`: libpq's text is in ours; its trace is noise
         raise ConfigError(f"TIMESCALEDB_URL is {redact(url)!r}; not a valid connection URL: "
                           f"{redact(str(exc).strip())}") from None
     missing = {key: value for key, value in tls.items() if key not in given}

@@ -74,3 +74,13 @@ def test_institutional_mode_reports_a_missing_redis_as_down(
     assert (redis["status"], redis["reason"]) == (
         "down", "not configured, and institutional mode requires it; set STOCKSDB_REDIS_URL "
                 "(or REDIS_URL)")
+
+
+def test_a_malformed_timescaledb_url_is_one_error_line_without_the_password(
+        capsys: pytest.CaptureFixture[str], backbone_env: pytest.MonkeyPatch) -> None:
+    """Settings are read first: a non-PostgreSQL URL exits 1 with the variable named."""
+    backbone_env.setenv("TIMESCALEDB_URL", "mysql://u:ts-Doctor-Pw3@db.example/d")
+    code, out, err = stocksdb(capsys, "doctor")
+    assert (code, out) == (1, "")
+    assert err == ("error: TIMESCALEDB_URL is 'mysql://u:***@db.example/d'; expected a "
+                   "postgresql:// URL (postgres:// and postgresql+psycopg:// are accepted)\n")
