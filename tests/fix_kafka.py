@@ -66,6 +66,15 @@ class TansuBroker:
                                   "kafka_ingest_topic": f"stocksdb.ingest.{uuid.uuid4().hex[:12]}"}
         return Settings(**{**values, **overrides})
 
+    def create_topic(self, name: str, partitions: int = 1) -> None:
+        """Create topic `name` (the test's own) and wait until it exists."""
+        from confluent_kafka.admin import AdminClient
+        from confluent_kafka.cimpl import NewTopic  # typed there; admin re-exports it
+
+        admin = AdminClient({"bootstrap.servers": self.bootstrap})
+        for future in admin.create_topics([NewTopic(name, partitions, 1)]).values():
+            future.result(10)
+
     def stop(self) -> None:
         """Terminate the broker (SIGTERM, then SIGKILL after 5 s) and wait for it."""
         if self.process.poll() is None:

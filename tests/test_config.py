@@ -29,6 +29,12 @@ DEFAULTS = {
     "sec_www_url": "https://www.sec.gov",
     "max_file_bytes": 2 * 1024**3,
     "vendor_files_dir": None,
+    "dsn_origin": "",
+    "redis_url": None,
+    "kafka_bootstrap_servers": None,
+    "kafka_ingest_enable_streaming": False,
+    "kafka_ingest_topic": "stocksdb.ingest",
+    "backbone_mode": "standard",
 }
 # variable, Settings field, value in the environment, value in Settings
 VARIABLES = [
@@ -50,12 +56,22 @@ VARIABLES = [
     ("STOCKSDB_SEC_WWW_URL", "sec_www_url", "http://127.0.0.1:13", "http://127.0.0.1:13"),
     ("STOCKSDB_MAX_FILE_BYTES", "max_file_bytes", "1048576", 1_048_576),
     ("STOCKSDB_VENDOR_FILES_DIR", "vendor_files_dir", "/srv/bars", Path("/srv/bars")),
+    ("STOCKSDB_REDIS_URL", "redis_url", "redis://127.0.0.1:6379/0", "redis://127.0.0.1:6379/0"),
+    ("REDIS_URL", "redis_url", "unix:///run/valkey.sock", "unix:///run/valkey.sock"),
+    ("KAFKA_BOOTSTRAP_SERVERS", "kafka_bootstrap_servers", "k1:9092,k2:9092", "k1:9092,k2:9092"),
+    ("KAFKA_INGEST_ENABLE_STREAMING", "kafka_ingest_enable_streaming", "yes", True),
+    ("KAFKA_INGEST_TOPIC", "kafka_ingest_topic", "rehearsal.ingest", "rehearsal.ingest"),
+    ("STOCKSDB_BACKBONE_MODE", "backbone_mode", "institutional", "institutional"),
 ]
-# PGDATABASE is also a libpq variable, so it is carried to the tools with the other PG* ones.
-ALSO = {"PGDATABASE": {"pg_env": (("PGDATABASE", "research2"),)}}
+# PGDATABASE is also a libpq variable, so it is carried to the tools with the other PG* ones;
+# a DSN records the setting it came from.
+ALSO: dict[str, dict[str, object]] = {
+    "PGDATABASE": {"pg_env": (("PGDATABASE", "research2"),)},
+    "STOCKSDB_DSN": {"dsn_origin": "STOCKSDB_DSN"}}
 SECRETS = {"STOCKSDB_DSN": "host=h password=dsn-Pw-91", "MASSIVE_API_KEY": "massive-Key-92",
            "MASSIVE_S3_ACCESS_KEY_ID": "AKIA-Id-93", "MASSIVE_S3_SECRET_ACCESS_KEY": "s3-Sk-94",
-           "OPENFIGI_API_KEY": "figi-Key-95", "PGPASSWORD": "pg-Pw-96"}
+           "OPENFIGI_API_KEY": "figi-Key-95", "PGPASSWORD": "pg-Pw-96",
+           "STOCKSDB_REDIS_URL": "redis://:redis-Pw-97@cache.example:6379/0"}
 
 
 def fields(settings: Settings) -> dict[str, object]:
@@ -98,6 +114,7 @@ def test_dsn_option_wins_over_the_environment() -> None:
     """--dsn (the `dsn` argument) beats STOCKSDB_DSN; either one turns off the embedded server."""
     settings = Settings.from_env({"STOCKSDB_DSN": "host=env"}, dsn="host=option")
     assert settings.dsn == "host=option" and not settings.uses_embedded_server
+    assert settings.dsn_origin == settings.postgres_origin == "--dsn"
     assert Settings.from_env({}, dsn="host=option").dsn == "host=option"
 
 
@@ -140,6 +157,13 @@ def test_secrets_are_not_in_repr() -> None:
     ("0", False), ("false", False), ("no", False), ("off", False), ("Off", False), ("", False)])
 def test_streaming_switch_accepts_the_documented_forms(raw: str, expected: bool) -> None:
     """KAFKA_INGEST_ENABLE_STREAMING: 1/true/yes/on turn it on, 0/false/no/off (or empty) off."""
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("1", True), ("true", True), ("YES", True), (" on ", True),
+    ("0", False), ("false", False), ("No", False), ("off", False)])
+def test_streaming_flag_accepts_the_documented_forms(raw: str, expected: bool) -> None:
+    """KAFKA_INGEST_ENABLE_STREAMING: 1/true/yes/on or 0/false/no/off, any case."""
     settings = Settings.from_env({"KAFKA_INGEST_ENABLE_STREAMING": raw})
     assert settings.kafka_ingest_enable_streaming is expected
 
@@ -165,3 +189,24 @@ def test_kafka_settings_default_off_and_read_their_variables() -> None:
                               "KAFKA_INGEST_TOPIC": "research.ingest"})
     assert (set_.kafka_bootstrap_servers, set_.kafka_ingest_topic) == \
         ("10.0.0.1:9092,10.0.0.2:9092", "research.ingest")
+
+
+@pytest.mark.parametrize(("variable", "raw", "message"), [
+    ("KAFKA_INGEST_ENABLE_STREAMING", "enabled",
+     "KAFKA_INGEST_ENABLE_STREAMING is 'enabled'; expected 1/true/yes/on (on) or "
+     "0/false/no/off (off)"),
+    ("STOCKSDB_BACKBONE_MODE", "production",
+     "STOCKSDB_BACKBONE_MODE is 'production'; expected standard or institutional"),
+])
+def test_a_bad_backbone_value_is_a_config_error_naming_the_variable(
+        variable: str, raw: str, message: str) -> None:
+    """Anything but the documented values fails, naming the variable and what it accepts."""
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({variable: raw})
+    assert str(caught.value) == message
+
+
+def test_stocksdb_redis_url_wins_over_redis_url() -> None:
+    """Our own variable beats the generic REDIS_URL another tool may have set."""
+    settings = Settings.from_env({"STOCKSDB_REDIS_URL": "redis://ours", "REDIS_URL": "redis://x"})
+    assert settings.redis_url == "redis://ours"

@@ -1,7 +1,8 @@
 """The whole exception hierarchy of stocksdb.
 
 StocksdbError
- ├─ ConfigError ── MissingCredentialError
+ ├─ ConfigError ── MissingCredentialError, BackboneUnavailableError (institutional mode lacks
+ │                Redis or Kafka)
  ├─ InputError ── DateOutOfRangeError, InvalidIdentifierError, InputFileError, RolePowersError,
  │                UnsupportedSourceError (a job's --source it does not have; exit 2)
  │                                     InputFileError ── BackupIntegrityError,
@@ -42,6 +43,15 @@ class ConfigError(StocksdbError):
 
 class MissingCredentialError(ConfigError):
     """A source needs a secret that is not configured."""
+
+
+class BackboneUnavailableError(ConfigError):
+    """STOCKSDB_BACKBONE_MODE=institutional and a required component (Redis; Kafka when
+    streaming is on) is not configured or not reachable; raised before any work."""
+
+    def __init__(self, message: str, *, components: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.components = components   # "redis", "kafka": the ones missing
 
 
 class InputError(StocksdbError):

@@ -80,7 +80,8 @@ def setup_logging(log_format: str, debug: bool, secrets: Iterable[str] = ()) -> 
 @click.group()
 @click.version_option(__version__, prog_name="stocksdb")
 @click.option("--dsn", envvar=None, default=None, metavar="DSN",
-              help="PostgreSQL connection string (else STOCKSDB_DSN, else PG*, else embedded).")
+              help="PostgreSQL connection string (else STOCKSDB_DSN, else TIMESCALEDB_URL, "
+                   "else TIMESCALEDB_HOST & co, else PG*, else embedded).")
 @click.option("--log-format", type=click.Choice(["text", "json"]), default="text",
               show_default=True, help="Log line format on stderr.")
 @click.option("--debug", is_flag=True, help="Debug logging and tracebacks on errors.")
@@ -98,6 +99,7 @@ def _register() -> None:
     from stocksdb.cli import (
         backup,
         db,
+        doctor,
         fetch,
         ingest,
         jobs,
@@ -119,6 +121,7 @@ def _register() -> None:
     cli.add_command(prices.prices)
     cli.add_command(prices.fundamentals)
     cli.add_command(fetch.fetch)
+    cli.add_command(doctor.doctor)
     cli.add_command(backup.backup)
     cli.add_command(backup.restore)
     cli.add_command(ops.bootstrap)

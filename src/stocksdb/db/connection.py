@@ -26,7 +26,8 @@ def connect(dsn: str, **kwargs: Any) -> psycopg.Connection[Any]:
     except psycopg.OperationalError as exc:
         raise DatabaseStateError(
             f"cannot connect to {redact_dsn(dsn)}: {str(exc).strip()}; "
-            "check --dsn / STOCKSDB_DSN / PG* or run `stocksdb db start`"
+            "check --dsn / STOCKSDB_DSN / TIMESCALEDB_URL / TIMESCALEDB_HOST / PG* (first "
+            "set wins; `stocksdb doctor` names it) or run `stocksdb db start`"
         ) from exc
 
 

@@ -249,7 +249,8 @@ def embedded_server(settings: Settings) -> EmbeddedServer:
 
 
 def resolve_dsn(settings: Settings, *, start: bool = True) -> str:
-    """DSN of the stocks_research database: --dsn/STOCKSDB_DSN, else PG*, else embedded.
+    """DSN of the stocks_research database: Settings.dsn (--dsn, STOCKSDB_DSN, TIMESCALEDB_*),
+    else PG*, else embedded.
 
     With the embedded server, it is started (and the database created) when needed.
     """
