@@ -2,4 +2,4 @@
 
 pytest_plugins = ["tests.fix_pg", "tests.fix_data", "tests.fix_http", "tests.fix_s3",
                   "tests.fix_cli", "tests.fix_foundation",
-                  "tests.fix_backup"]
+                  "tests.fix_backup", "tests.fix_valkey"]
