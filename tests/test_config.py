@@ -29,6 +29,8 @@ DEFAULTS = {
     "sec_www_url": "https://www.sec.gov",
     "max_file_bytes": 2 * 1024**3,
     "vendor_files_dir": None,
+    "redis_url": None,
+    "valkey_bin": None,
 }
 # variable, Settings field, value in the environment, value in Settings
 VARIABLES = [
@@ -50,12 +52,18 @@ VARIABLES = [
     ("STOCKSDB_SEC_WWW_URL", "sec_www_url", "http://127.0.0.1:13", "http://127.0.0.1:13"),
     ("STOCKSDB_MAX_FILE_BYTES", "max_file_bytes", "1048576", 1_048_576),
     ("STOCKSDB_VENDOR_FILES_DIR", "vendor_files_dir", "/srv/bars", Path("/srv/bars")),
+    ("STOCKSDB_REDIS_URL", "redis_url", "redis://cache.example:6379/2",
+     "redis://cache.example:6379/2"),
+    ("REDIS_URL", "redis_url", "unix:///run/valkey.sock", "unix:///run/valkey.sock"),
+    ("STOCKSDB_VALKEY_BIN", "valkey_bin", "/opt/valkey/bin/valkey-server",
+     Path("/opt/valkey/bin/valkey-server")),
 ]
 # PGDATABASE is also a libpq variable, so it is carried to the tools with the other PG* ones.
 ALSO = {"PGDATABASE": {"pg_env": (("PGDATABASE", "research2"),)}}
 SECRETS = {"STOCKSDB_DSN": "host=h password=dsn-Pw-91", "MASSIVE_API_KEY": "massive-Key-92",
            "MASSIVE_S3_ACCESS_KEY_ID": "AKIA-Id-93", "MASSIVE_S3_SECRET_ACCESS_KEY": "s3-Sk-94",
-           "OPENFIGI_API_KEY": "figi-Key-95", "PGPASSWORD": "pg-Pw-96"}
+           "OPENFIGI_API_KEY": "figi-Key-95", "PGPASSWORD": "pg-Pw-96",
+           "STOCKSDB_REDIS_URL": "redis://:redis-Pw-97@cache.example:6379/0"}
 
 
 def fields(settings: Settings) -> dict[str, object]:
@@ -132,3 +140,25 @@ def test_secrets_are_not_in_repr() -> None:
     leaked = [name for name, value in SECRETS.items() if value in text]
     assert not leaked, f"repr shows {leaked}: {text}"
     assert "massive_api_url='https://api.massive.com'" in text, "repr still shows the rest"
+
+
+def test_stocksdb_redis_url_wins_over_redis_url_and_home_holds_the_valkey_folder() -> None:
+    """STOCKSDB_REDIS_URL beats the conventional REDIS_URL; the embedded server's files live
+    in STOCKSDB_HOME/valkey."""
+    settings = Settings.from_env({"STOCKSDB_REDIS_URL": "redis://ours:6379",
+                                  "REDIS_URL": "redis://theirs:6379", "STOCKSDB_HOME": "/srv/s"})
+    assert settings.redis_url == "redis://ours:6379"
+    assert settings.valkey_dir == Path("/srv/s/valkey")
+
+
+@pytest.mark.parametrize("variable", ["STOCKSDB_REDIS_URL", "REDIS_URL"])
+def test_a_redis_url_of_another_scheme_is_a_config_error_without_its_password(
+        variable: str) -> None:
+    """http://, a bare host:port: ConfigError naming the variable and the schemes expected,
+    the password in the value masked."""
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({variable: "http://u:hunter22@cache:6379"})
+    assert str(caught.value) == (f"{variable} is 'http://u:***@cache:6379'; expected a "
+                                 "redis://, rediss:// or unix:// URL")
+    with pytest.raises(ConfigError, match="expected a redis://"):
+        Settings.from_env({variable: "cache.example:6379"})

