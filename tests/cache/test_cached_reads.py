@@ -8,7 +8,9 @@ from datetime import date
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from pandas.testing import assert_frame_equal
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from stocksdb.api import read_prices_frame
 from stocksdb.cache.codec import JSON
@@ -17,13 +19,23 @@ from stocksdb.cache.query import QueryCache
 from stocksdb.config import Settings
 from stocksdb.db.connection import connect
 from stocksdb.db.queries import read_prices_daily
+from stocksdb.errors import DatabaseStateError
 from stocksdb.jobs.registry import get_job
 from stocksdb.jobs.runner import RunRequest, run_job
 from tests.fix_data import make_bar, split, write_actions, write_day
-from tests.fix_pg import count_rows
+from tests.fix_pg import PgServer, count_rows
 
 DAY = date(2024, 1, 3)
-NO_DATABASE = "host=/nonexistent-socket-dir dbname=nothing connect_timeout=1"
+
+
+def unusable(dsn: str) -> str:
+    """The same database (host, port, name) as `dsn` for a role that does not exist: a read
+    through it can only succeed without connecting."""
+    parts = conninfo_to_dict(dsn)
+    parts.pop("passfile", None)
+    parts.pop("password", None)
+    return make_conninfo(**{**parts, "user": "no_such_role", "password": "x",
+                            "connect_timeout": "2"})
 
 
 def load_market(dsn: str, market: Path, *, start: date = date(2024, 1, 2),
@@ -80,9 +92,11 @@ def test_a_hit_is_the_read_api_frame_and_never_touches_postgresql(
     run_job(Settings(), db, RunRequest(job="adjustment_factors_daily"))
     end = date(2024, 1, 31)
     first = fetch_prices(query_cache, db, "META", end=end)
-    again = fetch_prices(query_cache, NO_DATABASE, "meta", end=end)
+    again = fetch_prices(query_cache, unusable(db), "meta", end=end)
     with connect(db) as conn:
         direct = read_prices_frame(conn, symbols=["META"], end=end)
+    with pytest.raises(DatabaseStateError, match="no_such_role"):
+        connect(unusable(db)).close()
     assert list(again["close"]) == [87.5, 87.75, 88.0]
     assert_frame_equal(first, direct)
     assert_frame_equal(again, direct)
@@ -95,9 +109,24 @@ def test_a_cross_section_round_trips_the_query_frame_exactly(
     from the cache equal, dtypes included."""
     load_market(db, market)
     fetch_cross_section(query_cache, db, DAY)
-    cached = fetch_cross_section(query_cache, NO_DATABASE, DAY)
+    cached = fetch_cross_section(query_cache, unusable(db), DAY)
     with connect(db) as conn:
         assert_frame_equal(cached, read_prices_daily(conn, trade_date=DAY))
+
+
+def test_two_databases_on_one_redis_never_share_results(
+        db: str, market: Path, query_cache: QueryCache, pg_server: PgServer,
+        template_db: str) -> None:
+    """The same cross-section query on a loaded database and on an empty copy of the schema:
+    the second is its own (empty) result, not the first one's cached rows."""
+    load_market(db, market)
+    assert len(fetch_cross_section(query_cache, db, DAY)) == 3
+    other = pg_server.clone(template_db)
+    try:
+        assert len(fetch_cross_section(query_cache, pg_server.dsn(other), DAY)) == 0
+    finally:
+        pg_server.drop(other)
+    assert query_cache.metrics().misses == 2
 
 
 def test_without_redis_the_reads_come_from_postgresql(db: str, market: Path) -> None:

@@ -4,6 +4,8 @@ that goes away (degraded, never an exception)."""
 from __future__ import annotations
 
 import logging
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +15,7 @@ import redis
 from stocksdb.cache.codec import JSON
 from stocksdb.cache.query import QueryCache
 from stocksdb.cache.server import EmbeddedValkey
+from stocksdb.config import Settings
 from tests.fix_valkey import start_valkey
 
 
@@ -172,3 +175,26 @@ def test_a_down_server_degrades_to_no_cache_and_recovers(
     assert cache.fetch("q", {}, ["prices_daily"], load, JSON) == {"close": 181.0}
     assert not cache.degraded and counts(cache) == (1, 2, 3, 1)
     cache.close()
+
+
+def test_from_settings_uses_the_embedded_server_and_degrades_when_it_cannot_start(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """No Redis URL: the embedded server of STOCKSDB_HOME is started and used (a miss, then a
+    hit); a valkey-server that cannot run gives a degraded cache and a warning, not an error."""
+    home = Path(tempfile.mkdtemp(prefix="stocksdb-test-vk-"))
+    try:
+        with QueryCache.from_settings(Settings(home=home)) as cache:
+            for _ in range(2):
+                assert cache.fetch("q", {}, ["prices_daily"], Loader(5), JSON) == 5
+            assert counts(cache)[:2] == (1, 1)
+        assert EmbeddedValkey(home / "valkey").status().running
+        broken = Settings(home=home / "other", valkey_bin=Path("/nonexistent/valkey-server"))
+        with caplog.at_level(logging.WARNING, logger="stocksdb.cache.query"), \
+                QueryCache.from_settings(broken) as cache:
+            assert cache.fetch("q", {}, ["prices_daily"], Loader(6), JSON) == 6
+            assert cache.degraded
+        assert "query cache off: STOCKSDB_VALKEY_BIN is '/nonexistent/valkey-server'" \
+            in caplog.text
+    finally:
+        EmbeddedValkey(home / "valkey").stop()
+        shutil.rmtree(home, ignore_errors=True)

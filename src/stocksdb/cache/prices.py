@@ -3,7 +3,9 @@
 Reads: securities, ticker_history, prices_daily and, for adjusted bars, adjustment_factors_daily
 (through stocksdb.api / db.queries), on a miss only: a hit does not touch PostgreSQL, and a DSN
 given instead of a connection is only opened on a miss. Each query names the tables it reads,
-so an ingest's `cache.bump(job.writes)` reaches exactly the queries that read them.
+so an ingest's `cache.bump(job.writes)` reaches exactly the queries that read them. Keys also
+name the database (host, port, name), not its contents: whatever rewrites tables without an
+ingest that bumps them (a restore, a rebuild, hand-written SQL) must bump them too.
 """
 
 from __future__ import annotations
@@ -45,7 +47,8 @@ def fetch_prices(cache: QueryCache, conn_or_dsn: ConnOrDsn, symbols: str | Seque
     names = [symbols] if isinstance(symbols, str) else list(symbols)
     end = end or date.today()
     chosen = _method_name(method) if adjusted else None
-    params = {"symbols": [s.strip().upper() for s in names], "start": start, "end": end,
+    params = {"database": database_identity(conn_or_dsn),
+              "symbols": [s.strip().upper() for s in names], "start": start, "end": end,
               "adjusted": adjusted, "method": chosen, "as_of": as_of or end}
     tables = (*PRICE_TABLES, FACTOR_TABLE) if adjusted else PRICE_TABLES
 
@@ -71,8 +74,23 @@ def fetch_cross_section(cache: QueryCache, conn_or_dsn: ConnOrDsn, trade_date: d
         with _connection(conn_or_dsn) as conn:
             return read_prices_daily(conn, trade_date=trade_date, method=chosen)
 
-    params = {"trade_date": trade_date, "method": chosen}
+    params = {"database": database_identity(conn_or_dsn), "trade_date": trade_date,
+              "method": chosen}
     return cache.fetch("cross_section", params, tables, load, FRAMES)
+
+
+def database_identity(conn_or_dsn: ConnOrDsn) -> str:
+    """'host:port/dbname' of the database read, without opening a connection: part of every
+    key, so two databases (a copy, a restore target) on one Redis never share results."""
+    if isinstance(conn_or_dsn, str):
+        from psycopg.conninfo import conninfo_to_dict
+
+        parts = conninfo_to_dict(conn_or_dsn)
+        host, port, name = parts.get("host"), parts.get("port"), parts.get("dbname")
+    else:
+        info = conn_or_dsn.info
+        host, port, name = info.host, info.port, info.dbname
+    return f"{host or ''}:{port or ''}/{name or ''}"
 
 
 def _method_name(method: AdjustmentMethod | str | None) -> str:
