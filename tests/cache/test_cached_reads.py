@@ -31,11 +31,9 @@ DAY = date(2024, 1, 3)
 def unusable(dsn: str) -> str:
     """The same database (host, port, name) as `dsn` for a role that does not exist: a read
     through it can only succeed without connecting."""
-    parts = conninfo_to_dict(dsn)
-    parts.pop("passfile", None)
-    parts.pop("password", None)
-    return make_conninfo(**{**parts, "user": "no_such_role", "password": "x",
-                            "connect_timeout": "2"})
+    keep = {k: str(v) for k, v in conninfo_to_dict(dsn).items()
+            if k in ("host", "port", "dbname") and v is not None}
+    return make_conninfo("", **keep, user="no_such_role", password="x", connect_timeout="2")
 
 
 def load_market(dsn: str, market: Path, *, start: date = date(2024, 1, 2),
