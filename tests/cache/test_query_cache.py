@@ -93,7 +93,7 @@ def test_versions_live_under_stocksdb_version_without_ttl_and_results_expire(
                                                    before["t_versions_test"] + 1}
         cache.fetch("ttl_probe", {}, ["t_versions_test"], Loader(1), JSON)
         key = cache.key("ttl_probe", {}, ["t_versions_test"], JSON)
-        assert key.startswith("stocksdb:query:ttl_probe:")
+        assert key is not None and key.startswith("stocksdb:query:ttl_probe:")
         assert 590 <= client.ttl(key) <= 600
 
 
@@ -101,6 +101,7 @@ def test_an_unreadable_entry_is_a_miss(query_cache: QueryCache,
                                        valkey_server: EmbeddedValkey) -> None:
     """Garbage under a query's key is reloaded and replaced, not returned nor raised."""
     key = query_cache.key("q", {}, ["prices_daily"], JSON)
+    assert key is not None
     with redis.Redis.from_url(valkey_server.url()) as client:
         client.set(key, b"\x00not json")
     load = Loader([1, 2])

@@ -172,3 +172,16 @@ def test_a_missing_binary_is_a_clear_error_naming_the_variable(folder: Path) -> 
     """STOCKSDB_VALKEY_BIN pointing nowhere: CacheServerError saying which setting to fix."""
     with pytest.raises(CacheServerError, match="STOCKSDB_VALKEY_BIN is '/nonexistent/valkey"):
         EmbeddedValkey(folder, binary=Path("/nonexistent/valkey-server")).start()
+
+
+def test_a_server_that_refuses_to_start_is_an_error_with_its_message(folder: Path,
+                                                                      tmp_path: Path) -> None:
+    """valkey-server exiting 1 (here a stand-in script) gives CacheServerError quoting its
+    output; no owner record or server is left behind."""
+    fake = tmp_path / "valkey-server"
+    fake.write_text("#!/bin/sh\necho '*** FATAL CONFIG FILE ERROR: bad directive' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    with pytest.raises(CacheServerError, match="exit 1.*FATAL CONFIG FILE ERROR: bad directive"):
+        EmbeddedValkey(folder, binary=fake).start(owner=os.getpid())
+    assert not (folder / "owner.json").exists()
+    assert EmbeddedValkey(folder).status().running is False

@@ -28,7 +28,8 @@ loader's own errors.
 Metrics (`metrics()`), per QueryCache since it was made or last reset:
   hits           fetches answered from Redis
   misses         fetches that found no current entry and ran the loader (the result stored)
-  bypassed       fetches that ran the loader because Redis could not be reached
+  bypassed       fetches that ran the loader because Redis could not be reached (or refused
+                 the command, e.g. at its memory limit with nothing left to evict)
   invalidations  table versions bumped by this cache
   evictions      keys the server evicted at its memory limit (INFO stats `evicted_keys`,
                  delta since then; server-wide, so on a shared server other clients' keys count
@@ -145,7 +146,7 @@ class QueryCache:
         """The result of `loader` for (`query`, `params`), from Redis when a copy made at the
         current versions of `tables` is there; else loaded and stored. Never raises for Redis."""
         try:
-            key = self.key(query, params, tables, codec)
+            key = self._key(query, params, tables, codec)
             data = self._call(lambda c: c.get(key))
         except _Unavailable:
             self._count("bypassed")
@@ -170,12 +171,16 @@ class QueryCache:
         return value
 
     def key(self, query: str, params: Mapping[str, Any], tables: Sequence[str],
-            codec: Codec[Any]) -> str:
-        """The key of (`query`, `params`) at the current versions of `tables`.
+            codec: Codec[Any]) -> str | None:
+        """The key of (`query`, `params`) at the current versions of `tables`; None when Redis
+        cannot be reached (the versions are there)."""
+        try:
+            return self._key(query, params, tables, codec)
+        except _Unavailable:
+            return None
 
-        Raises:
-            _Unavailable: Redis cannot be reached (fetch catches it).
-        """
+    def _key(self, query: str, params: Mapping[str, Any], tables: Sequence[str],
+             codec: Codec[Any]) -> str:
         versions = self._versions(tables)
         material = json.dumps({"params": params, "versions": versions, "codec": codec.name,
                                "stocksdb": __version__}, sort_keys=True, default=str)

@@ -97,8 +97,16 @@ class EmbeddedValkey:
                 notices.append(f"server pid {current.pid} was started for process "
                                f"{current.owner}; it now runs until `stocksdb cache stop`")
             return replace(self.status(), notices=(*notices, "already running"))
-        self._launch(binary, port=port, max_memory=max_memory, timeout_s=timeout_s)
+        # The owner is recorded first: if it is killed while the server starts, that server
+        # is already an orphan for the next start or stop to find.
         vf.write_owner(self.files, owner)
+        try:
+            self._launch(binary, port=port, max_memory=max_memory, timeout_s=timeout_s)
+        except CacheServerError:
+            for pid in processes.processes_running(self.files.config):
+                processes.stop_process(pid)   # a half-started server is not left behind
+            vf.write_owner(self.files, None)
+            raise
         return replace(self.status(), notices=tuple(notices))
 
     def _launch(self, binary: Path, *, port: int, max_memory: str, timeout_s: float) -> None:
