@@ -244,5 +244,5 @@ def resolve_redis_url(settings: Settings, *, start: bool = True) -> str:
     server = embedded_valkey(settings)
     if start:
         for notice in server.start().notices:
-            log.info("cache server: %s", notice)
+            log.debug("cache server: %s", notice)
     return server.url()
