@@ -131,12 +131,12 @@ def test_a_result_over_the_size_limit_is_returned_but_not_stored(
     assert load.calls == 2
 
 
-def test_evictions_count_keys_the_server_evicted_at_its_memory_limit(tmp_path: Path) -> None:
+def test_evictions_count_keys_the_server_evicted_at_its_memory_limit() -> None:
     """A 3 MB server (about 1 MB of it its own) filled with 100 results of 64 KB evicts:
     metrics().evictions > 0 and equals the server's evicted_keys; the results still come back
     (from the loader when evicted); reset=True starts the count again from zero."""
-    server = start_valkey(Path("/tmp") / f"stocksdb-vk-evict-{tmp_path.name[-12:]}",
-                          max_memory="3mb")
+    home = Path(tempfile.mkdtemp(prefix="stocksdb-test-vk-"))
+    server = start_valkey(home / "valkey", max_memory="3mb")
     try:
         with QueryCache.from_url(server.url()) as cache:
             for i in range(100):
@@ -149,6 +149,7 @@ def test_evictions_count_keys_the_server_evicted_at_its_memory_limit(tmp_path: P
             assert cache.metrics().evictions == 0
     finally:
         server.stop()
+        shutil.rmtree(home, ignore_errors=True)
 
 
 def test_a_down_server_degrades_to_no_cache_and_recovers(
