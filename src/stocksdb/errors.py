@@ -8,7 +8,7 @@ StocksdbError
  │                                     InputFileError ── BackupIntegrityError,
  │                                                       FileTooLargeError
  ├─ SourceError ── VendorResponseError, RateLimitedError
- ├─ ServerError                        embedded PostgreSQL could not start / stop
+ ├─ ServerError ── CacheServerError    embedded PostgreSQL (or Valkey) could not start / stop
  ├─ GateFailedError                    a phase gate refused (exit 3)
  ├─ LockBusyError                      --no-wait and another run holds a table the job needs
  ├─ BackupError ── BackupToolError, BackupCopyError, RestoreFailedError
@@ -105,6 +105,10 @@ class RateLimitedError(SourceError):
 
 class ServerError(StocksdbError):
     """The embedded PostgreSQL server could not be initialised, started or stopped."""
+
+
+class CacheServerError(ServerError):
+    """The embedded Valkey server (`stocksdb cache start`) could not be started or stopped."""
 
 
 class GateFailedError(StocksdbError):

@@ -62,9 +62,13 @@ def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
 
 
 def configured_secrets(settings: Settings) -> tuple[str, ...]:
-    """Every secret value in `settings`: vendor keys and a password in the DSN or PGPASSWORD."""
+    """Every secret value in `settings`: vendor keys and a password in the DSN, PGPASSWORD or
+    the Redis URL."""
     values = [getattr(settings, name) for name in _SECRET_FIELDS]
     values += [v for k, v in settings.pg_env if k == "PGPASSWORD"]
+    # Like the DSN, the Redis URL is not secret as a whole (its host belongs in messages);
+    # only its password is, in the userinfo (redis://:pw@h) or the query (unix:///s?password=).
+    values += url_passwords(settings.redis_url)
     if settings.dsn:
         from psycopg import ProgrammingError
         from psycopg.conninfo import conninfo_to_dict
@@ -72,6 +76,17 @@ def configured_secrets(settings: Settings) -> tuple[str, ...]:
         with contextlib.suppress(ProgrammingError):  # an unparseable DSN fails later, clearly
             values.append(conninfo_to_dict(settings.dsn).get("password"))
     return tuple(str(v) for v in values if v)
+
+
+def url_passwords(url: str | None) -> list[str]:
+    """The passwords a URL carries: its userinfo password and a `password=` query value."""
+    if not url:
+        return []
+    from urllib.parse import parse_qs, unquote, urlsplit
+
+    parts = urlsplit(url)
+    found = [unquote(parts.password)] if parts.password else []
+    return found + parse_qs(parts.query).get("password", [])
 
 
 class RedactingFilter(logging.Filter):

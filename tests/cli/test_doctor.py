@@ -8,15 +8,15 @@ import uuid
 
 import pytest
 
+from stocksdb.cache.server import EmbeddedValkey
 from tests.fix_backbone import unused_port
 from tests.fix_cli import stocksdb
 from tests.fix_kafka import TansuBroker
-from tests.fix_valkey import ValkeyProcess
 
 
 def test_every_component_ok_exits_0_with_json(
         capsys: pytest.CaptureFixture[str], backbone_env: pytest.MonkeyPatch, db: str,
-        valkey_server: ValkeyProcess, tansu: TansuBroker) -> None:
+        valkey_server: EmbeddedValkey, tansu: TansuBroker) -> None:
     """PostgreSQL, Valkey and a broker with the ingest topic: all ok, exit 0; the JSON names
     where each setting came from."""
     topic = f"doctor.{uuid.uuid4().hex[:10]}"

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from stocksdb.cache.server import EmbeddedValkey
 from stocksdb.config import Settings
 from stocksdb.errors import BackboneUnavailableError
 from stocksdb.foundation.connectivity import (
@@ -20,7 +21,6 @@ from stocksdb.foundation.connectivity import (
     require_backbone,
 )
 from tests.fix_backbone import unused_port
-from tests.fix_valkey import ValkeyProcess
 
 TIMEOUT_S = 1.0
 OK, DEGRADED, DOWN, DISABLED = (ComponentStatus.OK, ComponentStatus.DEGRADED,
@@ -48,7 +48,7 @@ def test_overall_status_is_the_worst_and_disabled_counts_as_ok(
     assert (report.status, report.exit_code) == (overall, code)
 
 
-def test_report_over_real_servers_is_json_ready(db: str, valkey_server: ValkeyProcess) -> None:
+def test_report_over_real_servers_is_json_ready(db: str, valkey_server: EmbeddedValkey) -> None:
     """PostgreSQL and Valkey up, streaming off: ok / ok / disabled, exit 0, and as_dict()
     round-trips through JSON with each component by name."""
     settings = Settings.from_env({"STOCKSDB_DSN": db, "STOCKSDB_REDIS_URL": valkey_server.url()})
@@ -101,7 +101,7 @@ def test_institutional_without_redis_fails_naming_the_variable() -> None:
 
 
 def test_institutional_with_redis_up_and_streaming_off_passes(
-        valkey_server: ValkeyProcess) -> None:
+        valkey_server: EmbeddedValkey) -> None:
     """Redis reachable, streaming off: Kafka is not needed, so not probed."""
     settings = Settings.from_env({"STOCKSDB_BACKBONE_MODE": "institutional",
                                   "REDIS_URL": valkey_server.url(),
@@ -111,7 +111,7 @@ def test_institutional_with_redis_up_and_streaming_off_passes(
 
 
 def test_institutional_with_streaming_on_requires_a_reachable_kafka(
-        valkey_server: ValkeyProcess) -> None:
+        valkey_server: EmbeddedValkey) -> None:
     """Streaming on and no broker listening: fails on Kafka alone, naming its variable."""
     settings = Settings.from_env({"STOCKSDB_BACKBONE_MODE": "institutional",
                                   "REDIS_URL": valkey_server.url(),

@@ -15,13 +15,14 @@ import pytest
 import redis
 from psycopg.conninfo import conninfo_to_dict
 
+from stocksdb.cache.server import EmbeddedValkey
+from stocksdb.cache.valkey_files import valkey_binary as _valkey_binary
 from stocksdb.config import Settings
 from stocksdb.foundation.connectivity import ComponentStatus
 from stocksdb.foundation.probes import probe_kafka, probe_postgres, probe_redis
 from tests.fix_backbone import unused_port
 from tests.fix_kafka import TansuBroker
 from tests.fix_pg import superuser_password
-from tests.fix_valkey import ValkeyProcess, valkey_binary
 
 TIMEOUT_S = 1.0
 SECRET = "probe-Secret-71"
@@ -94,7 +95,7 @@ def test_postgres_embedded_and_stopped_is_down_and_stays_stopped(tmp_path: Path)
 # -- Redis ------------------------------------------------------------------------------------
 def _binary_version() -> str:
     """`valkey-server --version` says `Valkey server v=9.1.2 sha=...`."""
-    out = subprocess.run([str(valkey_binary()), "--version"], capture_output=True, text=True,
+    out = subprocess.run([str(_valkey_binary(None)), "--version"], capture_output=True, text=True,
                          check=True).stdout
     match = re.search(r"v=(\S+)", out)
     assert match, out
@@ -102,7 +103,7 @@ def _binary_version() -> str:
 
 
 def test_redis_ok_on_valkey_with_version_latency_and_no_key_left(
-        valkey_server: ValkeyProcess) -> None:
+        valkey_server: EmbeddedValkey) -> None:
     """PING, the Valkey version the binary reports, a latency, and the write check's key gone."""
     settings = Settings.from_env({"STOCKSDB_REDIS_URL": valkey_server.url()})
     got = probe_redis(settings, timeout_s=TIMEOUT_S, required=False)
@@ -114,7 +115,7 @@ def test_redis_ok_on_valkey_with_version_latency_and_no_key_left(
         assert client.keys("stocksdb:probe:*") == []
 
 
-def test_redis_refusing_writes_is_degraded(own_valkey: ValkeyProcess) -> None:
+def test_redis_refusing_writes_is_degraded(own_valkey: EmbeddedValkey) -> None:
     """A server out of memory under noeviction answers PING but refuses SET: degraded."""
     with redis.Redis.from_url(own_valkey.url()) as client:
         client.config_set("maxmemory-policy", "noeviction")
