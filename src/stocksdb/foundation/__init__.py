@@ -49,7 +49,7 @@ __all__ += ["AnomalyKind", "DimensionQuality", "DimensionResult", "FeedAnomaly",
             "IngestQualityReport", "IngestQualityStatus", "RunSnapshot", "detect_feed_anomalies",
             "evaluate_ingest_quality"]
 
-# --- issue 13: multi-source aggregator and its validators ---
+# --- issue 13: multi-source aggregator, validators, false ticks ---
 from stocksdb.foundation.aggregator import (  # noqa: E402
     AggregationInput,
     AggregationResult,
@@ -58,6 +58,7 @@ from stocksdb.foundation.aggregator import (  # noqa: E402
     ProviderSpec,
     Validator,
 )
+from stocksdb.foundation.false_ticks import FalseTick, detect_false_ticks  # noqa: E402
 from stocksdb.foundation.findings import DataQualitySeverity, QualityFinding  # noqa: E402
 from stocksdb.foundation.validators import (  # noqa: E402
     CoverageValidator,
@@ -66,6 +67,6 @@ from stocksdb.foundation.validators import (  # noqa: E402
 )
 
 __all__ += ["AggregationInput", "AggregationResult", "CoverageValidator",
-            "CrossSourceDriftValidator", "DataQualitySeverity", "MultiSourceAggregator",
-            "ProviderSnapshot", "ProviderSpec", "QualityFinding", "StalenessValidator",
-            "Validator"]
+            "CrossSourceDriftValidator", "DataQualitySeverity", "FalseTick",
+            "MultiSourceAggregator", "ProviderSnapshot", "ProviderSpec", "QualityFinding",
+            "StalenessValidator", "Validator", "detect_false_ticks"]
