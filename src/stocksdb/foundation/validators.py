@@ -223,9 +223,10 @@ class CrossSourceDriftValidator:
                     WARNING if worst_drift > self.warn_at else OK)
         above = closes[closes["drift"] > self.warn_at].sort_values(
             ["drift", "session"], ascending=[False, True], kind="stable")
-        worst = [{"session": r.session, "ts": r.ts, a.name: float(r.a), b.name: float(r.b),
-                  "drift": round(float(r.drift), 8)}
-                 for r in above.head(WORST_SHOWN).itertuples()]
+        worst: list[dict[str, Any]] = [
+            {"session": r["session"], "ts": r["ts"], a.name: float(r["a"]),
+             b.name: float(r["b"]), "drift": round(float(r["drift"]), 8)}
+            for r in above.head(WORST_SHOWN).to_dict("records")]
         limit = self.tolerance if severity is ERROR else self.warn_at
         said = (f"differs from {a.name} by more than {limit:.2%} on {len(above)} of "
                 f"{len(closes)} shared sessions: " + ", ".join(
