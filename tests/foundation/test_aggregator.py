@@ -119,33 +119,43 @@ def test_bars_outside_the_window_and_unrequested_symbols_are_left_out() -> None:
     assert result.snapshots["a"].rows == 2
 
 
-def test_eurusd_and_eurusd_x_are_one_symbol(httpserver: HTTPServer,
-                                             fake_clock: FakeClock) -> None:
-    """Asked for `EURUSD`: the yahoo provider (recorded EURUSD=X chart, 3 bars 2020-01-01..03
-    at midnight UTC, served on loopback) and a vendor spelling it `EURUSD` stitch into one
-    series spelled as asked; Yahoo's closes win (chart close[0..2] = 1.1220825910568237,
-    1.1220825910568237, 1.1171437501907349), and 2020-01-06 comes from the other vendor."""
+def test_yahoo_fetch_fits_and_eurusd_x_meets_eurusd(httpserver: HTTPServer,
+                                                     fake_clock: FakeClock) -> None:
+    """Asked for `EURUSD=X`: the yahoo provider's own `.fetch` (recorded EURUSD=X chart, 3
+    bars 2020-01-01..03 at midnight UTC, on loopback) and a vendor spelling it `EURUSD`
+    stitch into one series spelled as asked; Yahoo's closes win (chart close[0..2] =
+    1.1220825910568237, 1.1220825910568237, 1.1171437501907349), 2020-01-06 comes from the
+    other vendor, and coverage counts weekdays."""
     body = load_vendor_json("yahoo/chart-EURUSD=X-2020-01-01-to-2020-01-03.json")
     httpserver.expect_request("/v8/finance/chart/EURUSD=X").respond_with_json(
         body["response"]["bodyJson"])
     yahoo = YahooProvider(httpserver.url_for("/").rstrip("/"), clock=fake_clock.clock,
                           sleep=fake_clock.sleep)
-
-    def yahoo_fetch(symbols: object, start: date, end: date) -> object:
-        return yahoo.fetch(["EURUSD=X"], start, end)
-
     plain = make_frame("fx", {"2020-01-02": 1.0, "2020-01-06": 1.2}, symbol="EURUSD")
     result = MultiSourceAggregator(
-        [ProviderSpec("yahoo", yahoo_fetch), serving("fx", plain)],  # type: ignore[arg-type]
-        [CoverageValidator()]).aggregate(["EURUSD"], date(2020, 1, 1), date(2020, 1, 6))
+        [ProviderSpec("yahoo", yahoo.fetch), serving("fx", plain)],
+        [CoverageValidator()]).aggregate(["EURUSD=X"], date(2020, 1, 1), date(2020, 1, 6))
     data = result.data
-    assert set(data["symbol"]) == {"EURUSD"}
+    assert set(data["symbol"]) == {"EURUSD=X"}
     assert data["close"].tolist() == [1.1220825910568237, 1.1220825910568237,
                                       1.1171437501907349, 1.2]
     assert data["provider"].tolist() == ["yahoo", "yahoo", "yahoo", "fx"]
     [coverage] = result.quality_findings
     # weekdays 2020-01-01 (Wed) .. 01-03 (Fri) and 01-06 (Mon): 4 of 4, New Year's Day counts
     assert (coverage.metrics["expected"], coverage.metrics["bars"]) == (4, 4)
+
+
+def test_a_plain_pair_asked_collects_the_yahoo_spelling_too() -> None:
+    """Asked for `eurusd`: bars spelled `EURUSD=X` and `EURUSD` are one symbol `EURUSD`, and
+    its expected days are weekdays (2024-01-01, New Year's Day, included: 2 of 2)."""
+    yahoo_like = make_frame("y", {"2024-01-01": 1.10}, symbol="EURUSD=X")
+    plain = make_frame("p", {"2024-01-02": 1.11}, symbol="EURUSD")
+    result = MultiSourceAggregator([serving("y", yahoo_like), serving("p", plain)],
+                                   [CoverageValidator()]).aggregate(
+        ["eurusd"], date(2024, 1, 1), date(2024, 1, 2))
+    assert result.data[["symbol", "close"]].values.tolist() == [["EURUSD", 1.10],
+                                                                ["EURUSD", 1.11]]
+    assert result.quality_findings[0].metrics["ratio"] == 1.0
 
 
 def test_bars_of_mixed_price_bases_in_one_series_are_a_stitch_warning() -> None:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Protocol, TypeVar
 
@@ -141,10 +141,7 @@ class AggregationResult:
     data: pd.DataFrame
     snapshots: Mapping[str, ProviderSnapshot]
     quality_findings: tuple[QualityFinding, ...]
-    status: DataQualitySeverity = field(init=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "status", highest_severity(self.quality_findings))
+    status: DataQualitySeverity
 
 
 class MultiSourceAggregator:
@@ -182,7 +179,8 @@ class MultiSourceAggregator:
         batch = AggregationInput(tuple(wanted.values()), first, last, data, snapshots)
         for validator in self.validators:
             findings.extend(validator.validate(batch))
-        return AggregationResult(data, {s.name: s for s in snapshots}, tuple(findings))
+        return AggregationResult(data, {s.name: s for s in snapshots}, tuple(findings),
+                                 highest_severity(findings))
 
     def _fetch(self, spec: ProviderSpec, wanted: Mapping[str, str], start: date,
                end: date) -> ProviderSnapshot:
