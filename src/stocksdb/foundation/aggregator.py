@@ -44,6 +44,8 @@ CURRENCIES = frozenset({
     "USD", "EUR", "GBP", "JPY", "CHF", "AUD", "NZD", "CAD", "SEK", "NOK", "DKK", "HKD", "SGD",
     "CNY", "CNH", "MXN", "ZAR", "TRY", "PLN", "CZK", "HUF", "INR", "KRW", "BRL", "ILS", "THB",
     "TWD", "RUB", "IDR", "MYR", "PHP"})
+
+
 def is_fx(symbol: str) -> bool:
     """True for FX pairs, as Yahoo (`EURUSD=X`) or plainly (`EURUSD`) spelled."""
     s = symbol.strip().upper().removesuffix("=X")
