@@ -252,3 +252,20 @@ def test_warn_tolerance_above_tolerance_is_refused() -> None:
     """warn_tolerance 0.05 with tolerance 0.01 is an InputError."""
     with pytest.raises(InputError, match="warn_tolerance <= tolerance"):
         CrossSourceDriftValidator(tolerance=0.01, warn_tolerance=0.05)
+
+
+def test_every_severity_validator_and_tick_kind_is_documented() -> None:
+    """docs/quality.md names each DataQualitySeverity, each finding's `validator` and each
+    false-tick kind as `code`."""
+    from pathlib import Path
+    from typing import get_args
+
+    from stocksdb.foundation.aggregator import FETCH_FINDING, STITCH_FINDING
+    from stocksdb.foundation.false_ticks import TickKind
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "quality.md").read_text()
+    names = [*DataQualitySeverity, CoverageValidator().name, StalenessValidator().name,
+             CrossSourceDriftValidator().name, FETCH_FINDING, STITCH_FINDING,
+             *get_args(TickKind)]
+    missing = [n for n in names if f"`{n}`" not in text]
+    assert not missing, f"document these in docs/quality.md: {missing}"

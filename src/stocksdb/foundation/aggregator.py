@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 _T = TypeVar("_T")
 FetchFn = Callable[[Sequence[str], date, date], VendorFrame]
 DATA_COLUMNS = (*BAR_COLUMNS, "session", "provider", "price_basis", "calendar")
+FETCH_FINDING = "fetch"      # the `validator` of a provider that raised
+STITCH_FINDING = "stitch"    # ... of a series stitched from different price bases
 
 # ISO 4217 codes of the currencies vendors quote pairs in: `EURUSD` is an FX pair because both
 # halves are currencies (a six-letter equity ticker is not).
@@ -258,7 +260,7 @@ def _fetch_findings(snapshots: Sequence[ProviderSnapshot]) -> list[QualityFindin
     failed = [s for s in snapshots if not s.ok]
     severity = (DataQualitySeverity.ERROR if len(failed) == len(snapshots)
                 else DataQualitySeverity.WARNING)
-    return [QualityFinding("fetch", severity, None,
+    return [QualityFinding(FETCH_FINDING, severity, None,
                            f"provider {s.name!r} failed: {s.error}",
                            {"provider": s.name, "error": s.error, "elapsed": s.elapsed})
             for s in failed]
@@ -277,7 +279,7 @@ def _basis_findings(data: pd.DataFrame) -> list[QualityFinding]:
             parts = ", ".join(f"{b} ({', '.join(p)}: {counts[str(b)]} bars)"
                               for b, p in by_basis.items())
             findings.append(QualityFinding(
-                "stitch", DataQualitySeverity.WARNING, str(symbol),
+                STITCH_FINDING, DataQualitySeverity.WARNING, str(symbol),
                 f"{symbol}: the stitched bars mix price bases {parts}; prices on either side "
                 "of a split are not comparable", {"bars_by_basis": counts}))
     return findings
