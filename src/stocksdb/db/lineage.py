@@ -106,11 +106,16 @@ AUDIT_TABLES: tuple[Table, ...] = (
                        "and the run that last loaded it; a failed date records none",
           retention=f"{_KEPT}; loading a file again updates its row"),
     Table("ingestion.quality_findings", layer=Layer.AUDIT,
-          writer="job `corporate_actions` (conflicting duplicates)",
-          freshness="in the run's transaction, where its post-gate reads them",
+          writer="jobs `corporate_actions` (conflicting duplicates) and `prices_daily` (false "
+                 "ticks, jobs/prices_ticks.py)",
+          freshness="corporate_actions: in the run's transaction, where its post-gate reads "
+                    "them; prices_daily: in a transaction of their own after the run's sessions, "
+                    "before its post-gate",
           completeness="every conflicting duplicate of a batch, naming both values and their "
                        "source rows; they refuse the atomic run, which is rolled back with "
-                       "them, so the kept evidence is the gate's examples in gate_results",
+                       "them, so the kept evidence is the gate's examples in gate_results. "
+                       "Every false tick of a prices_daily run's range (severity warn), kept "
+                       "with the run",
           retention=f"{_KEPT}; {_RUNS}"),
 )
 

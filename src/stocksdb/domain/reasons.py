@@ -76,6 +76,8 @@ class GateReason(StrEnum):
     # prices_daily coverage
     LOW_DATE_COVERAGE = "low_date_coverage"
     LOW_SECURITY_COVERAGE = "low_security_coverage"
+    # prices_daily false ticks (a warning, never a refusal)
+    FALSE_TICK = "false_tick"
     # corporate actions and adjustment factors
     NON_POSITIVE_RATIO = "non_positive_ratio"
     MISSING_PREVIOUS_CLOSE = "missing_previous_close"

@@ -48,3 +48,25 @@ __all__ = ["BAR_COLUMNS", "FORMAT_VERSION", "CacheOutcome", "CachedDataset", "Da
 __all__ += ["AnomalyKind", "DimensionQuality", "DimensionResult", "FeedAnomaly",
             "IngestQualityReport", "IngestQualityStatus", "RunSnapshot", "detect_feed_anomalies",
             "evaluate_ingest_quality"]
+
+# --- issue 13: multi-source aggregator, validators, false ticks ---
+from stocksdb.foundation.aggregator import (  # noqa: E402
+    AggregationInput,
+    AggregationResult,
+    MultiSourceAggregator,
+    ProviderSnapshot,
+    ProviderSpec,
+    Validator,
+)
+from stocksdb.foundation.false_ticks import FalseTick, detect_false_ticks  # noqa: E402
+from stocksdb.foundation.findings import DataQualitySeverity, QualityFinding  # noqa: E402
+from stocksdb.foundation.validators import (  # noqa: E402
+    CoverageValidator,
+    CrossSourceDriftValidator,
+    StalenessValidator,
+)
+
+__all__ += ["AggregationInput", "AggregationResult", "CoverageValidator",
+            "CrossSourceDriftValidator", "DataQualitySeverity", "FalseTick",
+            "MultiSourceAggregator", "ProviderSnapshot", "ProviderSpec", "QualityFinding",
+            "StalenessValidator", "Validator", "detect_false_ticks"]

@@ -219,6 +219,17 @@ def _coverage(ratios: list[tuple[Any, float]], **observed: Any) -> Found:
     return Found(len(low), low, severity, {"worst": round(worst, 4), **observed})
 
 
+@gate_check("prices.false_ticks", GateReason.FALSE_TICK)
+def false_ticks_flagged(conn: psycopg.Connection[Any], ctx: GateContext) -> Found:
+    """The false ticks the run stored in ingestion.quality_findings (jobs.prices_ticks), as
+    a warning: never a failure."""
+    bad = _rows(conn, "SELECT subject FROM ingestion.quality_findings WHERE run_id = %s AND "
+                      "check_name = 'prices.false_ticks' ORDER BY finding_id",
+                (ctx.run_id,)) if ctx.run_id else []
+    return Found(len(bad), [(s["ticker"], s["trade_date"], s["kind"]) for (s,) in bad],
+                 Severity.WARN)
+
+
 @gate_check("corporate_actions.split_ratio_positive", GateReason.NON_POSITIVE_RATIO)
 def split_ratios_positive(conn: psycopg.Connection[Any], _: GateContext) -> Found:
     """Every split, reverse split and stock dividend has split_from > 0 and split_to > 0."""

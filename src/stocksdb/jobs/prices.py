@@ -1,11 +1,13 @@
 """prices_daily job: the canonical daily OHLCV loader (SPEC section 5), one transaction per date.
 
 Reads:  day files (files: a local tree; massive: S3 through the local cache), ticker_history
-Writes: stocks_research.prices_daily; ingestion.rejected_rows, source_files, job_runs
+Writes: stocks_research.prices_daily; ingestion.rejected_rows, source_files, quality_findings
+        (false ticks, jobs.prices_ticks), job_runs
 Per session: read and parse the file, check rows (quality.prices), resolve tickers as of that
 date, then in one transaction merge (jobs.prices_merge), record rejected rows and the source
 file, commit. A missing file is counted and skipped; an unreadable file or a database error
 fails that date only (rolled back) and the run goes on; the run ends 'partial' naming the dates.
+After the sessions, false ticks over the run's range are stored as warnings (never a refusal).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from stocksdb.gates import checks as c
 from stocksdb.jobs.base import JobContext, Outcome, Rejected
 from stocksdb.jobs.prices_merge import Payload, merge_day
 from stocksdb.jobs.prices_prepare import Prepared, prepare_session
+from stocksdb.jobs.prices_ticks import record_false_ticks
 from stocksdb.jobs.registry import Job
 from stocksdb.quality.prices import DayCheck
 from stocksdb.sources.flatfiles import DEFAULT_MAX_FILE_BYTES, DayFile, DayFileStore, DayRows
@@ -66,6 +69,7 @@ class PricesTally:
     rejected: int = 0
     unknown_tickers: set[str] = field(default_factory=set)
     skipped_by_symbols: int = 0
+    false_ticks: int = 0
 
     def counts(self) -> dict[str, Any]:
         return {
@@ -75,6 +79,7 @@ class PricesTally:
             "rows_unchanged": self.rows.unchanged, "rows_deleted": self.rows.deleted,
             "rows_rejected": self.rejected, "unknown_tickers": len(self.unknown_tickers),
             "rows_skipped_by_symbols": self.skipped_by_symbols,
+            "false_ticks": self.false_ticks,
         }
 
 
@@ -281,7 +286,20 @@ def run_prices_daily(ctx: JobContext, store: DayFileStore) -> Outcome:
         if progress:
             progress(session, "ok" if isinstance(outcome, MergeCounts) else outcome,
                      outcome if isinstance(outcome, MergeCounts) else None)
+    tally.false_ticks = _flag_false_ticks(ctx, tally.ok)
     return _summarize(tally, time.monotonic() - t0)
+
+
+def _flag_false_ticks(ctx: JobContext, sessions: list[date]) -> int:
+    """Store the false ticks of the sessions written as warnings (jobs.prices_ticks); a
+    database error here is logged, never fatal: the bars are already committed."""
+    try:
+        return record_false_ticks(ctx.conn, ctx.run_id, sessions)
+    except psycopg.Error as exc:
+        log.error("false ticks not checked: %s", str(exc).strip().splitlines()[0])
+        if ctx.conn.broken or ctx.conn.closed:
+            ctx.reconnect()
+        return 0
 
 
 def _summarize(tally: PricesTally, elapsed: float) -> PricesOutcome:
@@ -326,7 +344,8 @@ JOB = Job[DayFileStore](
     sources={"files": day_files_from_files, "massive": day_files_from_massive},
     pre_gate=(c.schema_is_latest, c.securities_present, c.ticker_history_present,
               c.ticker_intervals_disjoint, c.one_ticker_per_security),
-    post_gate=(c.no_orphans("prices_daily"), c.date_coverage, c.security_coverage),
+    post_gate=(c.no_orphans("prices_daily"), c.date_coverage, c.security_coverage,
+               c.false_ticks_flagged),
     depends_on=("ticker_history",),
     writes=("prices_daily",),
     reads=("securities", "ticker_history"),

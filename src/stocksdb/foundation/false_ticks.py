@@ -1,0 +1,127 @@
+"""False ticks: single bad prints in a price series, found with robust statistics.
+
+In:  a frame with `symbol`, `ts` and a price column (default `close`), any number of symbols;
+     rows with a missing or non-positive price are ignored (a log return needs a price > 0).
+Out: FalseTick(symbol, ts, value, score, kind, reverted_at) per flagged bar, by symbol and ts.
+
+Per symbol, every log return r is scored against the returns around it: z = (r - median) /
+(1.4826 x MAD) over a centred rolling window (the MAD scale is floored at MIN_SCALE, so a flat
+series does not turn a 3 % wiggle into a false tick). A false tick is a jump (|z| > threshold)
+that comes back: within `max_run` bars a jump the other way (|z| > threshold) brings the price
+back at least half-way (REVERT_SHARE). A split, a permanent gap or a lasting re-pricing jumps
+once and stays, so it is not flagged. A jump of 100x either way (within UNIT_TOLERANCE) is a
+unit mix-up (cents for dollars, pence for pounds): `kind` "unit_100x", flagged even when it does
+not come back; other false ticks are "spike". Run it on split-adjusted prices, or a real 1:100
+reverse split on raw prices is flagged as a unit mix-up.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+TickKind = Literal["spike", "unit_100x"]
+MAD_TO_SIGMA = 1.4826      # MAD x this = the standard deviation of a normal distribution
+MIN_SCALE = 0.005          # a daily log-return scale below 0.5 % is raised to 0.5 %
+REVERT_SHARE = 0.5         # the way back undoes at least half of the jump
+UNIT_TOLERANCE = math.log(1.1)   # |log jump| within log(1.1) of log(100): a 100x unit mix-up
+_LOG_100 = math.log(100.0)
+
+
+@dataclass(frozen=True)
+class FalseTick:
+    """One flagged bar: its price, the robust z-score of the jump into its run, the kind, and
+    the bar where the price came back (None for a 100x jump that did not)."""
+
+    symbol: str
+    ts: Any                     # the frame's `ts` value (pd.Timestamp, or a date)
+    value: float
+    score: float
+    kind: TickKind
+    reverted_at: Any = None
+
+
+def detect_false_ticks(frame: pd.DataFrame, window: int = 21, threshold: float = 6.0, *,
+                       column: str = "close", max_run: int = 3) -> list[FalseTick]:
+    """False ticks of every symbol in `frame` (see the module docstring).
+
+    Raises:
+        ValueError: `frame` lacks symbol, ts or `column`, window < 5, threshold <= 0 or
+            max_run < 1.
+    """
+    absent = {"symbol", "ts", column} - set(frame.columns)
+    if absent:
+        raise ValueError(f"frame lacks column(s) {sorted(absent)}")
+    if window < 5 or threshold <= 0 or max_run < 1:
+        raise ValueError(f"window {window}, threshold {threshold}, max_run {max_run}: expected "
+                         "window >= 5, threshold > 0 and max_run >= 1")
+    values = pd.to_numeric(frame[column], errors="coerce")
+    usable = frame.assign(_v=values)[values.gt(0) & np.isfinite(values)]
+    ticks: list[FalseTick] = []
+    for symbol, rows in usable.sort_values(["symbol", "ts"], kind="stable").groupby(
+            "symbol", sort=True):
+        ticks += _symbol_ticks(str(symbol), rows["ts"].tolist(),
+                               rows["_v"].to_numpy(dtype="float64"), window=window,
+                               threshold=threshold, max_run=max_run)
+    return ticks
+
+
+def compute_robust_z(returns: np.ndarray, window: int) -> np.ndarray:
+    """(r - rolling median) / max(1.4826 x rolling MAD, MIN_SCALE) over a centred window of
+    `window` returns; NaN where fewer than max(5, window // 2) returns are in the window."""
+    half = window // 2
+    padded = np.concatenate([np.full(half, np.nan), returns,
+                             np.full(window - 1 - half, np.nan)])
+    windows = np.lib.stride_tricks.sliding_window_view(padded, window)
+    count = np.sum(~np.isnan(windows), axis=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)   # all-NaN windows give NaN
+        center = np.nanmedian(windows, axis=1)
+        mad = np.nanmedian(np.abs(windows - center[:, None]), axis=1)
+    z = (returns - center) / np.maximum(MAD_TO_SIGMA * mad, MIN_SCALE)
+    z[count < max(5, window // 2)] = np.nan
+    return np.asarray(z)
+
+
+def _symbol_ticks(symbol: str, ts: list[Any], values: np.ndarray, *, window: int,
+                  threshold: float, max_run: int) -> list[FalseTick]:
+    """Flagged bars of one symbol; bar k + 1 is reached by return k."""
+    if len(values) < 3:
+        return []
+    r = np.diff(np.log(values))
+    z = compute_robust_z(r, window)
+    jumps = np.abs(np.nan_to_num(z)) > threshold
+    ticks: list[FalseTick] = []
+    i = 0
+    while i < len(r):
+        if not jumps[i]:
+            i += 1
+            continue
+        back = _way_back(r, jumps, i, max_run)
+        unit = abs(abs(r[i]) - _LOG_100) <= UNIT_TOLERANCE
+        kind: TickKind = "unit_100x" if unit else "spike"
+        if back is not None:
+            ticks += [FalseTick(symbol, ts[k + 1], float(values[k + 1]), float(abs(z[i])),
+                                kind, ts[back + 1]) for k in range(i, back)]
+            i = back + 1
+            continue
+        if unit:
+            ticks.append(FalseTick(symbol, ts[i + 1], float(values[i + 1]), float(abs(z[i])),
+                                   kind))
+        i += 1
+    return ticks
+
+
+def _way_back(r: np.ndarray, jumps: np.ndarray, i: int, max_run: int) -> int | None:
+    """The return index within `max_run` after jump `i` that jumps the other way and brings
+    the price back at least REVERT_SHARE of the jump; None if there is none."""
+    for j in range(i + 1, min(i + max_run, len(r) - 1) + 1):
+        if jumps[j] and np.sign(r[j]) != np.sign(r[i]):
+            net = float(np.sum(r[i:j + 1]))
+            return j if abs(net) <= (1 - REVERT_SHARE) * abs(r[i]) else None
+    return None

@@ -1,0 +1,139 @@
+"""False ticks of a prices_daily run: flagged on split-adjusted closes, stored as warnings.
+
+Reads:  prices_daily, corporate_actions (splits), ticker_history
+Writes: ingestion.quality_findings (check `prices.false_ticks`, reason `false_tick`, severity
+        `warn`), one row per flagged bar, in its own transaction after the run's sessions
+The post-gate check `prices.false_ticks` (gates/checks.py) reads them back: a warning in
+ingestion.gate_results and the run's log, never a refusal.
+
+The closes are split-adjusted from corporate_actions, not from adjustment_factors_daily: that
+job runs after prices_daily, so the factors lack the bars just loaded. Only splits going ex
+inside the window read matter (a later split scales the whole window alike and changes no
+return). Corporate_actions is read without a table lock: a concurrent corporate_actions run
+can at worst add or drop a warning.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import date, timedelta
+from typing import Any
+
+import pandas as pd
+import psycopg
+from psycopg.types.json import Jsonb
+
+from stocksdb.domain.reasons import GateReason
+from stocksdb.domain.sessions import last_sessions
+from stocksdb.foundation.base import Split
+from stocksdb.foundation.basis import compute_split_multipliers
+from stocksdb.foundation.false_ticks import FalseTick, detect_false_ticks
+
+log = logging.getLogger("stocksdb.jobs.prices")
+
+FALSE_TICKS_CHECK = "prices.false_ticks"
+WINDOW = 21          # sessions of the robust window (detect_false_ticks' default)
+THRESHOLD = 6.0      # robust z of a jump
+MAX_RUN = 3          # bars a false tick may last before the price comes back
+CHUNK = 1000         # securities read and scored at a time
+# Calendar days read after the run's last session, so that a backfill finds the bar that
+# brings a tick at its end back (MAX_RUN sessions fit in 7 days bar a long holiday).
+_AFTER = timedelta(days=7)
+
+_CLOSES = """
+SELECT security_id, trade_date, close FROM stocks_research.prices_daily
+ WHERE security_id = ANY(%s) AND trade_date BETWEEN %s AND %s ORDER BY security_id, trade_date
+"""
+_SPLITS = """
+SELECT security_id, ex_date, split_to / split_from FROM stocks_research.corporate_actions
+ WHERE security_id = ANY(%s) AND action_type IN ('split', 'reverse_split', 'stock_dividend')
+   AND ex_date > %s AND ex_date <= %s AND split_from > 0 AND split_to > 0
+ ORDER BY security_id, ex_date, action_id
+"""
+_TICKERS = """
+SELECT t.sid, t.d, th.ticker FROM unnest(%s::bigint[], %s::date[]) AS t(sid, d)
+  LEFT JOIN stocks_research.ticker_history th
+    ON th.security_id = t.sid AND th.valid_from <= t.d
+   AND (th.valid_to IS NULL OR th.valid_to > t.d)
+"""
+_INSERT = """
+INSERT INTO ingestion.quality_findings (run_id, check_name, reason_code, severity, subject,
+                                        detail) VALUES (%s, %s, %s, 'warn', %s, %s)
+"""
+
+
+def read_split_adjusted_closes(conn: psycopg.Connection[Any], ids: Sequence[int],
+                               first: date, last: date) -> pd.DataFrame:
+    """symbol (the security_id as text), security_id, ts (trade_date), close (raw), adjusted
+    (the close divided by the ratios of the splits going ex after it, up to `last`) of the
+    bars of `ids` first..last."""
+    rows = conn.execute(_CLOSES, (list(ids), first, last)).fetchall()
+    bars = pd.DataFrame(rows, columns=["security_id", "ts", "close"])
+    bars["adjusted"] = bars["close"].astype("float64")
+    splits: dict[int, list[Split]] = {}
+    for sid, ex_date, ratio in conn.execute(_SPLITS, (list(ids), first, last)):
+        splits.setdefault(int(sid), []).append(Split(ex_date, float(ratio)))
+    for sid, events in splits.items():
+        mine = bars["security_id"] == sid
+        bars.loc[mine, "adjusted"] = bars.loc[mine, "close"].to_numpy() / \
+            compute_split_multipliers(bars.loc[mine, "ts"], events)
+    return bars.assign(symbol=bars["security_id"].astype(str))
+
+
+def find_run_false_ticks(conn: psycopg.Connection[Any],
+                         sessions: Sequence[date]) -> list[tuple[FalseTick, float]]:
+    """False ticks a run over `sessions` must report (the flagged bar, or the bar that brought
+    it back, is in the run's range), each with its raw close; CHUNK securities at a time, so
+    memory stays flat in the size of the market."""
+    first, last = min(sessions), max(sessions)
+    lo, hi = last_sessions(WINDOW, first)[0], last + _AFTER
+    ids = [int(r[0]) for r in conn.execute(
+        "SELECT security_id FROM stocks_research.securities ORDER BY 1")]
+
+    def in_range(day: date | None) -> bool:
+        return day is not None and first <= day <= last
+
+    found: list[tuple[FalseTick, float]] = []
+    for i in range(0, len(ids), CHUNK):
+        bars = read_split_adjusted_closes(conn, ids[i:i + CHUNK], lo, hi)
+        raw = dict(zip(zip(bars["symbol"], bars["ts"], strict=True), bars["close"],
+                       strict=True))
+        found += [(t, float(raw[(t.symbol, t.ts)]))
+                  for t in detect_false_ticks(bars, WINDOW, THRESHOLD, column="adjusted",
+                                              max_run=MAX_RUN)
+                  if in_range(t.ts) or in_range(t.reverted_at)]
+    return found
+
+
+def record_false_ticks(conn: psycopg.Connection[Any], run_id: int,
+                       sessions: Sequence[date]) -> int:
+    """Detect and store the false ticks of a run's range (one transaction); returns how
+    many were stored."""
+    found = find_run_false_ticks(conn, sessions) if sessions else []
+    if not found:
+        return 0
+    tickers = {(int(sid), day): ticker for sid, day, ticker in conn.execute(
+        _TICKERS, ([int(t.symbol) for t, _ in found], [t.ts for t, _ in found]))}
+    with conn.transaction(), conn.cursor() as cur:
+        cur.executemany(_INSERT, [_row(run_id, t, close, tickers.get((int(t.symbol), t.ts)))
+                                  for t, close in found])
+    for t, _ in found[:5]:
+        log.warning("false tick: %s", _detail(t, tickers.get((int(t.symbol), t.ts))))
+    return len(found)
+
+
+def _row(run_id: int, tick: FalseTick, close: float, ticker: str | None) -> tuple[Any, ...]:
+    subject = {"security_id": int(tick.symbol), "ticker": ticker,
+               "trade_date": tick.ts.isoformat(), "kind": tick.kind, "close": close,
+               "adjusted_close": tick.value, "score": round(tick.score, 3),
+               "back_on": tick.reverted_at.isoformat() if tick.reverted_at else None}
+    return (run_id, FALSE_TICKS_CHECK, GateReason.FALSE_TICK.value, Jsonb(subject),
+            _detail(tick, ticker))
+
+
+def _detail(tick: FalseTick, ticker: str | None) -> str:
+    back = (f", back on {tick.reverted_at}" if tick.reverted_at is not None
+            else ", not back within the bars read")
+    return (f"{ticker or 'security ' + tick.symbol} on {tick.ts}: split-adjusted close "
+            f"{tick.value:.6g} jumps with robust z {tick.score:.1f} ({tick.kind}){back}")
