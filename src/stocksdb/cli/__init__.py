@@ -101,6 +101,7 @@ def _register() -> None:
         fetch,
         ingest,
         jobs,
+        macro,
         ops,
         prices,
         quality,
@@ -116,6 +117,7 @@ def _register() -> None:
     cli.add_command(quality.quality)
     cli.add_command(prices.prices)
     cli.add_command(prices.fundamentals)
+    cli.add_command(macro.macro)
     cli.add_command(fetch.fetch)
     cli.add_command(backup.backup)
     cli.add_command(backup.restore)

@@ -22,6 +22,7 @@ from stocksdb.errors import InputError, UnknownJobError, UnsupportedSourceError
 from stocksdb.jobs.base import JobContext, Outcome, RunRequest
 
 if TYPE_CHECKING:
+    from stocksdb.config import Settings
     from stocksdb.domain.adjustments import AdjustmentMethod
     from stocksdb.gates.base import GateContext
     from stocksdb.gates.gate import Check, Phase
@@ -48,8 +49,9 @@ class Job(Generic[T]):
     reads: tuple[str, ...] = ()                    # tables another job writes, locked shared
     options: frozenset[str] = frozenset()          # of OPTIONS
     defaults: Mapping[str, Any] = field(default_factory=dict)   # option -> default value
-    # Bootstrap/rebuild: why this job has nothing to do for a source tree (None: it has work).
-    no_input: Callable[[str | None, Path | None], str | None] | None = None
+    # Bootstrap/rebuild: why this job has nothing to do for a profile, source tree and settings
+    # (None: it has work), e.g. no FRED key.
+    no_input: Callable[[str | None, Path | None, Settings], str | None] | None = None
 
     def __post_init__(self) -> None:
         unknown = (self.options | set(self.defaults)) - OPTIONS
