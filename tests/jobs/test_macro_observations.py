@@ -201,14 +201,16 @@ def test_overlapping_vintages_fail_the_post_gate(db: str, tmp_path: Path) -> Non
 
 
 def test_bootstrap_runs_the_job_only_with_input(db: str, tmp_path: Path) -> None:
-    """A files tree without macro/ and a massive profile without FRED_API_KEY skip it."""
+    """A files tree without macro/ and a massive profile without FRED_API_KEY skip it; with
+    input it runs, and a bootstrap's session range does not cut the series' history."""
     step = job_step(get_job("macro_observations"))
     skipped = step(db, Settings(), BootstrapOptions(source="files", path=tmp_path))
     assert skipped == {"skipped": "the source tree has no macro/observations folder"}
     assert step(db, Settings(), BootstrapOptions(source="massive")) == {
         "skipped": "FRED_API_KEY is not set"}
     run_files(db, tmp_path, alfred([ADVANCE_OPEN]))
-    ran = step(db, Settings(), BootstrapOptions(source="files", path=tmp_path))
+    ran = step(db, Settings(), BootstrapOptions(source="files", path=tmp_path,
+                                                start=date(2025, 1, 2), end=date(2025, 1, 31)))
     assert ran["counts"]["vintages"] == 1, ran
 
 

@@ -175,5 +175,8 @@ JOB = Job[Iterable[SeriesAnswer]](
     post_gate=(vintages_disjoint,),
     writes=("macro_series", "macro_observations"),
     options=frozenset({"start", "end", "series"}),
+    # A bootstrap's --start/--end are sessions to load; a series' history loads whole (the
+    # quarter before the range is published inside it).
+    bootstrap_dates=False,
     no_input=no_macro_input,
 )

@@ -52,6 +52,9 @@ class Job(Generic[T]):
     # Bootstrap/rebuild: why this job has nothing to do for a profile, source tree and settings
     # (None: it has work), e.g. no FRED key.
     no_input: Callable[[str | None, Path | None, Settings], str | None] | None = None
+    # Bootstrap/rebuild pass their --start/--end to the job (when it takes them); False for a
+    # job whose dates mean something else (macro observation dates: history loads whole).
+    bootstrap_dates: bool = True
 
     def __post_init__(self) -> None:
         unknown = (self.options | set(self.defaults)) - OPTIONS

@@ -111,7 +111,8 @@ def job_step(job: Job[Any]) -> Callable[[str, Settings, BootstrapOptions], dict[
         why = _no_input(job, opts, settings)
         if why:
             return {"skipped": why}
-        source, takes = job.source_for(opts.source), job.options
+        source = job.source_for(opts.source)
+        takes = job.options if job.bootstrap_dates else job.options - {"start", "end"}
         request = RunRequest(job=job.name, source=source,
                              path=opts.path if source == "files" else None,
                              start=opts.start if "start" in takes else None,
