@@ -9,7 +9,7 @@ __version__ = "0.1.0"
 if TYPE_CHECKING:
     import psycopg
 
-__all__ = ["__version__", "connect", "read_fundamentals", "read_prices"]
+__all__ = ["__version__", "connect", "read_fundamentals", "read_macro", "read_prices"]
 
 
 def connect(**kwargs: Any) -> psycopg.Connection[Any]:
@@ -54,3 +54,20 @@ def read_fundamentals(symbols: Any, *, as_of: Any = None) -> Any:
     with connect() as conn:
         return read_fundamentals_frame(conn, symbols=names,
                                        as_of=None if as_of is None else parse_date(as_of))
+
+
+def read_macro(series: Any, start: Any = None, end: Any = None, as_of: Any = None) -> Any:
+    """Macro observations as a pandas DataFrame (see stocksdb.api_macro.read_macro_frame):
+    with `as_of`, each date's value as known that day (ALFRED); without, the latest.
+
+    `series` is an id or a list of ids; dates as `date` or 'YYYY-MM-DD'.
+    """
+    from stocksdb.api_macro import read_macro_frame
+    from stocksdb.domain.fields import parse_date
+
+    def day(value: Any) -> Any:
+        return None if value is None else parse_date(value)
+
+    names = [series] if isinstance(series, str) else list(series)
+    with connect() as conn:
+        return read_macro_frame(conn, names, start=day(start), end=day(end), as_of=day(as_of))

@@ -15,6 +15,8 @@ from tests.fix_cli import stocksdb
 # SPEC section 4, in the order it lists the jobs.
 SPEC_ORDER = ["securities_master", "ticker_history", "prices_daily", "corporate_actions",
               "adjustment_factors_daily", "fundamentals_quarterly_raw", "fundamentals_derived"]
+# Then the macro jobs (issue 14), which depend on none.
+ALL_JOBS = [*SPEC_ORDER, "macro_calendar", "macro_observations"]
 
 
 def _noop(_: JobContext, __: None) -> Outcome:
@@ -26,7 +28,7 @@ def toy(name: str, *after: str) -> Job[None]:
 
 
 def test_registered_jobs_run_in_spec_order() -> None:
-    assert job_names() == SPEC_ORDER
+    assert job_names() == ALL_JOBS
 
 
 def test_dependency_order_puts_each_job_after_what_it_needs() -> None:
@@ -66,6 +68,16 @@ def test_bootstrap_profile_maps_to_each_jobs_source() -> None:
                    "adjustment_factors_daily": None, "fundamentals_quarterly_raw": "sec",
                    "fundamentals_derived": None}
     assert get_job("fundamentals_quarterly_raw").source_for("files") == "files"
+    assert [get_job(j).source_for(p) for j in ("macro_observations", "macro_calendar")
+            for p in ("massive", "files")] == ["fred", "files", "fred", "files"]
+
+
+def test_bootstrap_profiles_are_the_securities_masters_sources() -> None:
+    """--source of bootstrap/rebuild stays files|massive although the macro jobs, which
+    depend on no job, have a `fred` source."""
+    from stocksdb.ops.bootstrap import profiles
+
+    assert profiles() == ["files", "massive"]
 
 
 def test_locks_are_taken_in_alphabetical_table_order() -> None:
@@ -93,7 +105,7 @@ def test_jobs_command_lists_the_registry(capsys: pytest.CaptureFixture[str]) -> 
     code, out, _ = stocksdb(capsys, "jobs")
     assert code == 0
     lines = [line.split(":")[0] for line in out.splitlines() if not line.startswith(" ")]
-    assert lines == SPEC_ORDER
+    assert lines == ALL_JOBS
     assert "fundamentals_quarterly_raw: sources files, sec; after securities_master" in out
 
 

@@ -105,6 +105,7 @@ def _register() -> None:
         ingest,
         jobs,
         lineage,
+        macro,
         ops,
         prices,
         quality,
@@ -121,6 +122,7 @@ def _register() -> None:
     cli.add_command(quality.quality)
     cli.add_command(prices.prices)
     cli.add_command(prices.fundamentals)
+    cli.add_command(macro.macro)
     cli.add_command(fetch.fetch)
     cli.add_command(doctor.doctor)
     cli.add_command(backup.backup)

@@ -60,6 +60,8 @@ class Reason(StrEnum):
     UNKNOWN_UNIT = "unknown_unit"
     MALFORMED_FACT = "malformed_fact"
     CONFLICTING_VALUE = "conflicting_value"
+    # macro series (FRED/ALFRED observations)
+    INVERTED_REALTIME_RANGE = "inverted_realtime_range"
 
 
 class GateReason(StrEnum):
@@ -92,3 +94,5 @@ class GateReason(StrEnum):
     NO_RAW_FUNDAMENTALS = "no_raw_fundamentals"
     RAW_PERIOD_NOT_DERIVED = "raw_period_not_derived"
     MISSING_YOY = "missing_yoy"
+    # macro series
+    OVERLAPPING_VINTAGES = "overlapping_vintages"

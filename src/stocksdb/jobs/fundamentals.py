@@ -24,6 +24,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from stocksdb.config import Settings
 from stocksdb.db.lineage import Layer, Table
 from stocksdb.db.sync import Scope, sync_from_stage
 from stocksdb.domain.fundamentals import (
@@ -125,7 +126,7 @@ def facts_from_sec(ctx: JobContext) -> Iterable[CompanyFacts]:
     return fetch_company_facts(ctx.settings, ciks, data_url=ctx.settings.sec_data_url)
 
 
-def _no_facts(profile: str | None, path: Path | None) -> str | None:
+def _no_facts(profile: str | None, path: Path | None, _: Settings) -> str | None:
     if profile == "files" and not (path and (path / "fundamentals/companyfacts").is_dir()):
         return "the source tree has no fundamentals/companyfacts folder"
     return None

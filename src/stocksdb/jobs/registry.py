@@ -24,6 +24,7 @@ from stocksdb.errors import InputError, UnknownJobError, UnsupportedSourceError
 from stocksdb.jobs.base import JobContext, Outcome, RunRequest
 
 if TYPE_CHECKING:
+    from stocksdb.config import Settings
     from stocksdb.db.lineage import Table
     from stocksdb.domain.adjustments import AdjustmentMethod
     from stocksdb.gates.base import GateContext
@@ -51,8 +52,12 @@ class Job(Generic[T]):
     reads: tuple[str, ...] = ()                    # tables another job writes, locked shared
     options: frozenset[str] = frozenset()          # of OPTIONS
     defaults: Mapping[str, Any] = field(default_factory=dict)   # option -> default value
-    # Bootstrap/rebuild: why this job has nothing to do for a source tree (None: it has work).
-    no_input: Callable[[str | None, Path | None], str | None] | None = None
+    # Bootstrap/rebuild: why this job has nothing to do for a profile, source tree and settings
+    # (None: it has work), e.g. no FRED key.
+    no_input: Callable[[str | None, Path | None, Settings], str | None] | None = None
+    # Bootstrap/rebuild pass their --start/--end to the job (when it takes them); False for a
+    # job whose dates mean something else (macro observation dates: history loads whole).
+    bootstrap_dates: bool = True
     # One Table per table in `writes`: its layer and SLA (docs/data_lineage.md is built from it).
     tables: tuple[Table, ...] = ()
 

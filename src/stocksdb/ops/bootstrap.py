@@ -108,10 +108,11 @@ def job_step(job: Job[Any]) -> Callable[[str, Settings, BootstrapOptions], dict[
     def run(dsn: str, settings: Settings, opts: BootstrapOptions) -> dict[str, Any]:
         from stocksdb.jobs.runner import RunRequest, run_job
 
-        why = _no_input(job, opts)
+        why = _no_input(job, opts, settings)
         if why:
             return {"skipped": why}
-        source, takes = job.source_for(opts.source), job.options
+        source = job.source_for(opts.source)
+        takes = job.options if job.bootstrap_dates else job.options - {"start", "end"}
         request = RunRequest(job=job.name, source=source,
                              path=opts.path if source == "files" else None,
                              start=opts.start if "start" in takes else None,
@@ -127,9 +128,12 @@ def job_step(job: Job[Any]) -> Callable[[str, Settings, BootstrapOptions], dict[
 
 
 def profiles() -> list[str]:
-    """The values of bootstrap's and rebuild's --source: the sources of the jobs that depend on
-    none (each other job maps a profile to its own source, see Job.source_for)."""
-    return list(dict.fromkeys(s for j in jobs() if not j.depends_on for s in j.sources))
+    """The values of bootstrap's and rebuild's --source: the sources of the securities master,
+    where every load starts (each other job maps a profile to its own source, see
+    Job.source_for: with `massive`, fundamentals read `sec` and macro series `fred`)."""
+    from stocksdb.jobs.registry import get_job
+
+    return list(get_job("securities_master").sources)
 
 
 def check_profile(source: str) -> None:
@@ -142,12 +146,12 @@ def check_profile(source: str) -> None:
                          f"{', '.join(profiles())}")
 
 
-def _no_input(job: Job[Any], opts: BootstrapOptions) -> str | None:
-    """Why `job` has nothing to do for this source tree (None: it has work)."""
-    return job.no_input(opts.source, opts.path) if job.no_input else None
+def _no_input(job: Job[Any], opts: BootstrapOptions, settings: Settings) -> str | None:
+    """Why `job` has nothing to do for this source tree and settings (None: it has work)."""
+    return job.no_input(opts.source, opts.path, settings) if job.no_input else None
 
 
-def _validation(dsn: str, _: Settings, opts: BootstrapOptions) -> dict[str, Any]:
+def _validation(dsn: str, settings: Settings, opts: BootstrapOptions) -> dict[str, Any]:
     """Every job's pre-gate over the finished database (of the jobs that ran): nothing may
     fail."""
     from stocksdb.db.connection import connect
@@ -155,7 +159,7 @@ def _validation(dsn: str, _: Settings, opts: BootstrapOptions) -> dict[str, Any]
 
     results: dict[str, dict[str, str]] = {}
     with connect(dsn) as conn:
-        for job in (j for j in jobs() if not _no_input(j, opts)):
+        for job in (j for j in jobs() if not _no_input(j, opts, settings)):
             gate = run_gate(conn, job.pre_gate, "pre", job.gate_context())
             results[job.name] = {r.check: r.status.value for r in gate.results}
             if not gate.passed:

@@ -8,6 +8,7 @@ Out: the SPEC section 12 layout under the directory, written into a hidden sibli
     flatfiles/us_stocks_sip/day_aggs_v1/YYYY/MM/YYYY-MM-DD.csv.gz   one per XNYS session
     corporate_actions/splits.json, corporate_actions/dividends.json
     fundamentals/companyfacts/CIK##########.json
+    macro/observations/<ID>.json, macro/series/<ID>.json, macro/release_dates.json
     manifest.json
 
 The same options give byte-identical files. Random streams are independent children of
@@ -33,6 +34,7 @@ from stocksdb.sample.fundamentals import (
     companyfacts,
     restatement_case,
 )
+from stocksdb.sample.macro import write_macro
 from stocksdb.sample.manifest import MANIFEST_NAME, SampleManifest, build_cases
 from stocksdb.sample.market import write_market
 from stocksdb.sample.options import SampleOptions, parse_options
@@ -97,13 +99,14 @@ def _write_sample(root: Path, options: SampleOptions) -> SampleManifest:
     write_json(root / SPLITS_PATH, splits_payload(log.splits, sessions, seed))
     write_json(root / DIVIDENDS_PATH, dividends_payload(log.dividends, sessions, seed))
     n_companies, restatement = _write_fundamentals(root, universe, facts_rng, options.end)
+    n_macro, macro = write_macro(root, options.start, options.end)
     counts = {
         "securities": n_securities, "ticker_history": n_history, "sessions": len(sessions),
         "day_files": log.files, "rows": log.rows, "splits": len(log.splits),
-        "dividends": len(log.dividends), "companyfacts": n_companies,
-        "files": 2 + log.files + 2 + n_companies,
+        "dividends": len(log.dividends), "companyfacts": n_companies, "macro_files": n_macro,
+        "files": 2 + log.files + 2 + n_companies + n_macro,
     }
-    cases = build_cases(universe, log, restatement)
+    cases = {**build_cases(universe, log, restatement), "macro": macro}
     manifest = SampleManifest(root, options.to_dict(), counts, cases)
     write_json(root / MANIFEST_NAME, manifest.to_dict(), pretty=True)
     return manifest
