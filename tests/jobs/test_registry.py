@@ -12,9 +12,11 @@ from stocksdb.jobs.base import JobContext, Outcome
 from stocksdb.jobs.registry import Job, get_job, in_dependency_order, job_names
 from tests.fix_cli import stocksdb
 
-# SPEC section 4, in the order it lists the jobs.
+# SPEC section 4, in the order it lists the jobs; then trading_sessions (issue 14), after the
+# prices whose range and dates it checks.
 SPEC_ORDER = ["securities_master", "ticker_history", "prices_daily", "corporate_actions",
-              "adjustment_factors_daily", "fundamentals_quarterly_raw", "fundamentals_derived"]
+              "adjustment_factors_daily", "fundamentals_quarterly_raw", "fundamentals_derived",
+              "trading_sessions"]
 
 
 def _noop(_: JobContext, __: None) -> Outcome:
@@ -64,7 +66,7 @@ def test_bootstrap_profile_maps_to_each_jobs_source() -> None:
     assert got == {"securities_master": "massive", "ticker_history": "massive",
                    "prices_daily": "massive", "corporate_actions": "massive",
                    "adjustment_factors_daily": None, "fundamentals_quarterly_raw": "sec",
-                   "fundamentals_derived": None}
+                   "fundamentals_derived": None, "trading_sessions": "calendar"}
     assert get_job("fundamentals_quarterly_raw").source_for("files") == "files"
 
 

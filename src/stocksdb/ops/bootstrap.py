@@ -127,9 +127,12 @@ def job_step(job: Job[Any]) -> Callable[[str, Settings, BootstrapOptions], dict[
 
 
 def profiles() -> list[str]:
-    """The values of bootstrap's and rebuild's --source: the sources of the jobs that depend on
-    none (each other job maps a profile to its own source, see Job.source_for)."""
-    return list(dict.fromkeys(s for j in jobs() if not j.depends_on for s in j.sources))
+    """The values of bootstrap's and rebuild's --source: the sources of the securities master,
+    where every load starts (each other job maps a profile to its own source, see
+    Job.source_for: trading_sessions reads its `calendar` whatever the profile)."""
+    from stocksdb.jobs.registry import get_job
+
+    return list(get_job("securities_master").sources)
 
 
 def check_profile(source: str) -> None:
