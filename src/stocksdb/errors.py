@@ -6,7 +6,8 @@ StocksdbError
  ├─ InputError ── DateOutOfRangeError, InvalidIdentifierError, InputFileError, RolePowersError,
  │                UnsupportedSourceError (a job's --source it does not have; exit 2)
  │                                     InputFileError ── BackupIntegrityError,
- │                                                       FileTooLargeError
+ │                                                       FileTooLargeError,
+ │                                                       ReferenceDataError
  ├─ SourceError ── VendorResponseError, RateLimitedError
  ├─ ServerError ── CacheServerError    embedded PostgreSQL (or Valkey) could not start / stop
  ├─ GateFailedError                    a phase gate refused (exit 3)
@@ -80,6 +81,20 @@ class FileTooLargeError(InputFileError):
     """A day file is larger (decompressed) than STOCKSDB_MAX_FILE_BYTES; its date fails."""
 
     reason = Reason.FILE_TOO_LARGE
+
+
+class ReferenceDataError(InputFileError):
+    """A reference data file (instruments, sessions, holidays) is unreadable or holds a bad
+    value; the message names the file, the line and the field."""
+
+    def __init__(self, problem: str, *, path: Path, line: int | None, field: str | None) -> None:
+        where = f"{path}" + (f", line {line}" if line is not None else "") + \
+            (f", field {field!r}" if field is not None else "")
+        super().__init__(f"reference data {where}: {problem}")
+        self.path = path
+        self.line = line
+        self.field = field
+        self.problem = problem
 
 
 class RolePowersError(InputError):

@@ -12,7 +12,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from stocksdb.domain.sessions import last_sessions, sessions_in_range
+from stocksdb.domain.sessions import KnownSessions, last_sessions, session_times, sessions_in_range
 from stocksdb.errors import DateOutOfRangeError
 
 # NYSE full-day closures on weekdays.
@@ -99,3 +99,39 @@ def test_out_of_range_input_names_the_parameter(call: Callable[[], object],
     the parameter and the bound."""
     with pytest.raises(DateOutOfRangeError, match=message):
         call()
+
+
+# Stored sessions of 2024-07-01..2024-07-12 that, unlike the calendar, close 2024-07-08 (as a
+# table filled before an ad hoc closure was announced would differ from an older calendar).
+JULY = KnownSessions(date(2024, 7, 1), date(2024, 7, 12),
+                     tuple(day(d) for d in ("2024-07-01", "2024-07-02", "2024-07-03",
+                                            "2024-07-05", "2024-07-09", "2024-07-10",
+                                            "2024-07-11", "2024-07-12")))
+
+
+def test_known_sessions_answer_where_they_cover_the_range() -> None:
+    """Inside the stored span the stored sessions are the answer (2024-07-08 is not one);
+    a range reaching outside it is the calendar's (which has 2024-07-08)."""
+    assert sessions_in_range(day("2024-07-05"), day("2024-07-09"), known=JULY) == [
+        day("2024-07-05"), day("2024-07-09")]
+    assert sessions_in_range(day("2024-07-05"), day("2024-07-15"), known=JULY) == [
+        day("2024-07-05"), day("2024-07-08"), day("2024-07-09"), day("2024-07-10"),
+        day("2024-07-11"), day("2024-07-12"), day("2024-07-15")]
+    assert last_sessions(2, day("2024-07-09"), known=JULY) == [day("2024-07-05"),
+                                                               day("2024-07-09")]
+    # more sessions than the span holds up to `end`: the calendar answers
+    assert last_sessions(3, day("2024-07-02"), known=JULY) == [
+        day("2024-06-28"), day("2024-07-01"), day("2024-07-02")]
+
+
+def test_session_times_are_utc_and_flag_early_closes() -> None:
+    """09:30-16:00 New York is 13:30-20:00 UTC in summer (EDT, UTC-4) and 14:30-21:00 UTC in
+    winter (EST, UTC-5); 2024-07-03 closes at 13:00 New York = 17:00 UTC."""
+    got = {t.session_date.isoformat(): (f"{t.open_at:%H:%M %Z}", f"{t.close_at:%H:%M}",
+                                        t.early_close)
+           for t in session_times(day("2024-07-02"), day("2024-07-05"))
+           + session_times(day("2024-01-02"), day("2024-01-02"))}
+    assert got == {"2024-01-02": ("14:30 UTC", "21:00", False),
+                   "2024-07-02": ("13:30 UTC", "20:00", False),
+                   "2024-07-03": ("13:30 UTC", "17:00", True),
+                   "2024-07-05": ("13:30 UTC", "20:00", False)}

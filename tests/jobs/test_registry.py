@@ -12,11 +12,12 @@ from stocksdb.jobs.base import JobContext, Outcome
 from stocksdb.jobs.registry import Job, get_job, in_dependency_order, job_names
 from tests.fix_cli import stocksdb
 
-# SPEC section 4, in the order it lists the jobs.
+# SPEC section 4, in the order it lists the jobs; then trading_sessions (issue 14), after the
+# prices whose range and dates it checks.
 SPEC_ORDER = ["securities_master", "ticker_history", "prices_daily", "corporate_actions",
               "adjustment_factors_daily", "fundamentals_quarterly_raw", "fundamentals_derived"]
-# Then the macro jobs (issue 14), which depend on none.
-ALL_JOBS = [*SPEC_ORDER, "macro_calendar", "macro_observations"]
+# Then the macro jobs (issue 14), which depend on none, and trading_sessions (after prices).
+ALL_JOBS = [*SPEC_ORDER, "macro_calendar", "macro_observations", "trading_sessions"]
 
 
 def _noop(_: JobContext, __: None) -> Outcome:
@@ -62,11 +63,12 @@ def test_source_defaults_to_the_jobs_first_and_defaults_fill_in() -> None:
 
 def test_bootstrap_profile_maps_to_each_jobs_source() -> None:
     """With prices from massive, fundamentals come from the SEC; database-only jobs read none."""
-    got: dict[str, Any] = {j: get_job(j).source_for("massive") for j in SPEC_ORDER}
+    got: dict[str, Any] = {j: get_job(j).source_for("massive")
+                           for j in [*SPEC_ORDER, "trading_sessions"]}
     assert got == {"securities_master": "massive", "ticker_history": "massive",
                    "prices_daily": "massive", "corporate_actions": "massive",
                    "adjustment_factors_daily": None, "fundamentals_quarterly_raw": "sec",
-                   "fundamentals_derived": None}
+                   "fundamentals_derived": None, "trading_sessions": "calendar"}
     assert get_job("fundamentals_quarterly_raw").source_for("files") == "files"
     assert [get_job(j).source_for(p) for j in ("macro_observations", "macro_calendar")
             for p in ("massive", "files")] == ["fred", "files", "fred", "files"]

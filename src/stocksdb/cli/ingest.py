@@ -89,9 +89,11 @@ def _day(value: datetime | None) -> date | None:
 @click.option("--path", type=click.Path(path_type=Path), default=None,
               help="Root of a local tree (SPEC section 12) for --source files.")
 @click.option("--start", type=click.DateTime(["%Y-%m-%d"]), default=None,
-              help="First date (prices_daily).")
+              help="First date (prices_daily; trading_sessions: default the first loaded day "
+                   "file).")
 @click.option("--end", type=click.DateTime(["%Y-%m-%d"]), default=None,
-              help="Last date; default: the latest session that has a file.")
+              help="Last date; default: the latest session that has a file (trading_sessions: "
+                   "the last loaded day file).")
 @click.option("--days", type=click.IntRange(min=1), default=None,
               help="The last N XNYS sessions up to --end (instead of --start).")
 @click.option("--series", callback=_symbols, default=None, metavar="A,B",

@@ -1,5 +1,6 @@
 """The data foundation: quick pulls of any symbol from Yahoo, Alpha Vantage, FRED, Massive or a
-local file vendor, through one validated pipeline and a Parquet cache (`stocksdb fetch`).
+local file vendor, through one validated pipeline and a Parquet cache (`stocksdb fetch`), and
+the reference data (instruments, exchange sessions, holidays) of `ReferenceDataLoader`.
 
 Public names are exported here; see docs/foundation.md.
 """
@@ -70,3 +71,15 @@ __all__ += ["AggregationInput", "AggregationResult", "CoverageValidator",
             "CrossSourceDriftValidator", "DataQualitySeverity", "FalseTick",
             "MultiSourceAggregator", "ProviderSnapshot", "ProviderSpec", "QualityFinding",
             "StalenessValidator", "Validator", "detect_false_ticks"]
+
+# --- issue 14: reference data ---
+from stocksdb.foundation.reference import (  # noqa: E402
+    ExchangeSessions,
+    Holiday,
+    Instrument,
+    ReferenceDataLoader,
+    ReferenceDataset,
+)
+
+__all__ += ["ExchangeSessions", "Holiday", "Instrument", "ReferenceDataLoader",
+            "ReferenceDataset"]

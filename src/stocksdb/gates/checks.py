@@ -1,7 +1,8 @@
 """The checks of the phase gates: each reads the database and returns a CheckResult.
 
 Reads: the schema ledger, securities, ticker_history, prices_daily, corporate_actions,
-adjustment_factors_daily (and the SQL function adjustment_factors), fundamentals tables.
+adjustment_factors_daily (and the SQL function adjustment_factors), fundamentals tables,
+trading_sessions (the sessions the coverage checks judge, where it covers the run).
 Never writes, never raises for bad data (a broken invariant is a result, not an exception).
 Each check is a GateCheck (gates/base.py): its name and GateReason are data, known without a
 database.
@@ -22,6 +23,7 @@ from stocksdb.domain.reasons import GateReason
 from stocksdb.errors import DatabaseStateError
 from stocksdb.gates.base import Found, GateCheck, gate_check
 from stocksdb.gates.base import GateContext as GateContext  # where runner and CLI import it
+from stocksdb.gates.sessions import judged_sessions
 from stocksdb.quality.result import Severity
 
 COVERAGE_WARN = 0.90   # like the seeds' CoverageValidator
@@ -133,13 +135,23 @@ class RunCounts:
     by_date: dict[date, int]
 
 
+def judged(conn: psycopg.Connection[Any], ctx: GateContext) -> tuple[tuple[date, ...], str]:
+    """The run's sessions the coverage checks judge, checked against trading_sessions where it
+    covers them (gates/sessions.py), computed once per gate; and where they come from."""
+    if "judged" not in ctx.cache:
+        ctx.cache["judged"] = judged_sessions(conn, ctx)
+    found: tuple[tuple[date, ...], str] = ctx.cache["judged"]
+    return found
+
+
 def run_counts(conn: psycopg.Connection[Any], ctx: GateContext) -> RunCounts:
     """Counts over the run's sessions, computed once per gate."""
     if "run_counts" not in ctx.cache:
         by_security: dict[int, int] = {}
         by_date: dict[date, int] = {}
-        if ctx.sessions:
-            for sid, day, n in _rows(conn, _RUN_COUNTS, (min(ctx.sessions), max(ctx.sessions))):
+        sessions, _ = judged(conn, ctx)
+        if sessions:
+            for sid, day, n in _rows(conn, _RUN_COUNTS, (min(sessions), max(sessions))):
                 if sid is not None:
                     by_security[sid] = n
                 else:
@@ -179,14 +191,16 @@ def date_coverage(conn: psycopg.Connection[Any], ctx: GateContext) -> Found:
     starts = np.sort(np.array([a for a, _ in iv], dtype="datetime64[D]"))
     ends = np.sort(np.array([b for _, b in iv],
                             dtype="datetime64[D]"))
-    days = np.array(sorted(ctx.sessions), dtype="datetime64[D]")
+    sessions, origin = judged(conn, ctx)
+    days = np.array(sorted(sessions), dtype="datetime64[D]")
     expected = np.searchsorted(starts, days, side="right") - np.searchsorted(ends, days,
                                                                              side="right")
     got = run_counts(conn, ctx).by_date
-    ratios = [(d, got.get(d, 0) / e) for d, e in zip(sorted(ctx.sessions), expected.tolist(),
+    ratios = [(d, got.get(d, 0) / e) for d, e in zip(sorted(sessions), expected.tolist(),
                                                       strict=True)
               if e >= MIN_UNIVERSE_FOR_COVERAGE]
-    return _coverage([(str(d), r) for d, r in ratios], sessions=len(ratios))
+    return _coverage([(str(d), r) for d, r in ratios], sessions=len(ratios),
+                     sessions_from=origin)
 
 
 @gate_check("prices_daily.security_coverage", GateReason.LOW_SECURITY_COVERAGE,
@@ -197,7 +211,8 @@ def security_coverage(conn: psycopg.Connection[Any], ctx: GateContext) -> Found:
     (< 90% warn, < 75% fail); securities with fewer than 20 such sessions are not judged."""
     import numpy as np
 
-    sessions = np.array(sorted(ctx.sessions), dtype="datetime64[D]")
+    judged_days, origin = judged(conn, ctx)
+    sessions = np.array(sorted(judged_days), dtype="datetime64[D]")
     lives = _lives(conn)
     far = date(9999, 12, 31)
     lo = _positions(sessions, [a for _, a, _ in lives])
@@ -208,7 +223,7 @@ def security_coverage(conn: psycopg.Connection[Any], ctx: GateContext) -> Found:
     got = run_counts(conn, ctx).by_security
     ratios = [(sid, got.get(sid, 0) / e) for sid, e in sorted(expected.items())
               if e >= MIN_SESSIONS_FOR_COVERAGE]
-    return _coverage(ratios, securities=len(ratios))
+    return _coverage(ratios, securities=len(ratios), sessions_from=origin)
 
 
 def _coverage(ratios: list[tuple[Any, float]], **observed: Any) -> Found:

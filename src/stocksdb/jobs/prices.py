@@ -1,6 +1,7 @@
 """prices_daily job: the canonical daily OHLCV loader (SPEC section 5), one transaction per date.
 
-Reads:  day files (files: a local tree; massive: S3 through the local cache), ticker_history
+Reads:  day files (files: a local tree; massive: S3 through the local cache), ticker_history,
+        trading_sessions (the expected sessions, where it covers the range; else the calendar)
 Writes: stocks_research.prices_daily; ingestion.rejected_rows, source_files, quality_findings
         (false ticks, jobs.prices_ticks), job_runs
 Per session: read and parse the file, check rows (quality.prices), resolve tickers as of that
@@ -15,7 +16,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -24,10 +25,11 @@ import psycopg
 
 from stocksdb.db.lineage import Layer, Table
 from stocksdb.db.queries import read_ticker_intervals
+from stocksdb.db.sessions import read_known_sessions
 from stocksdb.db.sync import MergeCounts
 from stocksdb.domain.frames import records
 from stocksdb.domain.reasons import Reason
-from stocksdb.domain.sessions import last_sessions, sessions_in_range
+from stocksdb.domain.sessions import KnownSessions, last_sessions, sessions_in_range
 from stocksdb.domain.tickers import TickerIntervals
 from stocksdb.errors import InputError
 from stocksdb.gates import checks as c
@@ -83,8 +85,19 @@ class PricesTally:
         }
 
 
-def resolve_sessions(store: DayFileStore, opts: PricesOptions) -> list[date]:
-    """The XNYS sessions a run covers.
+# Where a run's expected sessions come from: the trading_sessions table around a date (None
+# where it does not cover it; db/sessions.py read_known_sessions), else the calendar.
+KnownFor = Callable[[date], KnownSessions | None]
+
+
+def _no_table(_: date) -> KnownSessions | None:
+    return None
+
+
+def resolve_sessions(store: DayFileStore, opts: PricesOptions,
+                     known_for: KnownFor = _no_table) -> list[date]:
+    """The XNYS sessions a run covers: the stored trading sessions where the table covers
+    the range (`known_for(end)`), else the exchange_calendars calendar.
 
     Raises:
         InputError: neither a range nor --days, or no day file to anchor --days on.
@@ -94,13 +107,13 @@ def resolve_sessions(store: DayFileStore, opts: PricesOptions) -> list[date]:
         if end is None:
             raise InputError("--days needs a day file to end on and none was found; "
                              "pass --end or check the source")
-        return last_sessions(opts.days, end)
+        return last_sessions(opts.days, end, known=known_for(end))
     if opts.start is None:
         raise InputError("prices_daily needs --start (with --end) or --days N")
     end = opts.end or store.latest_date(until=date.today()) or opts.start
     if end < opts.start:
         raise InputError(f"parameter `end` is {end}, before `start` {opts.start}")
-    return sessions_in_range(opts.start, end)
+    return sessions_in_range(opts.start, end, known=known_for(end))
 
 
 def _rejected_rows(prep: Prepared, day: DayFile, session: date, source: str,
@@ -265,7 +278,7 @@ def run_prices_daily(ctx: JobContext, store: DayFileStore) -> Outcome:
     """Load every session of the range (the run is 'partial' when a date failed or was
     missing)."""
     opts, progress = options_of(ctx), ctx.progress
-    sessions = resolve_sessions(store, opts)
+    sessions = resolve_sessions(store, opts, lambda end: read_known_sessions(ctx.conn, end))
     if opts.symbols:
         log.warning("--symbols given: loading only %d symbol(s) %s; this run is "
                     "non-authoritative and deletes nothing", len(opts.symbols),
@@ -348,7 +361,7 @@ JOB = Job[DayFileStore](
                c.false_ticks_flagged),
     depends_on=("ticker_history",),
     writes=("prices_daily",),
-    reads=("securities", "ticker_history"),
+    reads=("securities", "ticker_history", "trading_session_coverage", "trading_sessions"),
     options=frozenset({"start", "end", "days", "symbols", "max_shrink"}),
     tables=(Table(
         "prices_daily", layer=Layer.CANONICAL,

@@ -130,7 +130,8 @@ def job_step(job: Job[Any]) -> Callable[[str, Settings, BootstrapOptions], dict[
 def profiles() -> list[str]:
     """The values of bootstrap's and rebuild's --source: the sources of the securities master,
     where every load starts (each other job maps a profile to its own source, see
-    Job.source_for: with `massive`, fundamentals read `sec` and macro series `fred`)."""
+    Job.source_for: with `massive`, fundamentals read `sec` and macro series `fred`;
+    trading_sessions reads its `calendar` whatever the profile)."""
     from stocksdb.jobs.registry import get_job
 
     return list(get_job("securities_master").sources)
