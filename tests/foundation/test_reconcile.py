@@ -70,3 +70,21 @@ def test_drift_rows_name_each_session_with_both_closes() -> None:
         DriftRow("ABC", date(2024, 3, 7), 10.0, 10.05, 0.005, DataQualitySeverity.WARNING))
     assert result.status is DataQualitySeverity.ERROR
     assert [f.validator for f in result.findings] == ["drift"]
+
+
+def test_every_reconcile_code_is_documented() -> None:
+    """docs/quality.md names the `events` validator and each check and reason code that
+    `stocksdb reconcile` stores."""
+    from stocksdb.ops.reconcile import (
+        CLOSE_DRIFT,
+        DRIFT_CHECK,
+        EVENT_ONE_SIDE,
+        EVENTS_CHECK,
+        NOT_COMPARED,
+    )
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "quality.md").read_text()
+    names = [EVENTS_FINDING, WAREHOUSE, DRIFT_CHECK, EVENTS_CHECK, CLOSE_DRIFT,
+             NOT_COMPARED, EVENT_ONE_SIDE]
+    missing = [n for n in names if f"`{n}`" not in text]
+    assert not missing, f"document these in docs/quality.md: {missing}"

@@ -23,8 +23,10 @@ _COLOUR = {"ok": "green", "warning": "yellow", "error": "red"}
 
 
 @click.command()
-@click.option("--vendor", required=True, type=click.Choice(VENDORS), help="Vendor to compare with.")
-@click.option("--symbols", required=True, metavar="LIST", help='Comma-separated tickers, e.g. "AAPL,MSFT".')
+@click.option("--vendor", required=True, type=click.Choice(VENDORS),
+              help="Vendor to compare with.")
+@click.option("--symbols", required=True, metavar="LIST",
+              help='Comma-separated tickers, e.g. "AAPL,MSFT".')
 @click.option("--start", type=click.DateTime(["%Y-%m-%d"]), default=None,
               help="First date of the window (default: 30 days before --end).")
 @click.option("--end", type=click.DateTime(["%Y-%m-%d"]), default=None,

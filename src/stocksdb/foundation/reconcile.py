@@ -88,7 +88,7 @@ def reconcile_frames(symbols: Sequence[str], start: date, end: date, ours: Vendo
         if ours.price_basis == theirs.price_basis:
             rows += compute_drift_rows(symbol, ours.bars, theirs.bars, validator)
         findings += compare_events(symbol, theirs.vendor, ours.events.get(symbol),
-                                   theirs.events.get(symbol), start, end)
+                                   theirs.events.get(symbol), start=start, end=end)
     return Reconciliation(theirs.vendor, theirs.price_basis, tuple(findings), tuple(rows))
 
 
@@ -101,16 +101,18 @@ def compute_drift_rows(symbol: str, ours: pd.DataFrame, theirs: pd.DataFrame,
     both = sides[0].merge(sides[1], on="session", suffixes=("_ours", "_theirs"))
     both = both.assign(rel=(both["close_theirs"] - both["close_ours"]) / both["close_ours"])
     out = []
-    for r in both[both["rel"].abs() > validator.warn_at].sort_values("session").itertuples():
-        severity = (DataQualitySeverity.ERROR if abs(r.rel) > validator.tolerance
+    above = both[both["rel"].abs() > validator.warn_at].sort_values("session")
+    for r in above.to_dict("records"):
+        rel = float(r["rel"])
+        severity = (DataQualitySeverity.ERROR if abs(rel) > validator.tolerance
                     else DataQualitySeverity.WARNING)
-        out.append(DriftRow(symbol, r.session, float(r.close_ours), float(r.close_theirs),
-                            round(float(r.rel), 8), severity))
+        out.append(DriftRow(symbol, r["session"], float(r["close_ours"]),
+                            float(r["close_theirs"]), round(rel, 8), severity))
     return out
 
 
 def compare_events(symbol: str, vendor: str, ours: SymbolEvents | None,
-                   theirs: SymbolEvents | None, start: date, end: date) -> list[QualityFinding]:
+                   theirs: SymbolEvents | None, *, start: date, end: date) -> list[QualityFinding]:
     """A `warning` per dividend or split in start..end that only one side reports (same
     ex-date and amount or ratio within AMOUNT_TOLERANCE). A side that reported no events for
     the symbol (None) is not compared: absent is not the same as none."""

@@ -49,6 +49,8 @@ from stocksdb.foundation.vendors import get_provider
 
 JOB = "reconcile"
 DRIFT_CHECK, EVENTS_CHECK = "reconcile.drift", "reconcile.events"
+# reason codes (docs/quality.md)
+CLOSE_DRIFT, NOT_COMPARED, EVENT_ONE_SIDE = "close_drift", "not_compared", "event_one_side"
 DEFAULT_LOOKBACK_DAYS = 30
 # ingestion.quality_findings.severity speaks the gates' words.
 SEVERITY = {DataQualitySeverity.OK: "info", DataQualitySeverity.WARNING: "warn",
@@ -185,7 +187,7 @@ def _stored(finding: QualityFinding) -> bool:
 def _drift_row(row: DriftRow) -> tuple[Any, ...]:
     subject = {"symbol": row.symbol, "trade_date": row.session.isoformat(), "ours": row.ours,
                "theirs": row.theirs, "relative_difference": row.relative_difference}
-    return (DRIFT_CHECK, "close_drift", SEVERITY[row.severity], Jsonb(subject),
+    return (DRIFT_CHECK, CLOSE_DRIFT, SEVERITY[row.severity], Jsonb(subject),
             f"{row.symbol} on {row.session}: close {row.theirs:.6g} vs ours {row.ours:.6g} "
             f"({row.relative_difference:+.2%})")
 
@@ -194,5 +196,5 @@ def _finding_row(finding: QualityFinding) -> tuple[Any, ...]:
     events = finding.validator == EVENTS_FINDING
     subject = {"symbol": finding.symbol, **finding.as_json()["metrics"]}
     return (EVENTS_CHECK if events else DRIFT_CHECK,
-            "event_one_side" if events else "not_compared", SEVERITY[finding.severity],
+            EVENT_ONE_SIDE if events else NOT_COMPARED, SEVERITY[finding.severity],
             Jsonb(subject), finding.message)
