@@ -109,6 +109,7 @@ def _register() -> None:
         ops,
         prices,
         quality,
+        reconcile,
         sample,
         validate,
     )
@@ -120,6 +121,7 @@ def _register() -> None:
     cli.add_command(sample.sample)
     cli.add_command(validate.validate)
     cli.add_command(quality.quality)
+    cli.add_command(reconcile.reconcile)
     cli.add_command(prices.prices)
     cli.add_command(prices.fundamentals)
     cli.add_command(macro.macro)

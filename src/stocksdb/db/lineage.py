@@ -107,7 +107,8 @@ AUDIT_TABLES: tuple[Table, ...] = (
           retention=f"{_KEPT}; loading a file again updates its row"),
     Table("ingestion.quality_findings", layer=Layer.AUDIT,
           writer="jobs `corporate_actions` (conflicting duplicates) and `prices_daily` (false "
-                 "ticks, jobs/prices_ticks.py)",
+                 "ticks, jobs/prices_ticks.py); `stocksdb reconcile` (ops/reconcile.py, under "
+                 "a `reconcile` job_runs row)",
           freshness="corporate_actions: in the run's transaction, where its post-gate reads "
                     "them; prices_daily: in a transaction of their own after the run's sessions, "
                     "before its post-gate",
