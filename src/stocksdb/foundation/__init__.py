@@ -70,3 +70,8 @@ __all__ += ["AggregationInput", "AggregationResult", "CoverageValidator",
             "CrossSourceDriftValidator", "DataQualitySeverity", "FalseTick",
             "MultiSourceAggregator", "ProviderSnapshot", "ProviderSpec", "QualityFinding",
             "StalenessValidator", "Validator", "detect_false_ticks"]
+
+# --- issue 15: the operational backbone (store -> cache -> stream) ---
+from stocksdb.foundation.backbone import Backbone, IngestResult, JobRun  # noqa: E402
+
+__all__ += ["Backbone", "IngestResult", "JobRun"]
