@@ -137,7 +137,8 @@ class Backbone:
             if why:
                 result.skipped[job.name] = why
                 continue
-            request = _request(job, path, symbols, start, end, macro_series)
+            request = _request(job, path, symbols, start=start, end=end,
+                               macro_series=macro_series)
             result.runs.append(self._run(job, request))
         return result
 
@@ -145,6 +146,7 @@ class Backbone:
         from stocksdb.jobs.runner import run_job
 
         before = _last_run_id(self.dsn, job.name)
+        run_id: int | None
         try:
             report = run_job(self.settings, self.dsn, request)
             run_id, status, counts, error = (report.run_id, report.status, dict(report.counts),
@@ -216,7 +218,7 @@ def _skip_reason(job: Job[Any], result: IngestResult, path: Path,
     return job.no_input("files", path) if job.no_input else None
 
 
-def _request(job: Job[Any], path: Path, symbols: list[str] | tuple[str, ...] | None,
+def _request(job: Job[Any], path: Path, symbols: list[str] | tuple[str, ...] | None, *,
              start: date | None, end: date | None,
              macro_series: list[str] | tuple[str, ...] | None) -> Any:
     from stocksdb.jobs.runner import RunRequest
