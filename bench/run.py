@@ -13,6 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import bench_backbone as bb  # noqa: E402
 import bench_prices as bp  # noqa: E402
 from common import DATA, bench_server, ensure_market, fresh_database, timed  # noqa: E402
 
@@ -71,6 +72,7 @@ def main() -> None:
     results["adjustment_factors_daily"] = factor_results(dsn, market)
     r.update(bp.api_reads(dsn))  # adjusted reads need the factors written just above
     print_results(results)
+    results["backbone"] = bb.backbone_results(dsn)   # cache hit vs direct; telemetry latency
     (DATA / "results.json").write_text(json.dumps(results, indent=2, default=str))
 
 

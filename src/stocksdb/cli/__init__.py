@@ -97,6 +97,7 @@ def cli(ctx: click.Context, dsn: str | None, log_format: str, debug: bool) -> No
 
 def _register() -> None:
     from stocksdb.cli import (
+        backbone,
         backup,
         cache,
         db,
@@ -127,6 +128,7 @@ def _register() -> None:
     cli.add_command(macro.macro)
     cli.add_command(fetch.fetch)
     cli.add_command(doctor.doctor)
+    cli.add_command(backbone.backbone)
     cli.add_command(backup.backup)
     cli.add_command(cache.cache)
     cli.add_command(backup.restore)

@@ -83,3 +83,8 @@ from stocksdb.foundation.reference import (  # noqa: E402
 
 __all__ += ["ExchangeSessions", "Holiday", "Instrument", "ReferenceDataLoader",
             "ReferenceDataset"]
+
+# --- issue 15: the operational backbone (store -> cache -> stream) ---
+from stocksdb.foundation.backbone import Backbone, IngestResult, JobRun  # noqa: E402
+
+__all__ += ["Backbone", "IngestResult", "JobRun"]
