@@ -33,7 +33,7 @@ UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-
 PRE = ["schema.latest_migration", "securities.non_empty", "ticker_history.non_empty",
        "ticker_history.no_overlaps", "ticker_history.one_ticker_at_a_time"]
 POST = ["prices_daily.no_orphans", "prices_daily.date_coverage",
-        "prices_daily.security_coverage"]
+        "prices_daily.security_coverage", "prices.false_ticks"]
 
 
 def test_an_event_is_one_compact_json_object_with_a_microsecond_utc_stamp() -> None:

@@ -35,12 +35,12 @@ def hydrate(db: str, market: Path) -> tuple[JobReport, list[TelemetryEvent]]:
 
 def test_events_of_a_prices_daily_run_are_consumed_back_with_matching_counts(
         db: str, market: Path, kafka_settings: Settings) -> None:
-    """1 run + 3 date batches + 8 gate results (5 pre, 3 post checks) are delivered, read back
+    """1 run + 3 date batches + 9 gate results (5 pre, 4 post checks) are delivered, read back
     keyed by job, with the run's 9 bars and each date's 3."""
     report, events = hydrate(db, market)
     with TelemetryPublisher(kafka_settings) as publisher:
         published = publisher.publish(events)
-    assert (published.status, published.attempted, published.delivered) == ("ok", 12, 12), \
+    assert (published.status, published.attempted, published.delivered) == ("ok", 13, 13), \
         published.as_dict()
     got = consume_events(kafka_settings, event_ids=[e.event_id for e in published.events])
     assert got.status == "ok", got.reason
@@ -50,7 +50,7 @@ def test_events_of_a_prices_daily_run_are_consumed_back_with_matching_counts(
     assert len({c.partition for c in got.events}) == 1, "key = job keeps a run in one partition"
     kinds = [c.event.kind for c in got.events]
     assert (kinds.count(EventKind.RUN), kinds.count(EventKind.DATE_BATCH),
-            kinds.count(EventKind.GATE_RESULT)) == (1, 3, 8)
+            kinds.count(EventKind.GATE_RESULT)) == (1, 3, 9)
     run = next(c.event for c in got.events if c.event.kind is EventKind.RUN)
     assert (run.counts["rows_written"], run.counts["sessions_ok"]) == (9, 3)
     assert {k: run.counts[k] for k in report.counts} == report.counts
@@ -129,7 +129,7 @@ def test_streaming_on_without_brokers_is_degraded_naming_the_variable() -> None:
 
 def test_a_killed_broker_degrades_and_leaves_the_warehouse_alone(
         db: str, market: Path, own_tansu: TansuBroker) -> None:
-    """After SIGKILL of the broker, publishing the run's 12 events returns 'degraded' within
+    """After SIGKILL of the broker, publishing the run's 13 events returns 'degraded' within
     its timeout with the cause, raises nothing, and the 9 bars stay in prices_daily."""
     settings = own_tansu.settings()
     _, events = hydrate(db, market)
@@ -140,9 +140,9 @@ def test_a_killed_broker_degrades_and_leaves_the_warehouse_alone(
     published = publisher.publish(events)
     publisher.close()
     assert time.monotonic() - t0 < 5
-    assert (published.status, published.attempted, published.delivered) == ("degraded", 12, 0)
+    assert (published.status, published.attempted, published.delivered) == ("degraded", 13, 0)
     assert published.reason is not None
-    assert published.reason.startswith(f"12 of 12 telemetry events not delivered to topic "
+    assert published.reason.startswith(f"13 of 13 telemetry events not delivered to topic "
                                        f"{settings.kafka_ingest_topic!r} at "
                                        f"{own_tansu.bootstrap} within 1s: "), published.reason
     assert count_rows(db, "prices_daily") == 9
