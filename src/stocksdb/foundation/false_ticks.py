@@ -79,13 +79,26 @@ def compute_robust_z(returns: np.ndarray, window: int) -> np.ndarray:
                              np.full(window - 1 - half, np.nan)])
     windows = np.lib.stride_tricks.sliding_window_view(padded, window)
     count = np.sum(~np.isnan(windows), axis=1)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)   # all-NaN windows give NaN
-        center = np.nanmedian(windows, axis=1)
-        mad = np.nanmedian(np.abs(windows - center[:, None]), axis=1)
+    center = _nanmedian_rows(windows, count)
+    mad = _nanmedian_rows(np.abs(windows - center[:, None]), count)
     z = (returns - center) / np.maximum(MAD_TO_SIGMA * mad, MIN_SCALE)
     z[count < max(5, window // 2)] = np.nan
     return np.asarray(z)
+
+
+def _nanmedian_rows(rows: np.ndarray, count: np.ndarray) -> np.ndarray:
+    """np.nanmedian(rows, axis=1) for rows holding `count` non-NaN values each, by one sort
+    (NaN sorts last): the mean of the two middle values of the first `count`; NaN when count
+    is 0. Exact, and much faster than nanmedian's masked-array path."""
+    ordered = np.sort(rows, axis=1)
+    at = np.arange(len(rows))
+    lo, hi = np.maximum(count - 1, 0) // 2, count // 2
+    hi = np.minimum(hi, rows.shape[1] - 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        out = (ordered[at, lo] + ordered[at, hi]) / 2.0
+    out[count == 0] = np.nan
+    return np.asarray(out)
 
 
 def _symbol_ticks(symbol: str, ts: list[Any], values: np.ndarray, *, window: int,

@@ -41,10 +41,6 @@ CHUNK = 1000         # securities read and scored at a time
 # brings a tick at its end back (MAX_RUN sessions fit in 7 days bar a long holiday).
 _AFTER = timedelta(days=7)
 
-_CLOSES = """
-SELECT security_id, trade_date, close FROM stocks_research.prices_daily
- WHERE security_id = ANY(%s) AND trade_date BETWEEN %s AND %s ORDER BY security_id, trade_date
-"""
 _SPLITS = """
 SELECT security_id, ex_date, split_to / split_from FROM stocks_research.corporate_actions
  WHERE security_id = ANY(%s) AND action_type IN ('split', 'reverse_split', 'stock_dividend')
@@ -68,9 +64,13 @@ def read_split_adjusted_closes(conn: psycopg.Connection[Any], ids: Sequence[int]
     """symbol (the security_id as text), security_id, ts (trade_date), close (raw), adjusted
     (the close divided by the ratios of the splits going ex after it, up to `last`) of the
     bars of `ids` first..last."""
-    rows = conn.execute(_CLOSES, (list(ids), first, last)).fetchall()
-    bars = pd.DataFrame(rows, columns=["security_id", "ts", "close"])
-    bars["adjusted"] = bars["close"].astype("float64")
+    from stocksdb.db.queries import read_prices_daily  # the columnar read path
+
+    read = read_prices_daily(conn, security_ids=list(ids), start=first, end=last)
+    bars = pd.DataFrame({"security_id": read["security_id"].to_numpy(),
+                         "ts": read["trade_date"].dt.date.to_numpy(dtype=object),
+                         "close": read["close"].to_numpy(dtype="float64")})
+    bars["adjusted"] = bars["close"]
     splits: dict[int, list[Split]] = {}
     for sid, ex_date, ratio in conn.execute(_SPLITS, (list(ids), first, last)):
         splits.setdefault(int(sid), []).append(Split(ex_date, float(ratio)))
@@ -97,12 +97,15 @@ def find_run_false_ticks(conn: psycopg.Connection[Any],
     found: list[tuple[FalseTick, float]] = []
     for i in range(0, len(ids), CHUNK):
         bars = read_split_adjusted_closes(conn, ids[i:i + CHUNK], lo, hi)
-        raw = dict(zip(zip(bars["symbol"], bars["ts"], strict=True), bars["close"],
+        ticks = [t for t in detect_false_ticks(bars, WINDOW, THRESHOLD, column="adjusted",
+                                               max_run=MAX_RUN)
+                 if in_range(t.ts) or in_range(t.reverted_at)]
+        if not ticks:
+            continue
+        flagged = bars[bars["symbol"].isin({t.symbol for t in ticks})]
+        raw = dict(zip(zip(flagged["symbol"], flagged["ts"], strict=True), flagged["close"],
                        strict=True))
-        found += [(t, float(raw[(t.symbol, t.ts)]))
-                  for t in detect_false_ticks(bars, WINDOW, THRESHOLD, column="adjusted",
-                                              max_run=MAX_RUN)
-                  if in_range(t.ts) or in_range(t.reverted_at)]
+        found += [(t, float(raw[(t.symbol, t.ts)])) for t in ticks]
     return found
 
 
