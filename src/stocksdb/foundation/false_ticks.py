@@ -62,52 +62,70 @@ def detect_false_ticks(frame: pd.DataFrame, window: int = 21, threshold: float =
                          "window >= 5, threshold > 0 and max_run >= 1")
     values = pd.to_numeric(frame[column], errors="coerce")
     usable = frame.assign(_v=values)[values.gt(0) & np.isfinite(values)]
+    usable = usable.sort_values(["symbol", "ts"], kind="stable")
+    if usable.empty:
+        return []
+    codes, names = pd.factorize(usable["symbol"].astype(str).to_numpy(), sort=True)
+    logs = np.log(usable["_v"].to_numpy(dtype="float64"))
+    starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
+    sizes = np.diff(np.r_[starts, len(codes)])
+    # Every symbol's log returns as one row of a matrix, left-aligned, NaN after its last: the
+    # robust z of all symbols in one vectorized pass; the per-symbol walk runs only on symbols
+    # with a jump.
+    returns = np.full((len(starts), max(int(sizes.max()) - 1, 1)), np.nan)
+    pos = np.arange(len(codes)) - np.repeat(starts, sizes)
+    later = pos > 0
+    returns[codes[later], pos[later] - 1] = np.diff(logs)[later[1:]]
+    z = compute_robust_z(returns, window)
+    jumped = np.flatnonzero((np.abs(np.nan_to_num(z)) > threshold).any(axis=1))
+    ts, prices = usable["ts"].to_numpy(dtype=object), usable["_v"].to_numpy(dtype="float64")
     ticks: list[FalseTick] = []
-    for symbol, rows in usable.sort_values(["symbol", "ts"], kind="stable").groupby(
-            "symbol", sort=True):
-        ticks += _symbol_ticks(str(symbol), rows["ts"].tolist(),
-                               rows["_v"].to_numpy(dtype="float64"), window=window,
-                               threshold=threshold, max_run=max_run)
+    for g in jumped.tolist():
+        first, n = int(starts[g]), int(sizes[g])
+        ticks += _symbol_ticks(str(names[g]), list(ts[first:first + n]),
+                               prices[first:first + n], z[g, :n - 1], threshold=threshold,
+                               max_run=max_run)
     return ticks
 
 
 def compute_robust_z(returns: np.ndarray, window: int) -> np.ndarray:
     """(r - rolling median) / max(1.4826 x rolling MAD, MIN_SCALE) over a centred window of
-    `window` returns; NaN where fewer than max(5, window // 2) returns are in the window."""
+    `window` returns along the last axis (one series, or one series per row, NaN-padded);
+    NaN where fewer than max(5, window // 2) returns are in the window."""
     half = window // 2
-    padded = np.concatenate([np.full(half, np.nan), returns,
-                             np.full(window - 1 - half, np.nan)])
-    windows = np.lib.stride_tricks.sliding_window_view(padded, window)
-    count = np.sum(~np.isnan(windows), axis=1)
-    center = _nanmedian_rows(windows, count)
-    mad = _nanmedian_rows(np.abs(windows - center[:, None]), count)
+    pad = [(0, 0)] * (returns.ndim - 1) + [(half, window - 1 - half)]
+    padded = np.pad(returns, pad, constant_values=np.nan)
+    windows = np.lib.stride_tricks.sliding_window_view(padded, window, axis=-1)
+    count = np.sum(~np.isnan(windows), axis=-1)
+    center = _nanmedian_last(windows, count)
+    mad = _nanmedian_last(np.abs(windows - center[..., None]), count)
     z = (returns - center) / np.maximum(MAD_TO_SIGMA * mad, MIN_SCALE)
     z[count < max(5, window // 2)] = np.nan
     return np.asarray(z)
 
 
-def _nanmedian_rows(rows: np.ndarray, count: np.ndarray) -> np.ndarray:
-    """np.nanmedian(rows, axis=1) for rows holding `count` non-NaN values each, by one sort
+def _nanmedian_last(rows: np.ndarray, count: np.ndarray) -> np.ndarray:
+    """np.nanmedian(rows, axis=-1) for rows holding `count` non-NaN values each, by one sort
     (NaN sorts last): the mean of the two middle values of the first `count`; NaN when count
     is 0. Exact, and much faster than nanmedian's masked-array path."""
-    ordered = np.sort(rows, axis=1)
-    at = np.arange(len(rows))
-    lo, hi = np.maximum(count - 1, 0) // 2, count // 2
-    hi = np.minimum(hi, rows.shape[1] - 1)
+    ordered = np.sort(rows, axis=-1)
+    lo = np.maximum(count - 1, 0) // 2
+    hi = np.minimum(count // 2, rows.shape[-1] - 1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        out = (ordered[at, lo] + ordered[at, hi]) / 2.0
+        out = (np.take_along_axis(ordered, lo[..., None], axis=-1)[..., 0]
+               + np.take_along_axis(ordered, hi[..., None], axis=-1)[..., 0]) / 2.0
     out[count == 0] = np.nan
     return np.asarray(out)
 
 
-def _symbol_ticks(symbol: str, ts: list[Any], values: np.ndarray, *, window: int,
+def _symbol_ticks(symbol: str, ts: list[Any], values: np.ndarray, z: np.ndarray, *,
                   threshold: float, max_run: int) -> list[FalseTick]:
-    """Flagged bars of one symbol; bar k + 1 is reached by return k."""
+    """Flagged bars of one symbol, given the robust z of its returns; bar k + 1 is reached by
+    return k."""
     if len(values) < 3:
         return []
     r = np.diff(np.log(values))
-    z = compute_robust_z(r, window)
     jumps = np.abs(np.nan_to_num(z)) > threshold
     ticks: list[FalseTick] = []
     i = 0
