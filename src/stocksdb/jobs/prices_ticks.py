@@ -64,9 +64,9 @@ def read_split_adjusted_closes(conn: psycopg.Connection[Any], ids: Sequence[int]
     """symbol (the security_id as text), security_id, ts (trade_date), close (raw), adjusted
     (the close divided by the ratios of the splits going ex after it, up to `last`) of the
     bars of `ids` first..last."""
-    from stocksdb.db.queries import read_prices_daily  # the columnar read path
+    from stocksdb.db.queries import read_closes  # the columnar read path, three columns
 
-    read = read_prices_daily(conn, security_ids=list(ids), start=first, end=last)
+    read = read_closes(conn, list(ids), first, last)
     bars = pd.DataFrame({"security_id": read["security_id"].to_numpy(),
                          "ts": read["trade_date"].dt.date.to_numpy(dtype=object),
                          "close": read["close"].to_numpy(dtype="float64")})
