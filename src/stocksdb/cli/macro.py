@@ -7,6 +7,7 @@ from datetime import datetime
 import click
 
 from stocksdb.cli import CliState, pass_state
+from stocksdb.cli.options import echo_frame, format_option
 
 
 @click.command()
@@ -17,8 +18,7 @@ from stocksdb.cli import CliState, pass_state
               help="Last observation date.")
 @click.option("--as-of", "as_of", type=click.DateTime(["%Y-%m-%d"]), default=None,
               help="Each date's value as published on this date (ALFRED); default: the latest.")
-@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
-              show_default=True, help="Output format.")
+@format_option()
 @pass_state
 def macro(state: CliState, series: tuple[str, ...], start: datetime | None,
           end: datetime | None, as_of: datetime | None, fmt: str) -> None:
@@ -30,16 +30,5 @@ def macro(state: CliState, series: tuple[str, ...], start: datetime | None,
         frame = read_macro_frame(conn, list(series), start=start.date() if start else None,
                                  end=end.date() if end else None,
                                  as_of=as_of.date() if as_of else None)
-    if fmt == "csv":
-        click.echo(frame.to_csv(index=False), nl=False)
-    elif fmt == "json":
-        click.echo(frame.to_json(orient="records", date_format="iso", indent=1))
-    else:
-        from rich.console import Console
-        from rich.table import Table
-
-        table = Table(*frame.columns)
-        for row in frame.itertuples(index=False):
-            table.add_row(*("missing" if name == "value" and row.missing else str(v)
-                            for name, v in zip(frame.columns, row, strict=True)))
-        Console().print(table)
+    echo_frame(frame, fmt, [str(c) for c in frame.columns],
+               lambda name, v, row: "missing" if name == "value" and row["missing"] else str(v))

@@ -7,7 +7,7 @@ from datetime import datetime
 import click
 
 from stocksdb.cli import CliState, pass_state
-from stocksdb.cli.options import adjustment_method_option
+from stocksdb.cli.options import adjustment_method_option, echo_frame, format_option
 from stocksdb.domain.adjustments import DEFAULT_METHOD, AdjustmentMethod
 
 
@@ -20,8 +20,7 @@ from stocksdb.domain.adjustments import DEFAULT_METHOD, AdjustmentMethod
                           help="Dividend method of the factors (with --adjusted).")
 @click.option("--as-of", "as_of", type=click.DateTime(["%Y-%m-%d"]), default=None,
               help="Resolve symbols as of this date (default: --end or today).")
-@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
-              show_default=True, help="Output format.")
+@format_option()
 @pass_state
 def prices(state: CliState, symbols: tuple[str, ...], start: datetime | None,
            end: datetime | None, adjusted: bool, method: AdjustmentMethod, as_of: datetime | None,
@@ -35,34 +34,16 @@ def prices(state: CliState, symbols: tuple[str, ...], start: datetime | None,
                                   start=start.date() if start else None,
                                   end=end.date() if end else None, adjusted=adjusted,
                                   method=method, as_of=as_of.date() if as_of else None)
-    if fmt == "csv":
-        click.echo(frame.to_csv(index=False), nl=False)
-    elif fmt == "json":
-        click.echo(frame.to_json(orient="records", date_format="iso", indent=1))
-    else:
-        _table(frame)
-
-
-def _table(frame: object) -> None:
-    import pandas as pd
-    from rich.console import Console
-    from rich.table import Table
-
-    assert isinstance(frame, pd.DataFrame)
-    cols = ["symbol", "ticker", "trade_date", "open", "high", "low", "close", "volume",
-            "price_factor"]
-    table = Table(*cols)
-    for row in frame.loc[:, cols].itertuples(index=False):
-        table.add_row(*(f"{v:,.4f}" if isinstance(v, float) else str(v) for v in row))
-    Console().print(table)
+    echo_frame(frame, fmt, ["symbol", "ticker", "trade_date", "open", "high", "low", "close",
+                            "volume", "price_factor"],
+               lambda _, v, __: f"{v:,.4f}" if isinstance(v, float) else str(v))
 
 
 @click.command()
 @click.argument("symbols", nargs=-1, required=True)
 @click.option("--as-of", "as_of", type=click.DateTime(["%Y-%m-%d"]), default=None,
               help="What was known on this date (filed on or before it; default today).")
-@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
-              show_default=True, help="Output format.")
+@format_option()
 @pass_state
 def fundamentals(state: CliState, symbols: tuple[str, ...], as_of: datetime | None,
                  fmt: str) -> None:
@@ -73,17 +54,6 @@ def fundamentals(state: CliState, symbols: tuple[str, ...], as_of: datetime | No
     with connect(state.dsn()) as conn:
         frame = read_fundamentals_frame(conn, symbols=list(symbols),
                                         as_of=as_of.date() if as_of else None)
-    if fmt == "csv":
-        click.echo(frame.to_csv(index=False), nl=False)
-    elif fmt == "json":
-        click.echo(frame.to_json(orient="records", date_format="iso", indent=1))
-    else:
-        from rich.console import Console
-        from rich.table import Table
-
-        cols = ["symbol", "period_end", "fiscal_year", "fiscal_quarter", "filed_date",
-                "revenue", "eps_diluted", "revenue_derived", "revenue_yoy", "eps_diluted_yoy"]
-        table = Table(*cols)
-        for row in (frame.loc[:, cols].itertuples(index=False) if len(frame) else []):
-            table.add_row(*(str(v) for v in row))
-        Console().print(table)
+    echo_frame(frame, fmt, ["symbol", "period_end", "fiscal_year", "fiscal_quarter",
+                            "filed_date", "revenue", "eps_diluted", "revenue_derived",
+                            "revenue_yoy", "eps_diluted_yoy"])
