@@ -28,7 +28,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from stocksdb.cache import processes
+from stocksdb import processes
 from stocksdb.cache import valkey_files as vf
 from stocksdb.config import Settings
 from stocksdb.errors import CacheServerError

@@ -28,7 +28,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from stocksdb.cache import processes
+from stocksdb import processes
 from stocksdb.db.server_files import MAX_SOCKET_PATH, make_private_dir
 from stocksdb.errors import CacheServerError, InputError
 

@@ -29,6 +29,7 @@ from stocksdb.db import server_auth as auth
 from stocksdb.db import server_files as files
 from stocksdb.db.server_files import SERVER_USER, ServiceAccount
 from stocksdb.errors import ServerError
+from stocksdb.processes import pid_alive
 
 __all__ = ["SERVER_USER", "EmbeddedServer", "ServerStatus", "bin_dir", "embedded_server",
            "resolve_dsn"]
@@ -160,7 +161,7 @@ class EmbeddedServer:
         """Initialised? running? on which port? (from postmaster.pid)."""
         initialized = (self.pgdata / "PG_VERSION").exists()
         pid, port = _read_postmaster_pid(self.pgdata / "postmaster.pid")
-        running = pid is not None and _pid_alive(pid) and port is not None and _port_open(port)
+        running = pid is not None and pid_alive(pid) and port is not None and _port_open(port)
         return ServerStatus(self.pgdata, initialized, running, pid if running else None,
                             port if running else None, self.socket_dir,
                             tuple(files.opened_folders(self.home)))
@@ -219,16 +220,6 @@ def _read_postmaster_pid(path: Path) -> tuple[int | None, int | None]:
         return int(lines[0]), int(lines[3])
     except (IndexError, ValueError):
         return None, None
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _port_open(port: int) -> bool:
