@@ -7,14 +7,20 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from stocksdb.config import Settings
 from stocksdb.db.connection import connect
+from stocksdb.db.queries import read_closes
 from stocksdb.domain.sessions import sessions_in_range
+from stocksdb.foundation.false_ticks import FalseTick
 from stocksdb.jobs.base import JobReport
+from stocksdb.jobs.prices_ticks import RunTickScan, find_run_false_ticks
 from stocksdb.jobs.runner import RunRequest, run_job
 from tests.fix_data import (
     AAPL,
     IBM,
+    META,
     make_bar,
     make_interval,
     make_security,
@@ -100,6 +106,13 @@ def test_closes_are_split_adjusted_with_corporate_actions(db: str, tmp_path: Pat
     write_actions(root, [split("IBM", "2024-01-24", 100, 1)], [])
     load_reference_and_actions(db, root)
     assert prices(db, root, FIRST).counts["false_ticks"] == 0
+    with connect(db) as conn:   # the scan fed as a run writes sees no jump either
+        sessions = sessions_in_range(FIRST, LAST)
+        scan = RunTickScan(conn, sessions)
+        for day in sessions:
+            scan.written(conn, day, read_closes(conn, [int(i) for i in scan.scan.ids], day,
+                                                day), [])
+        assert list(scan.scan.finish()) == []
 
 
 def test_without_the_split_event_the_100x_jump_is_a_unit_warning(db: str,
@@ -128,3 +141,48 @@ def test_a_tick_is_reported_by_the_run_that_loads_the_bar_bringing_it_back(
     [(run_id, *_, subject)] = findings(db)
     assert (run_id, subject["trade_date"], subject["back_on"]) == (second.run_id, SPIKE_DAY,
                                                                    BACK_DAY)
+
+
+def test_the_scan_fed_as_the_run_writes_finds_what_the_whole_range_scan_finds(
+        db: str, tmp_path: Path) -> None:
+    """A noisy three-security market (2 % random walks, 8x and 1/5 spikes, IBM missing days,
+    META's 2-for-1 split on 2024-02-15 with its event): for ranges at the start, the middle and
+    the end of the data, RunTickScan fed session by session gives exactly the false ticks of
+    find_run_false_ticks, which reads the whole range back; some ranges have ticks."""
+    rng = np.random.default_rng(7)
+    days = sessions_in_range(date(2024, 1, 2), date(2024, 3, 28))
+    walks = {t: 50.0 * np.exp(np.cumsum(rng.normal(0, 0.02, len(days))))
+             for t in ("AAPL", "IBM", "META")}
+    for ticker, at_day, factor in (("AAPL", 15, 8.0), ("IBM", 30, 0.2), ("META", 44, 8.0),
+                                   ("AAPL", 50, 0.2)):
+        walks[ticker][at_day] *= factor
+    walks["META"][[i for i, d in enumerate(days) if d >= date(2024, 2, 15)]] /= 2
+    root = tmp_path / "m"
+    write_reference(root, [make_security(f) for f in (AAPL, IBM, META)],
+                    [make_interval(f, t, "2000-01-03")
+                     for f, t in ((AAPL, "AAPL"), (IBM, "IBM"), (META, "META"))])
+    for i, day in enumerate(days):
+        iso = day.isoformat()
+        write_day(root, iso, [make_bar(t, iso, float(round(w[i], 4))) for t, w in walks.items()
+                              if not (t == "IBM" and i % 7 == 3)])
+    write_actions(root, [split("META", "2024-02-15", 1, 2)], [])
+    load_reference_and_actions(db, root)
+    assert prices(db, root, days[0], days[-1]).status == "succeeded"
+
+    def key(found: list[tuple[FalseTick, float]]) -> list[tuple[Any, ...]]:
+        return sorted((t.symbol, t.ts, t.kind, t.reverted_at, round(close, 6))
+                      for t, close in found)
+
+    total = 0
+    with connect(db) as conn:
+        for first, last in ((0, 20), (10, 35), (16, 16), (40, len(days) - 1), (51, 51)):
+            sessions = days[first:last + 1]
+            scan = RunTickScan(conn, sessions)
+            for day in sessions:
+                stored = read_closes(conn, [int(i) for i in scan.scan.ids], day, day)
+                scan.written(conn, day, stored, [])
+            streamed = scan.find(conn, sessions)
+            assert scan.scan.unknown == 0
+            assert key(streamed) == key(find_run_false_ticks(conn, sessions)), (first, last)
+            total += len(streamed)
+    assert total >= 3

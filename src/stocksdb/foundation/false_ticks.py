@@ -156,3 +156,73 @@ def _way_back(r: np.ndarray, jumps: np.ndarray, i: int, max_run: int) -> int | N
             net = float(np.sum(r[i:j + 1]))
             return j if abs(net) <= (1 - REVERT_SHARE) * abs(r[i]) else None
     return None
+
+
+class JumpScan:
+    """Which securities have a jump (|robust z| > threshold) anywhere in a series fed one
+    session at a time: a filter for detect_false_ticks, which only ever flags bars of a
+    symbol with a jump. Memory is one row of `window` returns per security, whatever the
+    number of sessions.
+
+    Feed every session's (security, log price) in date order, then call `finish`. For each
+    security the scan keeps its last log price and its last `window` log returns; return k
+    is scored once return k + window - 1 - window // 2 arrives (its centred window is then
+    complete), and the last returns of each series at `finish` with their windows cut at the
+    series end, exactly as compute_robust_z does on the whole series. A jump counts from
+    `margin` x threshold, so the result is a superset of detect_false_ticks' jumped symbols
+    even where the two sums of the same log returns round differently.
+    """
+
+    def __init__(self, ids: np.ndarray, window: int = 21, threshold: float = 6.0, *,
+                 margin: float = 0.98) -> None:
+        self.ids = np.unique(np.asarray(ids, dtype="int64"))
+        self._last = np.full(len(self.ids), np.nan)
+        self._buf = np.full((len(self.ids), window), np.nan)
+        self._jumped = np.zeros(len(self.ids), dtype=bool)
+        self._half = window // 2
+        self._min_count = max(5, window // 2)
+        self._cut = threshold * margin
+        self.unknown = 0          # ids fed that were not in `ids` (the caller must not trust)
+
+    def positions(self, ids: np.ndarray) -> np.ndarray:
+        """Row of each id (len(self.ids) for an unknown id, counted in `unknown`)."""
+        pos = np.searchsorted(self.ids, ids)
+        known = pos < len(self.ids)
+        known[known] = self.ids[pos[known]] == ids[known]
+        self.unknown += int((~known).sum())
+        pos[~known] = len(self.ids)
+        return pos
+
+    def feed(self, pos: np.ndarray, logs: np.ndarray) -> None:
+        """One session: the rows (from `positions`) and log prices of its bars."""
+        usable = (pos < len(self.ids)) & np.isfinite(logs)
+        pos, logs = pos[usable], logs[usable]
+        prev = self._last[pos]
+        had = ~np.isnan(prev)
+        rows = pos[had]
+        self._last[pos] = logs
+        if not len(rows):
+            return
+        buf = self._buf
+        buf[rows, :-1] = buf[rows, 1:]
+        buf[rows, -1] = logs[had] - prev[had]
+        self._score(rows, buf[rows], self._half)
+
+    def finish(self) -> np.ndarray:
+        """The ids with a jump: the last returns of every series scored on cut windows."""
+        for slot in range(self._half + 1, self._buf.shape[1]):
+            self._score(np.arange(len(self.ids)), self._buf[:, slot - self._half:],
+                        self._half)
+        return self.ids[self._jumped]
+
+    def _score(self, rows: np.ndarray, windows: np.ndarray, slot: int) -> None:
+        centred = windows[:, slot]
+        count = np.sum(~np.isnan(windows), axis=-1)
+        live = ~np.isnan(centred) & (count >= self._min_count)
+        if not live.any():
+            return
+        windows, centred, count, rows = windows[live], centred[live], count[live], rows[live]
+        center = _nanmedian_last(windows, count)
+        mad = _nanmedian_last(np.abs(windows - center[:, None]), count)
+        z = (centred - center) / np.maximum(MAD_TO_SIGMA * mad, MIN_SCALE)
+        self._jumped[rows[np.abs(z) > self._cut]] = True

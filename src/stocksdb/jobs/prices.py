@@ -36,7 +36,7 @@ from stocksdb.gates import checks as c
 from stocksdb.jobs.base import JobContext, Outcome, Rejected
 from stocksdb.jobs.prices_merge import Payload, merge_day
 from stocksdb.jobs.prices_prepare import Prepared, prepare_session
-from stocksdb.jobs.prices_ticks import record_false_ticks
+from stocksdb.jobs.prices_ticks import RunTickScan, record_false_ticks
 from stocksdb.jobs.registry import Job
 from stocksdb.quality.prices import DayCheck
 from stocksdb.sources.flatfiles import DEFAULT_MAX_FILE_BYTES, DayFile, DayFileStore, DayRows
@@ -288,6 +288,7 @@ def run_prices_daily(ctx: JobContext, store: DayFileStore) -> Outcome:
     intervals = read_ticker_intervals(ctx.conn)
     tally = PricesTally(sessions=len(sessions))
     t0 = time.monotonic()
+    ticks = _start_tick_scan(ctx, sessions, opts)
     for prep in _prepared(store, sessions, intervals, opts, ctx.run_id):
         session = prep.session
         outcome = _load_session(ctx, store, prep, opts=opts, tally=tally)
@@ -296,18 +297,56 @@ def run_prices_daily(ctx: JobContext, store: DayFileStore) -> Outcome:
             tally.rows += outcome
         elif outcome == "missing":
             tally.missing.append(session)
+        ticks = _feed_tick_scan(ctx, ticks, prep, written=isinstance(outcome, MergeCounts))
         if progress:
             progress(session, "ok" if isinstance(outcome, MergeCounts) else outcome,
                      outcome if isinstance(outcome, MergeCounts) else None)
-    tally.false_ticks = _flag_false_ticks(ctx, tally.ok)
+    tally.false_ticks = _flag_false_ticks(ctx, tally.ok, ticks)
     return _summarize(tally, time.monotonic() - t0)
 
 
-def _flag_false_ticks(ctx: JobContext, sessions: list[date]) -> int:
+def _start_tick_scan(ctx: JobContext, sessions: list[date],
+                     opts: PricesOptions) -> RunTickScan | None:
+    """The false-tick scan fed as the run writes; None (the range is read back at the end)
+    for a run of some symbols only, whose sessions keep other securities' stored bars."""
+    if not sessions or opts.symbols:
+        return None
+    try:
+        return RunTickScan(ctx.conn, sessions)
+    except psycopg.Error as exc:
+        log.warning("false ticks: the range will be read back (%s)",
+                    str(exc).strip().splitlines()[0])
+        if ctx.conn.broken or ctx.conn.closed:
+            ctx.reconnect()
+        return None
+
+
+def _feed_tick_scan(ctx: JobContext, scan: RunTickScan | None, prep: Prepared, *,
+                    written: bool) -> RunTickScan | None:
+    """Feed one session to the scan; on a database error the scan is dropped (and the range
+    read back at the end)."""
+    if scan is None:
+        return None
+    try:
+        if written and prep.check is not None:
+            scan.written(ctx.conn, prep.session, prep.check.accepted, prep.check.kept_ids)
+        else:
+            scan.not_written(ctx.conn, prep.session)
+    except psycopg.Error as exc:
+        log.warning("false ticks: the range will be read back (%s)",
+                    str(exc).strip().splitlines()[0])
+        if ctx.conn.broken or ctx.conn.closed:
+            ctx.reconnect()
+        return None
+    return scan
+
+
+def _flag_false_ticks(ctx: JobContext, sessions: list[date],
+                      scan: RunTickScan | None = None) -> int:
     """Store the false ticks of the sessions written as warnings (jobs.prices_ticks); a
     database error here is logged, never fatal: the bars are already committed."""
     try:
-        return record_false_ticks(ctx.conn, ctx.run_id, sessions)
+        return record_false_ticks(ctx.conn, ctx.run_id, sessions, scan=scan)
     except psycopg.Error as exc:
         log.error("false ticks not checked: %s", str(exc).strip().splitlines()[0])
         if ctx.conn.broken or ctx.conn.closed:

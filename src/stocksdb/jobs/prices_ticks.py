@@ -6,6 +6,16 @@ Writes: ingestion.quality_findings (check `prices.false_ticks`, reason `false_ti
 The post-gate check `prices.false_ticks` (gates/checks.py) reads them back: a warning in
 ingestion.gate_results and the run's log, never a refusal.
 
+The scan runs alongside the load (RunTickScan): every session's bars are fed to a JumpScan
+from memory as they are written, so the run never reads its own range back; only the few
+securities with a jump are then read and run through detect_false_ticks, the exact whole-range
+answer for them. Securities without a jump have no false tick, so the findings are those of
+a whole-range scan (find_run_false_ticks). The stored bars around the run (the 20 sessions
+before it, a session that failed or had no file, a week after it) are read from the table,
+as the whole-range scan reads them; prices_daily holds bars on sessions only, so nothing else
+in the range is stored. A run that loaded only some symbols, or whose first or last session
+did not load, falls back to the whole-range scan.
+
 The closes are split-adjusted from corporate_actions, not from adjustment_factors_daily: that
 job runs after prices_daily, so the factors lack the bars just loaded. Only splits going ex
 inside the window read matter (a later split scales the whole window alike and changes no
@@ -20,6 +30,7 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import psycopg
 from psycopg.types.json import Jsonb
@@ -28,7 +39,7 @@ from stocksdb.domain.reasons import GateReason
 from stocksdb.domain.sessions import last_sessions
 from stocksdb.foundation.base import Split
 from stocksdb.foundation.basis import compute_split_multipliers
-from stocksdb.foundation.false_ticks import FalseTick, detect_false_ticks
+from stocksdb.foundation.false_ticks import FalseTick, JumpScan, detect_false_ticks
 
 log = logging.getLogger("stocksdb.jobs.prices")
 
@@ -81,15 +92,15 @@ def read_split_adjusted_closes(conn: psycopg.Connection[Any], ids: Sequence[int]
     return bars.assign(symbol=bars["security_id"].astype(str))
 
 
-def find_run_false_ticks(conn: psycopg.Connection[Any],
-                         sessions: Sequence[date]) -> list[tuple[FalseTick, float]]:
+def find_run_false_ticks(conn: psycopg.Connection[Any], sessions: Sequence[date], *,
+                         ids: Sequence[int] | None = None) -> list[tuple[FalseTick, float]]:
     """False ticks a run over `sessions` must report (the flagged bar, or the bar that brought
-    it back, is in the run's range), each with its raw close; CHUNK securities at a time, so
-    memory stays flat in the size of the market."""
+    it back, is in the run's range), each with its raw close; of `ids` (default: every
+    security), CHUNK securities at a time, so memory stays flat in the size of the market."""
     first, last = min(sessions), max(sessions)
     lo, hi = last_sessions(WINDOW, first)[0], last + _AFTER
-    ids = [int(r[0]) for r in conn.execute(
-        "SELECT security_id FROM stocks_research.securities ORDER BY 1")]
+    if ids is None:
+        ids = _security_ids(conn)
 
     def in_range(day: date | None) -> bool:
         return day is not None and first <= day <= last
@@ -109,11 +120,100 @@ def find_run_false_ticks(conn: psycopg.Connection[Any],
     return found
 
 
+def _security_ids(conn: psycopg.Connection[Any]) -> list[int]:
+    return [int(r[0]) for r in conn.execute(
+        "SELECT security_id FROM stocks_research.securities ORDER BY 1")]
+
+
+class RunTickScan:
+    """The false-tick scan of one prices_daily run over `sessions`, fed as the run writes.
+
+    Call `written` for each session written (its accepted bars, and the ids whose stored bar
+    it kept), `not_written` for each other session, in order; then `find`.
+    """
+
+    def __init__(self, conn: psycopg.Connection[Any], sessions: Sequence[date]) -> None:
+        self.first, self.last = sessions[0], sessions[-1]
+        self.lo, self.hi = last_sessions(WINDOW, self.first)[0], self.last + _AFTER
+        self.scan = JumpScan(np.array(_security_ids(conn), dtype="int64"), WINDOW, THRESHOLD)
+        # Splits going ex in (lo, hi], in date order: a bar's log close plus the log ratios
+        # of the splits gone ex on or before it is its split-adjusted log close (up to a
+        # constant per security, which no return sees).
+        self._splits = [(ex, sid, float(np.log(float(ratio)))) for sid, ex, ratio in
+                        conn.execute(_SPLITS, (list(map(int, self.scan.ids)), self.lo,
+                                               self.hi))]
+        self._splits.sort(key=lambda s: s[0])
+        self._shift = np.zeros(len(self.scan.ids) + 1)
+        self._fed_to = self.lo - timedelta(days=1)
+        self._feed_stored(conn, self.lo, self.first - timedelta(days=1))
+
+    def written(self, conn: psycopg.Connection[Any], session: date, bars: pd.DataFrame,
+                kept_ids: Sequence[int]) -> None:
+        """A session written: its accepted `bars` (security_id, close), and the stored bars
+        of `kept_ids` it kept (read back: a few rows, when any)."""
+        ids = bars["security_id"].to_numpy(dtype="int64")
+        closes = bars["close"].to_numpy(dtype="float64")
+        if len(kept_ids):
+            kept = conn.execute(
+                "SELECT security_id, close FROM stocks_research.prices_daily "
+                "WHERE trade_date = %s AND security_id = ANY(%s)",
+                (session, list(kept_ids))).fetchall()
+            ids = np.r_[ids, np.array([k[0] for k in kept], dtype="int64")]
+            closes = np.r_[closes, np.array([k[1] for k in kept], dtype="float64")]
+        self._feed(session, ids, closes)
+
+    def not_written(self, conn: psycopg.Connection[Any], session: date) -> None:
+        """A session that failed or had no file: its stored bars, if any."""
+        self._feed_stored(conn, session, session)
+
+    def find(self, conn: psycopg.Connection[Any],
+             written: Sequence[date]) -> list[tuple[FalseTick, float]]:
+        """The run's false ticks (as find_run_false_ticks over `written`)."""
+        if not written:
+            return []
+        if (min(written), max(written)) != (self.first, self.last) or self.scan.unknown:
+            return find_run_false_ticks(conn, written)
+        self._feed_stored(conn, self.last + timedelta(days=1), self.hi)
+        jumped = [int(i) for i in self.scan.finish()]
+        return find_run_false_ticks(conn, written, ids=jumped) if jumped else []
+
+    def _feed_stored(self, conn: psycopg.Connection[Any], first: date, last: date) -> None:
+        from stocksdb.db.queries import read_closes
+
+        if last < first:
+            return
+        bars = read_closes(conn, list(map(int, self.scan.ids)), first, last)
+        days = bars["trade_date"].to_numpy(dtype="datetime64[D]")
+        if not len(days):
+            return
+        order = np.argsort(days, kind="stable")
+        days, ids = days[order], bars["security_id"].to_numpy(dtype="int64")[order]
+        closes = bars["close"].to_numpy(dtype="float64")[order]
+        bounds = np.flatnonzero(np.r_[True, days[1:] != days[:-1], True])
+        for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+            self._feed(days[a].astype(date), ids[a:b], closes[a:b])
+
+    def _feed(self, day: date, ids: np.ndarray, closes: np.ndarray) -> None:
+        if day <= self._fed_to:
+            raise ValueError(f"sessions fed out of order: {day} after {self._fed_to}")
+        self._fed_to = day
+        while self._splits and self._splits[0][0] <= day:
+            _, sid, log_ratio = self._splits.pop(0)
+            self._shift[self.scan.positions(np.array([sid], dtype="int64"))] += log_ratio
+        pos = self.scan.positions(ids)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            logs = np.log(np.where(closes > 0, closes, np.nan))
+        self.scan.feed(pos, logs + self._shift[pos])
+
+
 def record_false_ticks(conn: psycopg.Connection[Any], run_id: int,
-                       sessions: Sequence[date]) -> int:
-    """Detect and store the false ticks of a run's range (one transaction); returns how
-    many were stored."""
-    found = find_run_false_ticks(conn, sessions) if sessions else []
+                       sessions: Sequence[date], *, scan: RunTickScan | None = None) -> int:
+    """Detect (with `scan`, fed by the run, else by reading the range) and store the false
+    ticks of a run's range (one transaction); returns how many were stored."""
+    if scan is not None:
+        found = scan.find(conn, sessions)
+    else:
+        found = find_run_false_ticks(conn, sessions) if sessions else []
     if not found:
         return 0
     tickers = {(int(sid), day): ticker for sid, day, ticker in conn.execute(
