@@ -3,6 +3,8 @@
 (a) bare COPY of the same rows into an identical table (baseline), (b) our first load,
 (c) re-run over unchanged files, (d) re-run after one file per month was republished,
 (e) psycopg executemany upsert per date, (f) pandas to_sql(method="multi"), extrapolated;
+(g) the physical limit of a hydration (issue 16): binary COPY into an unindexed table, then
+its primary key and trade_date index built;
 peak RSS for a month vs a year; median read times for one security and one date.
 """
 
@@ -80,6 +82,34 @@ def bare_copy(dsn: str, payloads: list[bytes]) -> float:
                     cp.write(payload)
         conn.execute("DROP TABLE bench_copy")
     return elapsed()
+
+
+def physical_limit(dsn: str) -> tuple[int, float, float]:
+    """(g) the physical limit of hydrating an empty range (issue 16): the loaded rows, encoded
+    by the server beforehand (not timed), COPYed in binary into an unindexed table with
+    prices_daily's columns, defaults and CHECK constraints, in one transaction; then its
+    primary key and trade_date index built. Returns rows, COPY seconds, index seconds."""
+    data = bytearray()
+    with connect(dsn, autocommit=True) as conn:
+        with conn.cursor().copy(f"COPY (SELECT {COLS} FROM prices_daily ORDER BY trade_date, "
+                                "security_id) TO STDOUT (FORMAT binary)") as cp:
+            for chunk in cp:
+                data += chunk
+        conn.execute("DROP TABLE IF EXISTS bench_limit")
+        conn.execute("CREATE TABLE bench_limit (LIKE prices_daily INCLUDING DEFAULTS "
+                     "INCLUDING CONSTRAINTS)")
+        view = memoryview(data)
+        with timed() as copying, conn.transaction(), conn.cursor().copy(
+                f"COPY bench_limit ({COLS}) FROM STDIN (FORMAT binary)") as cp:
+            for at in range(0, len(view), 8 << 20):
+                cp.write(view[at:at + (8 << 20)])
+        with timed() as indexing:
+            conn.execute("ALTER TABLE bench_limit ADD PRIMARY KEY (security_id, trade_date)")
+            conn.execute("CREATE INDEX ON bench_limit (trade_date)")
+        rows = conn.execute("SELECT count(*) FROM bench_limit").fetchone()
+        conn.execute("DROP TABLE bench_limit")
+    assert rows is not None
+    return int(rows[0]), copying(), indexing()
 
 
 def rows_of(payload: bytes) -> list[tuple[Any, ...]]:
