@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 SAMPLE ?= sample
 export STOCKSDB_HOME ?= $(CURDIR)/.stocksdb
 
-.PHONY: venv demo test lint bench clean stop
+.PHONY: venv demo test lint bench bench-scale clean stop
 
 venv: $(STAMP)
 
@@ -31,6 +31,10 @@ lint: venv
 
 bench: venv
 	$(BIN)/python bench/run.py
+
+# Five years of the full universe (issue 16); the market is generated once under bench/data/.
+bench-scale: venv
+	$(BIN)/python bench/bench_scale.py
 
 stop: venv
 	$(BIN)/stocksdb db stop

@@ -38,15 +38,20 @@ UPSERT = ("INSERT INTO {t} (" + COLS + ") VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)
 
 
 def load(dsn: str, market: Path) -> dict[str, Any]:
-    report = run_job(Settings(), dsn, RunRequest(job="prices_daily", path=market,
-                                                 start=date(2024, 1, 2), end=date(2024, 12, 31)))
+    return load_range(dsn, market, date(2024, 1, 2), date(2024, 12, 31))
+
+
+def load_range(dsn: str, market: Path, start: date, end: date) -> dict[str, Any]:
+    """prices_daily over start..end; its counts."""
+    report = run_job(Settings(), dsn, RunRequest(job="prices_daily", path=market, start=start,
+                                                 end=end))
     assert report.status == "succeeded", report.as_dict()
     return report.counts
 
 
-def prepare_reference(server: Any, market: Path) -> str:
+def prepare_reference(server: Any, market: Path, name: str = "bench_ref") -> str:
     """A database with schema and reference data only (template for the others)."""
-    dsn = fresh_database(server, "bench_ref")
+    dsn = fresh_database(server, name)
     with connect(dsn, autocommit=True) as conn:
         migrate(conn)
     for job in ("securities_master", "ticker_history"):
@@ -180,10 +185,12 @@ def republish(market: Path) -> dict[Path, bytes]:
     return originals
 
 
-def peak_rss(server: Any, market: Path, end: str) -> dict[str, Any]:
-    dsn = fresh_database(server, "bench_rss", template="bench_ref")
+def peak_rss(server: Any, market: Path, end: str, *, start: str = "2024-01-02",
+             template: str = "bench_ref") -> dict[str, Any]:
+    """Peak RSS of a prices_daily run start..end in its own process, on a fresh database."""
+    dsn = fresh_database(server, "bench_rss", template=template)
     probe = Path(__file__).with_name("rss_probe.py")
-    out = subprocess.run([sys.executable, str(probe), dsn, str(market), "2024-01-02", end],
+    out = subprocess.run([sys.executable, str(probe), dsn, str(market), start, end],
                          check=True, capture_output=True, text=True).stdout
     measured: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
     return measured

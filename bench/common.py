@@ -18,27 +18,31 @@ from stocksdb.db.server import EmbeddedServer
 
 DATA = Path(__file__).resolve().parent / "data"
 MARKET = DATA / "market"
-OPTIONS = {"securities": 10_000, "start": "2024-01-02", "end": "2024-12-31", "seed": 11}
+OPTIONS: dict[str, Any] = {"securities": 10_000, "start": "2024-01-02", "end": "2024-12-31",
+                           "seed": 11}
 
 
-def ensure_market() -> Path:
-    """The full-scale market (10,000 securities x 1 year), generated once and reused."""
-    stamp = MARKET / "bench-options.json"
-    if stamp.exists() and json.loads(stamp.read_text()) == OPTIONS:
-        return MARKET
+def ensure_market(market: Path = MARKET, options: dict[str, Any] | None = None) -> Path:
+    """The full-scale market (default 10,000 securities x 1 year), generated once and reused
+    while its options stay the same."""
+    options = options or OPTIONS
+    stamp = market / "bench-options.json"
+    if stamp.exists() and json.loads(stamp.read_text()) == options:
+        return market
     from stocksdb.sample.generate import generate_sample
 
-    if MARKET.exists():
+    if market.exists():
         import shutil
 
-        shutil.rmtree(MARKET)
+        shutil.rmtree(market)
     t0 = time.perf_counter()
-    generate_sample(MARKET, securities=OPTIONS["securities"],  # type: ignore[arg-type]
-                    start=date.fromisoformat(str(OPTIONS["start"])),
-                    end=date.fromisoformat(str(OPTIONS["end"])), seed=OPTIONS["seed"])  # type: ignore[arg-type]
-    print(f"generated the bench market in {time.perf_counter() - t0:.1f}s")
-    stamp.write_text(json.dumps(OPTIONS))
-    return MARKET
+    generate_sample(market, securities=int(options["securities"]),
+                    start=date.fromisoformat(str(options["start"])),
+                    end=date.fromisoformat(str(options["end"])), seed=int(options["seed"]))
+    print(f"generated the bench market {market.name} in {time.perf_counter() - t0:.1f}s",
+          flush=True)
+    stamp.write_text(json.dumps(options))
+    return market
 
 
 def bench_server() -> EmbeddedServer:

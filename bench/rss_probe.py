@@ -1,4 +1,5 @@
-"""Run the prices_daily loader over a range in this process and print its peak RSS (JSON).
+"""Run the prices_daily loader over a range in this process and print its peak RSS and time
+(JSON).
 
 Usage: python bench/rss_probe.py DSN MARKET_DIR START END
 """
@@ -8,6 +9,7 @@ from __future__ import annotations
 import json
 import resource
 import sys
+import time
 from datetime import date
 from pathlib import Path
 
@@ -17,11 +19,14 @@ from stocksdb.jobs.runner import RunRequest, run_job
 
 def main() -> None:
     dsn, root, start, end = sys.argv[1:5]
+    t0 = time.perf_counter()
     report = run_job(Settings(), dsn, RunRequest(job="prices_daily", path=Path(root),
                                                  start=date.fromisoformat(start),
                                                  end=date.fromisoformat(end)))
+    elapsed = time.perf_counter() - t0
+    assert report.status == "succeeded", report.as_dict()
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"peak_rss_mb": round(peak_kb / 1024, 1),
+    print(json.dumps({"peak_rss_mb": round(peak_kb / 1024, 1), "seconds": round(elapsed, 2),
                       "rows": report.counts.get("rows_written", 0),
                       "sessions": report.counts.get("sessions_ok", 0)}))
 
