@@ -314,10 +314,7 @@ def _start_tick_scan(ctx: JobContext, sessions: list[date],
     try:
         return RunTickScan(ctx.conn, sessions)
     except psycopg.Error as exc:
-        log.warning("false ticks: the range will be read back (%s)",
-                    str(exc).strip().splitlines()[0])
-        if ctx.conn.broken or ctx.conn.closed:
-            ctx.reconnect()
+        _recover(ctx, exc, "false ticks: the range will be read back")
         return None
 
 
@@ -333,10 +330,7 @@ def _feed_tick_scan(ctx: JobContext, scan: RunTickScan | None, prep: Prepared, *
         else:
             scan.not_written(ctx.conn, prep.session)
     except psycopg.Error as exc:
-        log.warning("false ticks: the range will be read back (%s)",
-                    str(exc).strip().splitlines()[0])
-        if ctx.conn.broken or ctx.conn.closed:
-            ctx.reconnect()
+        _recover(ctx, exc, "false ticks: the range will be read back")
         return None
     return scan
 
@@ -348,10 +342,16 @@ def _flag_false_ticks(ctx: JobContext, sessions: list[date],
     try:
         return record_false_ticks(ctx.conn, ctx.run_id, sessions, scan=scan)
     except psycopg.Error as exc:
-        log.error("false ticks not checked: %s", str(exc).strip().splitlines()[0])
-        if ctx.conn.broken or ctx.conn.closed:
-            ctx.reconnect()
+        _recover(ctx, exc, "false ticks not checked", level=logging.ERROR)
         return 0
+
+
+def _recover(ctx: JobContext, exc: psycopg.Error, what: str, *,
+             level: int = logging.WARNING) -> None:
+    """Log a database error of the false-tick scan (never fatal) and reconnect if needed."""
+    log.log(level, "%s: %s", what, str(exc).strip().splitlines()[0])
+    if ctx.conn.broken or ctx.conn.closed:
+        ctx.reconnect()
 
 
 def _summarize(tally: PricesTally, elapsed: float) -> PricesOutcome:
