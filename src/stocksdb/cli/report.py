@@ -37,8 +37,19 @@ def report(state: CliState, out_dir: Path, symbols: list[str] | None, open_page:
         result = write_report(conn, out_dir, symbols=symbols)
     click.echo(str(result.index))
     if open_page:
-        import webbrowser
+        _open(result.index)
 
-        # False when no browser can be found (a headless machine): say so and exit 0.
-        if not webbrowser.open(result.index.resolve().as_uri()):
-            click.echo("no web browser found; open the path above yourself", err=True)
+
+def _open(index: Path) -> None:
+    """Open the page in a browser where there is one. Without a display and without $BROWSER
+    it does nothing (webbrowser would start a console browser such as lynx in this terminal, or
+    fail); a page that no browser took is said on stderr, and the exit stays 0."""
+    import os
+    import sys
+    import webbrowser
+
+    graphical = sys.platform in ("darwin", "win32") or any(
+        os.environ.get(v) for v in ("DISPLAY", "WAYLAND_DISPLAY", "BROWSER"))
+    if not (graphical and webbrowser.open(index.resolve().as_uri())):
+        click.echo("no web browser to open the page with; open the path above yourself",
+                   err=True)
