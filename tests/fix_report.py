@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from stocksdb.cli import main
 from stocksdb.config import Settings
 from stocksdb.jobs.runner import RunRequest, run_job
 from stocksdb.sample import SampleManifest, generate_sample
@@ -48,6 +49,16 @@ def report_market(pg_server: PgServer, template_db: str,
         assert report.status == "succeeded", report.as_dict()
     yield ReportMarket(pg_server.dsn(name), root, manifest)
     pg_server.drop(name)
+
+
+@pytest.fixture(scope="session")
+def default_report(report_market: ReportMarket,
+                   tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`stocksdb report --out DIR` on the report market (default symbols); yields DIR. Tests
+    only read it."""
+    out = tmp_path_factory.mktemp("report_out") / "latest"
+    assert main(["--dsn", report_market.dsn, "report", "--out", str(out)]) == 0
+    return out
 
 
 def expected_bars_per_session(market: ReportMarket) -> dict[str, int]:

@@ -55,10 +55,9 @@ def test_coverage_data_counts_every_bar_and_listing_of_the_sample(
 
 
 def test_monthly_coverage_adds_up_to_the_sessions_by_exchange(
-        capsys: pytest.CaptureFixture[str], report_market: ReportMarket, tmp_path: Path) -> None:
+        report_market: ReportMarket, default_report: Path) -> None:
     """coverage_by_month.csv: three months x the sample's exchanges; each cell's loaded bars
     are the month's day-file rows of securities on that exchange (securities.csv)."""
-    assert run_report(capsys, report_market.dsn, tmp_path)[0] == 0
     securities = read_csv(report_market.root / "reference" / "securities.csv")
     exchange = {r["composite_figi"]: r["primary_exchange"] for r in securities}
     refused = {(c["date"], c["ticker"]) for c in report_market.manifest.cases["bad_bars"]
@@ -70,18 +69,16 @@ def test_monthly_coverage_adds_up_to_the_sessions_by_exchange(
             if figi is not None and (day, ticker) not in refused:
                 want[(day[:7] + "-01", exchange[figi])] += 1
     got = {(r["month"], r["exchange"]): int(r["loaded"])
-           for r in read_data(tmp_path, "coverage_by_month")}
+           for r in read_data(default_report, "coverage_by_month")}
     assert got == dict(want)
     assert {m for m, _ in got} == {"2024-01-01", "2024-02-01", "2024-03-01"}
 
 
-def test_page_has_every_section_with_its_charts(
-        capsys: pytest.CaptureFixture[str], report_market: ReportMarket, tmp_path: Path) -> None:
+def test_page_has_every_section_with_its_charts(default_report: Path) -> None:
     """Six sections in order; coverage has its two charts, rejections, gates and runs one each
     (runs: the timeline), symbols three price charts; no findings is said in words; every
     image is an inline PNG."""
-    assert run_report(capsys, report_market.dsn, tmp_path)[0] == 0
-    page = read_page(tmp_path / "index.html")
+    page = read_page(default_report / "index.html")
     assert tuple(page.text) == SECTIONS
     counts = {key: len(images) for key, images in page.images.items()}
     assert counts["coverage"] == 2 and counts["rejections"] == 1, counts
@@ -94,19 +91,18 @@ def test_page_has_every_section_with_its_charts(
 
 
 def test_rejections_are_the_manifest_cases_by_reason_and_ticker(
-        capsys: pytest.CaptureFixture[str], report_market: ReportMarket, tmp_path: Path) -> None:
+        report_market: ReportMarket, default_report: Path) -> None:
     """One rejected row per manifest case, on its day, under its reason; the top tickers of
     unknown_ticker are the two unknown tickers."""
-    assert run_report(capsys, report_market.dsn, tmp_path)[0] == 0
     cases = report_market.manifest.cases
     want = Counter({(c["date"], "unknown_ticker") for c in cases["unknown_tickers"]})
     want.update([(cases["duplicate_rows"][0]["date"], "duplicate_row"),
                  (cases["bad_bars"][0]["date"], "high_below_low"),
                  (cases["wrong_window_start"][0]["date"], "window_start_mismatch")])
     got = Counter({(r["day"], r["reason_code"]): int(r["n"])
-                   for r in read_data(tmp_path, "rejections")})
+                   for r in read_data(default_report, "rejections")})
     assert got == want
-    top = read_data(tmp_path, "rejections_top_tickers")
+    top = read_data(default_report, "rejections_top_tickers")
     assert sorted(r["ticker"] for r in top if r["reason_code"] == "unknown_ticker") == \
         sorted(c["ticker"] for c in cases["unknown_tickers"])
 

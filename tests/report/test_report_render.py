@@ -17,9 +17,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.fix_cli import stocksdb
-from tests.fix_report import ReportMarket
-
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync")
 # Added to a copy of the page (the report itself has no script): once everything has loaded,
@@ -58,16 +55,13 @@ def run_chromium(binary: str, profile: Path, *args: str) -> str:
     return done.stdout
 
 
-def test_chromium_renders_every_section_and_image(
-        capsys: pytest.CaptureFixture[str], report_market: ReportMarket, tmp_path: Path) -> None:
+def test_chromium_renders_every_section_and_image(default_report: Path, tmp_path: Path) -> None:
     """Every <img> is complete with a natural width, the six sections are in the DOM, and a
     1280x4000 screenshot has ink: not one flat colour, and over 3% of it not white."""
     binary = chromium()
-    out = tmp_path / "report"
-    code, _, err = stocksdb(capsys, "--dsn", report_market.dsn, "report", "--out", str(out))
-    assert code == 0, err
-    probed = out / "probed.html"
-    probed.write_text((out / "index.html").read_text(encoding="utf-8")
+    # The page needs no file beside it: a copy with the probe is read from elsewhere.
+    probed = tmp_path / "probed.html"
+    probed.write_text((default_report / "index.html").read_text(encoding="utf-8")
                       .replace("</body>", PROBE + "\n</body>"), encoding="utf-8")
     dom = run_chromium(binary, tmp_path / "profile-dom", "--virtual-time-budget=10000",
                        "--dump-dom", probed.as_uri())
@@ -79,7 +73,7 @@ def test_chromium_renders_every_section_and_image(
                                  "findings"]
     shot = tmp_path / "shot.png"
     run_chromium(binary, tmp_path / "profile-shot", f"--screenshot={shot}",
-                 "--window-size=1280,4000", (out / "index.html").as_uri())
+                 "--window-size=1280,4000", (default_report / "index.html").as_uri())
     pixels = np.asarray(Image.open(shot).convert("L"), dtype="float64")
     assert pixels.shape == (4000, 1280)
     assert pixels.std() > 20, pixels.std()
