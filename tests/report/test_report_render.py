@@ -35,8 +35,10 @@ window.addEventListener("load", () => {
 </script>"""
 
 
+@pytest.fixture(scope="session")
 def chromium() -> str:
-    """The chromium binary, or skip (fail under STOCKSDB_REQUIRE_CHROMIUM)."""
+    """The chromium binary, or skip (fail under STOCKSDB_REQUIRE_CHROMIUM). Session-scoped so
+    that it is asked before the (session-scoped) report is built."""
     found = shutil.which("chromium")
     if found:
         return found
@@ -55,10 +57,11 @@ def run_chromium(binary: str, profile: Path, *args: str) -> str:
     return done.stdout
 
 
-def test_chromium_renders_every_section_and_image(default_report: Path, tmp_path: Path) -> None:
+def test_chromium_renders_every_section_and_image(chromium: str, default_report: Path,
+                                                  tmp_path: Path) -> None:
     """Every <img> is complete with a natural width, the six sections are in the DOM, and a
     1280x4000 screenshot has ink: not one flat colour, and over 3% of it not white."""
-    binary = chromium()
+    binary = chromium
     # The page needs no file beside it: a copy with the probe is read from elsewhere.
     probed = tmp_path / "probed.html"
     probed.write_text((default_report / "index.html").read_text(encoding="utf-8")
