@@ -63,11 +63,18 @@ def read_session_span(conn: psycopg.Connection[Any]) -> tuple[date, date] | None
 
 def read_sessions(conn: psycopg.Connection[Any], start: date, end: date) -> list[date]:
     """The XNYS sessions start..end: the trading_sessions table where it covers them, else the
-    exchange calendar (so a session without any bar still shows, as zero)."""
+    exchange calendar (so a session without any bar still shows, as zero); the dates that have
+    bars when the span reaches outside the calendar."""
     from stocksdb.db.sessions import read_known_sessions
     from stocksdb.domain.sessions import sessions_in_range
+    from stocksdb.errors import DateOutOfRangeError
 
-    return sessions_in_range(start, end, known=read_known_sessions(conn, start))
+    try:
+        return sessions_in_range(start, end, known=read_known_sessions(conn, start))
+    except DateOutOfRangeError:
+        rows = conn.execute("SELECT DISTINCT trade_date FROM stocks_research.prices_daily "
+                            "ORDER BY 1").fetchall()
+        return [r[0] for r in rows]
 
 
 def read_coverage(conn: psycopg.Connection[Any], sessions: Sequence[date]) -> pd.DataFrame:
