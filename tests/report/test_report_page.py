@@ -237,3 +237,33 @@ def test_open_hands_the_page_to_browser_and_is_quiet_without_one(
                           text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     assert seen.read_text().strip() == (tmp_path / "b" / "index.html").resolve().as_uri()
+
+
+def test_a_session_without_bars_shows_as_zero(
+        capsys: pytest.CaptureFixture[str], pg_server: PgServer, report_market: ReportMarket,
+        tmp_path: Path) -> None:
+    """Bars of 2024-02-14 deleted: the session stays in coverage.csv with 0 loaded and its
+    listed count, and the page lists it among the short sessions."""
+    name = pg_server.clone(database_name(report_market.dsn), prefix="repz_")
+    dsn = pg_server.dsn(name)
+    try:
+        with connect(dsn, autocommit=True) as conn:
+            conn.execute("DELETE FROM stocks_research.prices_daily WHERE trade_date = "
+                         "'2024-02-14'")
+        assert run_report(capsys, dsn, tmp_path)[0] == 0
+    finally:
+        pg_server.drop(name)
+    rows = {r["trade_date"]: r for r in read_data(tmp_path, "coverage")}
+    assert len(rows) == 61
+    assert rows["2024-02-14"]["loaded"] == "0"
+    assert int(rows["2024-02-14"]["listed"]) == \
+        expected_listed_per_session(report_market)["2024-02-14"]
+    assert "2024-02-14 0 " in read_page(tmp_path / "index.html").text["coverage"]
+
+
+def test_report_before_migrate_says_to_migrate(capsys: pytest.CaptureFixture[str],
+                                               empty_db: str, tmp_path: Path) -> None:
+    """A database without the schema: exit 1, one line naming `stocksdb db migrate`."""
+    code, _, err = run_report(capsys, empty_db, tmp_path / "r")
+    assert code == 1 and "stocksdb db migrate" in err, err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
