@@ -21,6 +21,8 @@ demo: venv
 	test -f $(SAMPLE)/manifest.json || $(BIN)/stocksdb sample $(SAMPLE)
 	$(BIN)/stocksdb bootstrap --source files --path $(SAMPLE) --start 2023-01-03 --report reports/demo
 	$(BIN)/stocksdb db status
+	@echo "quality report (open it in a browser):"
+	$(BIN)/stocksdb report --out reports/latest
 
 test: venv
 	$(BIN)/python -m pytest -q
