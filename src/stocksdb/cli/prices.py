@@ -7,7 +7,12 @@ from datetime import datetime
 import click
 
 from stocksdb.cli import CliState, pass_state
-from stocksdb.cli.options import adjustment_method_option, echo_frame, format_option
+from stocksdb.cli.options import (
+    adjustment_method_option,
+    cell_text,
+    echo_frame,
+    format_option,
+)
 from stocksdb.domain.adjustments import DEFAULT_METHOD, AdjustmentMethod
 
 
@@ -36,7 +41,7 @@ def prices(state: CliState, symbols: tuple[str, ...], start: datetime | None,
                                   method=method, as_of=as_of.date() if as_of else None)
     echo_frame(frame, fmt, ["symbol", "ticker", "trade_date", "open", "high", "low", "close",
                             "volume", "price_factor"],
-               lambda _, v, __: f"{v:,.4f}" if isinstance(v, float) else str(v))
+               lambda _, v, __: f"{v:,.4f}" if isinstance(v, float) else cell_text(v))
 
 
 @click.command()
