@@ -111,6 +111,7 @@ def _register() -> None:
         prices,
         quality,
         reconcile,
+        rejects,
         sample,
         validate,
     )
@@ -123,6 +124,7 @@ def _register() -> None:
     cli.add_command(validate.validate)
     cli.add_command(quality.quality)
     cli.add_command(reconcile.reconcile)
+    cli.add_command(rejects.rejects)
     cli.add_command(prices.prices)
     cli.add_command(prices.fundamentals)
     cli.add_command(macro.macro)
