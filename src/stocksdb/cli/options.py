@@ -10,7 +10,7 @@ columns such as names wrap instead).
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 import click
@@ -133,9 +133,9 @@ def cell_text(value: Any) -> str:
     """A plain value as a table or CSV cell: missing empty, lists comma-separated."""
     if value is None:
         return ""
-    if isinstance(value, list):
+    if isinstance(value, list) and not any(isinstance(v, (list, dict)) for v in value):
         return ", ".join(cell_text(v) for v in value)
-    if isinstance(value, dict):
+    if isinstance(value, (list, dict)):   # nested: JSON keeps its structure readable
         import json
 
         return json.dumps(value, default=str)
@@ -217,3 +217,15 @@ def echo_table(columns: Sequence[str], rows: Sequence[Sequence[str]],
     if needed > console.width:
         console = Console(width=needed)
     console.print(table)
+
+
+def echo_report(fmt: str, *, document: Any, rows: Sequence[Mapping[str, Any]],
+                columns: Sequence[str], render: Callable[[], None]) -> None:
+    """A command's report in `fmt`: JSON prints `document` (the whole report), CSV its listing
+    `rows` (`columns`, in that order), table the command's own `render()`."""
+    import pandas as pd
+
+    if fmt == "table":
+        render()
+        return
+    echo_frame(pd.DataFrame(list(rows), columns=list(columns)), fmt, document=document)
