@@ -86,3 +86,11 @@ def test_json_flag_is_an_alias_of_format_json() -> None:
     assert runner.invoke(_listing, ["--format", "json", "--json"]).output == "json\n"
     result = runner.invoke(_listing, ["--json", "--format", "csv"])
     assert result.exit_code == 2 and "--json" in result.output, result.output
+
+
+def test_counts_print_whole_volumes_as_integers(capsys: pytest.CaptureFixture[str]) -> None:
+    """A float volume column of whole numbers named in `counts` prints 1000, not 1000.0; one
+    with a fraction stays float."""
+    frame = pd.DataFrame({"volume": [1000.0, 4000.0], "odd": [1.5, 2.0]})
+    echo_frame(frame, "csv", counts=["volume", "odd"])
+    assert capsys.readouterr().out == "volume,odd\n1000,1.5\n4000,2.0\n"

@@ -100,25 +100,26 @@ def _plain_scalar(value: Any) -> Any:
     return value.isoformat() if isinstance(value, dt.date) else value
 
 
-def _integer_columns(frame: pd.DataFrame) -> set[str]:
-    """Float columns that hold whole numbers and a missing value: integer columns pandas
-    widened to float64 because of the missing value (so 12 prints as 12, not 12.0)."""
+def _integer_columns(frame: pd.DataFrame, counts: Sequence[str] = ()) -> set[str]:
+    """Float columns that hold whole numbers and a missing value (integer columns pandas
+    widened to float64 because of the missing value), or only whole numbers and are named in
+    `counts` (e.g. volumes): they print 12, not 12.0."""
     import numpy as np
 
     found = set()
     for name in frame.columns:
         column = frame[name]
-        if column.dtype.kind == "f" and column.isna().any():
+        if column.dtype.kind == "f" and (column.isna().any() or name in counts):
             values = column.dropna().to_numpy()
             if len(values) and bool(np.all(np.mod(values, 1) == 0)):
                 found.add(str(name))
     return found
 
 
-def frame_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+def frame_records(frame: pd.DataFrame, counts: Sequence[str] = ()) -> list[dict[str, Any]]:
     """The rows of `frame` as dicts of plain values (see plain_value), whole numbers of
-    integer columns as int."""
-    integers = _integer_columns(frame)
+    integer columns (see _integer_columns) as int."""
+    integers = _integer_columns(frame, counts)
     records = []
     for row in frame.to_dict(orient="records"):
         record = {str(k): plain_value(v) for k, v in row.items()}
@@ -152,14 +153,16 @@ def echo_json(document: Any) -> None:
 
 def echo_frame(frame: pd.DataFrame, fmt: str, columns: Sequence[str] | None = None,
                cell: Callable[[str, Any, dict[str, Any]], str] | None = None, *,
-               document: Any = None, title: str | None = None) -> None:
+               document: Any = None, title: str | None = None,
+               counts: Sequence[str] = ()) -> None:
     """`frame` as CSV or JSON records (every column), or as a table of `columns` (default:
     every column) whose cells are `cell(column, plain value, the row's plain values)`.
 
     `document`, when given, is what --format json prints instead of the records (the command's
     JSON report). Tables keep keys whole (dates, tickers, ids, numbers never wrap nor shrink;
-    text such as names wraps) and grow past the terminal's width rather than cut them."""
-    records = frame_records(frame)
+    text such as names wraps) and grow past the terminal's width rather than cut them. Float
+    columns named in `counts` print as integers when every value is whole."""
+    records = frame_records(frame, counts)
     if fmt == "json":
         echo_json(records if document is None else document)
         return

@@ -70,7 +70,13 @@ def prices(state: CliState, symbols: tuple[str, ...], start: datetime | None,
                                   method=method, as_of=as_of.date() if as_of else None)
     echo_frame(frame, fmt, ["symbol", "ticker", "trade_date", "open", "high", "low", "close",
                             "volume", "price_factor"],
-               lambda _, v, __: f"{v:,.4f}" if isinstance(v, float) else cell_text(v))
+               _price_cell, counts=["volume"])   # whole volumes print as integers
+
+
+def _price_cell(_name: str, value: object, _row: dict[str, object]) -> str:
+    if isinstance(value, float):
+        return f"{value:,.4f}"
+    return f"{value:,}" if isinstance(value, int) else cell_text(value)
 
 
 @click.command()
