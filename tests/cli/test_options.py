@@ -94,3 +94,9 @@ def test_counts_print_whole_volumes_as_integers(capsys: pytest.CaptureFixture[st
     frame = pd.DataFrame({"volume": [1000.0, 4000.0], "odd": [1.5, 2.0]})
     echo_frame(frame, "csv", counts=["volume", "odd"])
     assert capsys.readouterr().out == "volume,odd\n1000,1.5\n4000,2.0\n"
+
+
+def test_brackets_in_data_are_not_markup(capsys: pytest.CaptureFixture[str]) -> None:
+    """A cell '[bold]x[/]' from the data prints as written (rich would swallow the tags)."""
+    echo_frame(pd.DataFrame({"detail": ["[bold]x[/]"]}), "table")
+    assert "[bold]x[/]" in capsys.readouterr().out

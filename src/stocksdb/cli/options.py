@@ -194,25 +194,28 @@ def _wraps(frame: pd.DataFrame, name: str) -> bool:
 
 def echo_table(columns: Sequence[str], rows: Sequence[Sequence[str]],
                wrap: Sequence[bool] | None = None, title: str | None = None,
-               right: Sequence[bool] | None = None) -> None:
+               right: Sequence[bool] | None = None, markup: bool = False) -> None:
     """A rich table on stdout: columns not marked in `wrap` keep their cells on one line at
     full width (the console widens past COLUMNS if it must), the others wrap; columns marked
-    in `right` (numbers) are right-aligned."""
+    in `right` (numbers) are right-aligned. Cells are plain text (a '[b]' in data stays as it
+    is) unless `markup`, for cells the command styled with rich markup."""
     from rich.console import Console
     from rich.measure import Measurement
     from rich.table import Table
+    from rich.text import Text
 
+    cells = [[Text.from_markup(c) if markup else Text(c) for c in row] for row in rows]
     table = Table(title=title)
     flags = zip(columns, wrap or [False] * len(columns), right or [False] * len(columns),
                 strict=True)
     for name, wraps, numeric in flags:
-        widest = max([len(name), *(len(r[len(table.columns)]) for r in rows)])
+        widest = max([len(name), *(r[len(table.columns)].cell_len for r in cells)])
         justify: Literal["left", "right"] = "right" if numeric else "left"
         if wraps:
             table.add_column(name, overflow="fold", min_width=min(widest, 12), justify=justify)
         else:
             table.add_column(name, no_wrap=True, min_width=widest, justify=justify)
-    for row in rows:
+    for row in cells:
         table.add_row(*row)
     console = Console()
     # Measured without a width limit: the table's true minimum (rich measures against the limit).

@@ -36,16 +36,13 @@ def validate(state: CliState, job: str, method: AdjustmentMethod | None, fmt: st
 
 
 def _render(report: object) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
+    from stocksdb.cli.options import cell_text, echo_table, plain_value
     from stocksdb.gates.gate import GateReport
 
     assert isinstance(report, GateReport)
     colour = {"pass": "green", "warn": "yellow", "fail": "red"}
-    table = Table("check", "status", "failed", "reason", "examples",
-                  title=f"pre-gate of {report.job}")
-    for r in report.results:
-        table.add_row(r.check, f"[{colour[r.status.value]}]{r.status.value}[/]", str(r.failed),
-                      r.reason, ", ".join(map(str, r.examples[:3])))
-    Console().print(table)
+    rows = [[r.check, f"[{colour[r.status.value]}]{r.status.value}[/]", str(r.failed),
+             r.reason, cell_text(plain_value(list(r.examples[:3])))] for r in report.results]
+    echo_table(["check", "status", "failed", "reason", "examples"], rows,
+               wrap=[False, False, False, False, True], right=[False, False, True, False, False],
+               title=f"pre-gate of {report.job}", markup=True)
