@@ -21,6 +21,12 @@ LISTINGS = {
     "db checksum": (["db", "checksum"], ["table", "rows", "digest"]),
     "cache status": (["cache", "status"], ["running", "pid", "socket", "port", "owner",
                                            "orphans", "folder", "url"]),
+    "prices": (["prices", "IBM,META"], ["symbol", "ticker", "composite_figi", "security_id",
+                                        "trade_date", "open", "high", "low", "close", "volume",
+                                        "price_factor", "volume_factor"]),
+    "rejects": (["rejects"], ["rejected_id", "rejected_at", "run_id", "job", "source",
+                              "trade_date", "ticker", "reason_code", "source_key", "detail",
+                              "raw"]),
     "doctor": (["doctor", "--timeout", "0.5"],
                ["component", "status", "reason", "target", "origin", "elapsed_ms"]),
 }

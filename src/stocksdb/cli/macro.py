@@ -18,7 +18,7 @@ from stocksdb.cli.options import cell_text, echo_frame, format_option
               help="Last observation date.")
 @click.option("--as-of", "as_of", type=click.DateTime(["%Y-%m-%d"]), default=None,
               help="Each date's value as published on this date (ALFRED); default: the latest.")
-@format_option()
+@format_option(json_alias=True)
 @pass_state
 def macro(state: CliState, series: tuple[str, ...], start: datetime | None,
           end: datetime | None, as_of: datetime | None, fmt: str) -> None:

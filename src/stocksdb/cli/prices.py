@@ -51,7 +51,7 @@ def _is_figi_shaped(word: str, prefix: str) -> bool:
                           help="Dividend method of the factors of adjusted bars.")
 @click.option("--as-of", "as_of", type=click.DateTime(["%Y-%m-%d"]), default=None,
               help="Resolve symbols as of this date (default: --end or today).")
-@format_option()
+@format_option(json_alias=True)
 @pass_state
 def prices(state: CliState, symbols: tuple[str, ...], start: datetime | None,
            end: datetime | None, adjusted: bool, method: AdjustmentMethod, as_of: datetime | None,
@@ -83,7 +83,7 @@ def _price_cell(_name: str, value: object, _row: dict[str, object]) -> str:
 @click.argument("symbols", nargs=-1, required=True)
 @click.option("--as-of", "as_of", type=click.DateTime(["%Y-%m-%d"]), default=None,
               help="What was known on this date (filed on or before it; default today).")
-@format_option()
+@format_option(json_alias=True)
 @pass_state
 def fundamentals(state: CliState, symbols: tuple[str, ...], as_of: datetime | None,
                  fmt: str) -> None:

@@ -62,7 +62,7 @@ def _window(day: datetime | None, start: datetime | None,
 @click.option("--ticker", default=None, help="Only rows of this ticker (as the vendor sent it).")
 @click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True,
               help="Print at most this many rows (the counts cover every matching row).")
-@format_option()
+@format_option(json_alias=True)
 @pass_state
 def rejects(state: CliState, job: str | None, reason: Reason | None, day: datetime | None,
             start: datetime | None, end: datetime | None, ticker: str | None, limit: int,
