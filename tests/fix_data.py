@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -141,6 +142,23 @@ def dividend(ticker: str, day: str, amount: float, kind: str = "CD") -> dict[str
     """A Massive dividends row (kind CD = cash, SC = special) going ex on `day`."""
     return {"cash_amount": amount, "currency": "USD", "dividend_type": kind,
             "ex_dividend_date": day, "frequency": 4, "ticker": ticker}
+
+
+@pytest.fixture
+def adjusted_market(db: str, market: Path) -> str:
+    """The three-session market with a 1->4 split of FB/META on 2024-01-04 (close 351 -> 88),
+    fully loaded."""
+    day = "2024-01-04"
+    write_day(market, day, [make_bar("AAPL", day, 182), make_bar("IBM", day, 162),
+                            make_bar("META", day, 88)])
+    write_actions(market, [split("META", "2024-01-04", 1, 4)], [])
+    for job in ("securities_master", "ticker_history"):
+        run_job(Settings(), db, RunRequest(job=job, path=market))
+    run_job(Settings(), db, RunRequest(job="prices_daily", path=market,
+                                       start=date(2024, 1, 2)))
+    run_job(Settings(), db, RunRequest(job="corporate_actions", path=market))
+    run_job(Settings(), db, RunRequest(job="adjustment_factors_daily"))
+    return db
 
 
 def load_reference(dsn: str, root: Path) -> None:

@@ -4,33 +4,13 @@ from __future__ import annotations
 
 import json
 from datetime import date
-from pathlib import Path
 
 import pytest
 
 from stocksdb.api import read_prices_frame
 from stocksdb.cli import main
-from stocksdb.config import Settings
 from stocksdb.db.connection import connect
 from stocksdb.errors import InputError
-from stocksdb.jobs.runner import RunRequest, run_job
-from tests.fix_data import make_bar, split, write_actions, write_day
-
-
-@pytest.fixture
-def adjusted_market(db: str, market: Path) -> str:
-    """The three-session market with a 1->4 split of FB/META on 2024-01-04 (close 351 -> 88),
-    fully loaded."""
-    day = "2024-01-04"
-    write_day(market, day, [make_bar("AAPL", day, 182), make_bar("IBM", day, 162),
-                            make_bar("META", day, 88)])
-    write_actions(market, [split("META", "2024-01-04", 1, 4)], [])
-    for job in ("securities_master", "ticker_history"):
-        run_job(Settings(), db, RunRequest(job=job, path=market))
-    run_job(Settings(), db, RunRequest(job="prices_daily", path=market, start=date(2024, 1, 2)))
-    run_job(Settings(), db, RunRequest(job="corporate_actions", path=market))
-    run_job(Settings(), db, RunRequest(job="adjustment_factors_daily"))
-    return db
 
 
 def test_renamed_security_comes_back_whole_and_adjusted(adjusted_market: str) -> None:

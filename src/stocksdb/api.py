@@ -56,25 +56,27 @@ def read_prices_frame(conn: psycopg.Connection[Any], *, symbols: Sequence[str] |
                       end: date | None = None, adjusted: bool = True,
                       method: AdjustmentMethod | str | None = None,
                       as_of: date | None = None) -> pd.DataFrame:
-    """Daily bars (COLUMNS) for symbols or composite FIGIs over start..end inclusive; `method`
-    (default crsp) names the factors of adjusted bars.
+    """Daily bars (COLUMNS) for symbols and/or composite FIGIs over start..end inclusive,
+    adjusted by default (as `stocksdb prices`; adjusted=False: raw bars as loaded); `method`
+    (default crsp) names the factors of adjusted bars. A FIGI's bars carry the FIGI as their
+    `symbol`.
 
     Bars and factors are read column by column (db.queries.read_prices_daily, the path
     `make bench` measures); adjusted bars are only those with a factor of the method.
 
     Raises:
-        InputError: neither or both of symbols/figis, unknown names, a method that is none of
+        InputError: neither symbols nor figis, unknown names, a method that is none of
             AdjustmentMethod, or no factors stored for the method when adjusted.
     """
-    if (symbols is None) == (figis is None):
-        raise InputError("pass exactly one of symbols=... or figis=...")
+    if not symbols and not figis:
+        raise InputError("pass symbols=... or figis=... (or both)")
     start, end = start or date(1900, 1, 1), end or date.today()
-    keys = resolve_symbols(conn, symbols, as_of or end) if symbols is not None \
-        else _figi_ids(conn, figis or [])
+    keys = {**(resolve_symbols(conn, symbols, as_of or end) if symbols else {}),
+            **(_figi_ids(conn, figis) if figis else {})}
     chosen = _parse_method(method)
     if adjusted:
         _require_factors(conn, chosen)
-    ids = list(keys.values())
+    ids = list(dict.fromkeys(keys.values()))   # a ticker and a FIGI may name one security
     bars = read_prices_daily(conn, security_ids=ids, start=start, end=end,
                              method=chosen if adjusted else None)
     return _frame(conn, bars, keys)
@@ -121,8 +123,8 @@ def _require_factors(conn: psycopg.Connection[Any], method: AdjustmentMethod) ->
                        "WHERE method = %s)", (method,)).fetchone()
     if not (row and row[0]):
         raise InputError(f"no adjustment factors stored for method {method.value!r}; run "
-                         f"`stocksdb run adjustment_factors_daily --method {method}` or pass "
-                         "adjusted=False")
+                         f"`stocksdb run adjustment_factors_daily --method {method}`, or read raw "
+                         "bars (adjusted=False, `stocksdb prices --raw`)")
 
 
 def read_fundamentals_frame(conn: psycopg.Connection[Any], *, symbols: Sequence[str],

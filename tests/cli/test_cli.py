@@ -110,6 +110,9 @@ def test_embedded_server_lifecycle(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     finally:
         code, out, _ = stocksdb(capsys, "db", "stop")
     assert code == 0 and "stopped" in out
+    code, out, _ = stocksdb(capsys, "db", "status")   # reports it stopped, does not start it
+    assert code == 0 and "embedded server: stopped;" in out, out
+    assert not (tmp_path / "home" / "pgdata" / "postmaster.pid").exists()
 
 
 def test_prices_run_with_missing_date_exits_1_and_names_it(

@@ -111,6 +111,7 @@ def _register() -> None:
         prices,
         quality,
         reconcile,
+        rejects,
         report,
         sample,
         validate,
@@ -125,6 +126,7 @@ def _register() -> None:
     cli.add_command(quality.quality)
     cli.add_command(reconcile.reconcile)
     cli.add_command(report.report)
+    cli.add_command(rejects.rejects)
     cli.add_command(prices.prices)
     cli.add_command(prices.fundamentals)
     cli.add_command(macro.macro)

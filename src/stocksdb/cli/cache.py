@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from stocksdb.cli import CliState, pass_state
+from stocksdb.cli.options import echo_report, format_option
 
 if TYPE_CHECKING:
     from stocksdb.cache.server import ValkeyStatus
@@ -54,25 +54,29 @@ def stop(state: CliState) -> None:
 
 
 @cache.command()
-@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+@format_option(json_alias=True)
 @pass_state
-def status(state: CliState, as_json: bool) -> None:
-    """The embedded server (running? pid, socket, port, orphans) and the cache URL in use."""
+def status(state: CliState, fmt: str) -> None:
+    """The embedded server (running? pid, socket, port, orphans) and the cache URL in use.
+    CSV: one row, the embedded server's fields and the URL."""
     from stocksdb.cache.server import embedded_valkey
 
     server = embedded_valkey(state.settings)
     current = server.status()
     report = _report(current, state.settings.redis_url or server.url(),
                      uses_embedded=state.settings.redis_url is None)
-    if as_json:
-        click.echo(json.dumps(report, indent=2))
-        return
+    echo_report(fmt, document=report, rows=[{**report["embedded"], "url": report["url"]}],
+                columns=["running", "pid", "socket", "port", "owner", "orphans", "folder",
+                         "url"], render=lambda: _render(current, str(report["url"])))
+
+
+def _render(current: ValkeyStatus, url: str) -> None:
     click.echo(f"embedded cache: {'running, ' if current.running else 'stopped'}"
                f"{_describe(current) if current.running else ''}")
     if current.orphans:
         click.echo(f"orphans: pids {', '.join(map(str, current.orphans))}; the next "
                    "`stocksdb cache start` or `stop` stops them")
-    click.echo(f"query cache uses: {report['url']}")
+    click.echo(f"query cache uses: {url}")
 
 
 @cache.command()

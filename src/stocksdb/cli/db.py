@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from stocksdb.cli import CliState, pass_state
+from stocksdb.cli.options import (
+    cell_text,
+    echo_frame,
+    echo_table,
+    format_option,
+    plain_value,
+)
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @click.group()
@@ -85,65 +94,95 @@ def migrate(state: CliState) -> None:
 
 
 @db.command()
-@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+@format_option(json_alias=True)
 @pass_state
-def status(state: CliState, as_json: bool) -> None:
-    """Server, migrations and row counts of the configured database."""
-    from stocksdb.db.status import database_status
+def status(state: CliState, fmt: str) -> None:
+    """Server, migrations, row counts, and the dates each dated table holds (first and newest)
+    of the configured database. A stopped embedded server is reported as stopped (exit 0), not
+    started. CSV: one row per table (rows, date column, first, newest)."""
+    from stocksdb.db.status import database_status, embedded_status, stopped_status
 
-    report = database_status(state.settings, state.dsn())
-    if as_json:
-        click.echo(json.dumps(report, indent=2, default=str))
-    else:
+    server = embedded_status(state.settings)
+    report = stopped_status(server) if server is not None and not server["running"] \
+        else database_status(state.settings, state.dsn())
+    if fmt == "table":
         _render_status(report)
+        return
+    echo_frame(_tables_frame(report), fmt, document=report)
+
+
+def _tables_frame(report: dict[str, Any]) -> pd.DataFrame:
+    """One row per data table: rows, and for a dated table its date column, first, newest."""
+    import pandas as pd
+
+    dates = report["dates"]
+    return pd.DataFrame(
+        [{"table": name, "rows": rows, "date_column": dates.get(name, {}).get("column"),
+          "first": dates.get(name, {}).get("first"), "newest": dates.get(name, {}).get("newest")}
+         for name, rows in report["tables"].items()],
+        columns=["table", "rows", "date_column", "first", "newest"])
 
 
 def _render_status(report: dict[str, Any]) -> None:
     """Print a database_status report as rich tables."""
     from rich.console import Console
-    from rich.table import Table
 
     console = Console()
+    if report["dsn"] is None:
+        _render_stopped(report["server"])
+        return
     console.print(f"database: {report['dsn']} (PostgreSQL {report['server_version']})")
     if "server" in report:
         s = report["server"]
-        console.print(f"embedded server: {'running' if s['running'] else 'stopped'}, "
-                      f"pid {s['pid']}, port {s['port']}, data {s['pgdata']}, "
-                      f"socket {s['socket_dir']}")
+        console.print(f"embedded server: running, pid {s['pid']}, port {s['port']}, "
+                      f"data {s['pgdata']}, socket {s['socket_dir']}")
         for folder in s["opened_folders"]:
             console.print(f"  widened for the server (o+x until `db stop`): {folder}")
     pending = [m["name"] for m in report["migrations"] if m["applied_at"] is None]
     console.print(f"migrations: {len(report['migrations']) - len(pending)} applied, "
                   f"{len(pending)} pending" + (f" ({', '.join(pending)})" if pending else ""))
-    table = Table("table", "rows", title="stocks_research")
-    for name, rows in report["tables"].items():
-        table.add_row(name, f"{rows:,}")
-    console.print(table)
+    echo_frame(_tables_frame(report), "table", title="stocks_research")
+    _render_runs(report)
+
+
+def _render_stopped(server: dict[str, Any]) -> None:
+    state = "stopped" if server["initialized"] else "stopped (not initialised yet)"
+    click.echo(f"embedded server: {state}; data {server['pgdata']}")
+    click.echo("nothing else to report while it is stopped; `stocksdb db start` starts it")
+
+
+def _render_runs(report: dict[str, Any]) -> None:
     if report.get("abandoned_now"):
-        console.print(f"marked abandoned now (their process is gone): runs "
-                      f"{', '.join(map(str, report['abandoned_now']))}")
+        click.echo(f"marked abandoned now (their process is gone): runs "
+                   f"{', '.join(map(str, report['abandoned_now']))}")
     if report["recent_runs"]:
-        runs = Table("run", "job", "status", "started", title="recent runs")
-        for r in report["recent_runs"]:
-            runs.add_row(str(r["run_id"]), r["job"], r["status"], str(r["started_at"]))
-        console.print(runs)
+        echo_table(["run", "job", "status", "started"],
+                   [[str(r["run_id"]), r["job"], r["status"], cell_text(plain_value(
+                       r["started_at"]))] for r in report["recent_runs"]],
+                   right=[True, False, False, False], title="recent runs")
 
 
 @db.command()
-@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
-@click.option("--table", "tables", multiple=True, help="Only these tables (repeatable).")
+@format_option(json_alias=True)
+@click.option("--table", "tables", multiple=True,
+              help="Only these tables (repeatable); an unknown one exits 2 listing the tables.")
 @pass_state
-def checksum(state: CliState, as_json: bool, tables: tuple[str, ...]) -> None:
-    """A deterministic digest per data table (same content, same digest)."""
-    from stocksdb.db.checksum import database_checksums
+def checksum(state: CliState, fmt: str, tables: tuple[str, ...]) -> None:
+    """A deterministic digest per data table (same content, same digest). JSON: {table: {rows,
+    digest}}."""
+    import pandas as pd
+
+    from stocksdb.db.checksum import data_tables, table_checksum
     from stocksdb.db.connection import connect
 
     with connect(state.dsn()) as conn:
-        sums = database_checksums(conn)
-    chosen = [sums[t] for t in sorted(sums) if not tables or t in tables]
-    if as_json:
-        click.echo(json.dumps({c.table: {"rows": c.rows, "digest": c.digest} for c in chosen},
-                              indent=2))
-        return
-    for c in chosen:
-        click.echo(f"{c.table:32} {c.rows:>12}  {c.digest}")
+        known = data_tables(conn)
+        unknown = [t for t in tables if t not in known]
+        if unknown:
+            raise click.BadParameter(f"no data table {', '.join(map(repr, unknown))}; the "
+                                     f"tables are: {', '.join(known)}", param_hint="--table")
+        chosen = [table_checksum(conn, t) for t in known if not tables or t in tables]
+    frame = pd.DataFrame([(c.table, c.rows, c.digest) for c in chosen],
+                         columns=["table", "rows", "digest"])
+    echo_frame(frame, fmt, document={c.table: {"rows": c.rows, "digest": c.digest}
+                                     for c in chosen})

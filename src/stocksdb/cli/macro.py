@@ -7,7 +7,7 @@ from datetime import datetime
 import click
 
 from stocksdb.cli import CliState, pass_state
-from stocksdb.cli.options import echo_frame, format_option
+from stocksdb.cli.options import cell_text, echo_frame, format_option
 
 
 @click.command()
@@ -18,7 +18,7 @@ from stocksdb.cli.options import echo_frame, format_option
               help="Last observation date.")
 @click.option("--as-of", "as_of", type=click.DateTime(["%Y-%m-%d"]), default=None,
               help="Each date's value as published on this date (ALFRED); default: the latest.")
-@format_option()
+@format_option(json_alias=True)
 @pass_state
 def macro(state: CliState, series: tuple[str, ...], start: datetime | None,
           end: datetime | None, as_of: datetime | None, fmt: str) -> None:
@@ -30,5 +30,5 @@ def macro(state: CliState, series: tuple[str, ...], start: datetime | None,
         frame = read_macro_frame(conn, list(series), start=start.date() if start else None,
                                  end=end.date() if end else None,
                                  as_of=as_of.date() if as_of else None)
-    echo_frame(frame, fmt, [str(c) for c in frame.columns],
-               lambda name, v, row: "missing" if name == "value" and row["missing"] else str(v))
+    echo_frame(frame, fmt, None, lambda name, v, row: "missing"
+               if name == "value" and row["missing"] else cell_text(v))

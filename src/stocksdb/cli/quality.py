@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 import click
 
 from stocksdb.cli import CliState, pass_state
+from stocksdb.cli.options import echo_report, format_option
 
 if TYPE_CHECKING:
     from stocksdb.foundation.scoring import IngestQualityReport
@@ -31,7 +31,7 @@ def _today_in_new_york() -> date:
 
 
 @click.command()
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@format_option(json_alias=True)
 @click.option("--fail-on", type=click.Choice(["warn", "error"]), default="error",
               show_default=True,
               help="The lowest status that exits 2: `warn` makes a warning fail too.")
@@ -43,23 +43,22 @@ def _today_in_new_york() -> date:
 @click.option("--error", "error", type=click.FloatRange(0, 1), default=0.6, show_default=True,
               help="A dimension scoring below this is an error.")
 @pass_state
-def quality(state: CliState, as_json: bool, fail_on: str, as_of: datetime | None, warn: float,
+def quality(state: CliState, fmt: str, fail_on: str, as_of: datetime | None, warn: float,
             error: float) -> int:
     """Grade each dimension of the warehouse (daily_bars, fundamentals, macro) by coverage and
     freshness, score = min(coverage, freshness), and flag feed anomalies of recent runs
     (stalled, drop, stale); docs/quality.md has the formula and codes. Read-only. Exit 0 when
-    ok or warn, 2 when error (or warn with --fail-on warn)."""
+    ok or warn, 2 when error (or warn with --fail-on warn). CSV: one row per dimension."""
     from stocksdb.db.connection import connect
     from stocksdb.db.ingest_history import read_ingest_quality
 
     day = as_of.date() if as_of else _today_in_new_york()
     with connect(state.dsn()) as conn:
         report = read_ingest_quality(conn, as_of=day, warn=warn, error=error)
-    if as_json:
-        click.echo(json.dumps({"as_of": day.isoformat(), **report.as_dict()}, indent=2,
-                              default=str))
-    else:
-        _render(report, day)
+    document = {"as_of": day.isoformat(), **report.as_dict()}
+    echo_report(fmt, document=document, rows=document["dimensions"],
+                columns=["dimension", "status", "score", "coverage", "freshness", "lag",
+                         "messages"], render=lambda: _render(report, day))
     return exit_code(report.status.value, fail_on)
 
 

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -11,6 +10,7 @@ from typing import TYPE_CHECKING
 import click
 
 from stocksdb.cli import CliState, pass_state
+from stocksdb.cli.options import echo_report, format_option
 from stocksdb.cli.quality import exit_code
 
 if TYPE_CHECKING:
@@ -38,26 +38,26 @@ _COLOUR = {"ok": "green", "warning": "yellow", "error": "red"}
 @click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Pricing cache directory (default: $STOCKSDB_HOME/cache/pricing).")
 @click.option("--refresh", is_flag=True, help="Ignore a cached vendor dataset and pull again.")
-@click.option("--json", "as_json", is_flag=True, help="Print the reconciliation as JSON.")
+@format_option(json_alias=True)
 @pass_state
 def reconcile(state: CliState, vendor: str, symbols: str, start: datetime | None,
               end: datetime | None, tolerance: float, fail_on: str, cache_dir: Path | None,
-              refresh: bool, as_json: bool) -> int:
+              refresh: bool, fmt: str) -> int:
     """Compare the warehouse's daily closes of --symbols with --vendor's, on the vendor's price
     basis (our raw bars with our splits), and the dividends and splits each reports. Findings
     go to ingestion.quality_findings under a `reconcile` run; docs/quality.md has the codes.
     Exit 0 when ok or warn, 2 when a close differs by more than --tolerance (or warn with
-    --fail-on warn)."""
+    --fail-on warn). CSV: one row per drifting session."""
     from stocksdb.ops.reconcile import reconcile_warehouse
 
     report = reconcile_warehouse(state.settings, state.dsn(), vendor=vendor, symbols=symbols,
                                  start=start.date() if start else None,
                                  end=end.date() if end else None, tolerance=tolerance,
                                  cache_dir=cache_dir, refresh=refresh)
-    if as_json:
-        click.echo(json.dumps(report.as_json(), indent=2, default=str))
-    else:
-        _render(report)
+    document = report.as_json()
+    echo_report(fmt, document=document, rows=document["rows"],
+                columns=["symbol", "session", "ours", "theirs", "relative_difference",
+                         "severity"], render=lambda: _render(report))
     return exit_code(_STATUS[report.result.status.value], fail_on)
 
 

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
 from stocksdb.cli import CliState, pass_state
-from stocksdb.cli.options import adjustment_method_option
+from stocksdb.cli.options import adjustment_method_option, echo_report, format_option
 from stocksdb.domain.adjustments import DEFAULT_METHOD, AdjustmentMethod
 
 
@@ -16,10 +14,11 @@ from stocksdb.domain.adjustments import DEFAULT_METHOD, AdjustmentMethod
 @adjustment_method_option(
     default=None,
     help=f"Adjustment method to check for (adjustment_factors_daily; default {DEFAULT_METHOD}).")
-@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+@format_option(json_alias=True)
 @pass_state
-def validate(state: CliState, job: str, method: AdjustmentMethod | None, as_json: bool) -> int:
-    """Run JOB's pre-gate (read-only). Exit 0 when no check fails, 3 when one does."""
+def validate(state: CliState, job: str, method: AdjustmentMethod | None, fmt: str) -> int:
+    """Run JOB's pre-gate (read-only). Exit 0 when no check fails, 3 when one does. CSV: one
+    row per check."""
     from stocksdb.db.connection import connect
     from stocksdb.gates.gate import run_gate
     from stocksdb.jobs.registry import get_job
@@ -28,26 +27,22 @@ def validate(state: CliState, job: str, method: AdjustmentMethod | None, as_json
     with connect(state.dsn()) as conn:
         context = entry.gate_context(method=method)
         report = run_gate(conn, entry.pre_gate, "pre", context)
-    if as_json:
-        click.echo(json.dumps({"job": job, "phase": "pre", "passed": report.passed,
-                               "results": [r.as_dict() for r in report.results]}, indent=2,
-                              default=str))
-    else:
-        _render(report)
+    results = [r.as_dict() for r in report.results]
+    echo_report(fmt, document={"job": job, "phase": "pre", "passed": report.passed,
+                               "results": results},
+                rows=results, columns=["check", "status", "failed", "reason", "examples"],
+                render=lambda: _render(report))
     return 0 if report.passed else 3
 
 
 def _render(report: object) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
+    from stocksdb.cli.options import cell_text, echo_table, plain_value
     from stocksdb.gates.gate import GateReport
 
     assert isinstance(report, GateReport)
     colour = {"pass": "green", "warn": "yellow", "fail": "red"}
-    table = Table("check", "status", "failed", "reason", "examples",
-                  title=f"pre-gate of {report.job}")
-    for r in report.results:
-        table.add_row(r.check, f"[{colour[r.status.value]}]{r.status.value}[/]", str(r.failed),
-                      r.reason, ", ".join(map(str, r.examples[:3])))
-    Console().print(table)
+    rows = [[r.check, f"[{colour[r.status.value]}]{r.status.value}[/]", str(r.failed),
+             r.reason, cell_text(plain_value(list(r.examples[:3])))] for r in report.results]
+    echo_table(["check", "status", "failed", "reason", "examples"], rows,
+               wrap=[False, False, False, False, True], right=[False, False, True, False, False],
+               title=f"pre-gate of {report.job}", markup=True)
