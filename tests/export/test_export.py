@@ -204,3 +204,21 @@ def test_fundamentals_export_carries_every_version_and_yoy(export_market: Export
     assert got == {k[:3]: (as_float(k[3]), as_float(k[4])) for k in want}
     years = {r["year"] for r in table.select(["year"]).to_pylist()}
     assert years == {d.year for _, d, *_ in want}
+
+
+def test_small_chunks_give_the_same_file_in_key_order(export_market: ExportMarket,
+                                                      tmp_path: Path) -> None:
+    """Read 7 securities at a time, a year's file gets one row group per chunk and the same
+    rows as one chunk gives, sorted by (security_id, trade_date)."""
+    import pyarrow.parquet as pq
+
+    export_dataset(export_market.dsn, "prices", tmp_path / "one")
+    export_dataset(export_market.dsn, "prices", tmp_path / "many", chunk_securities=7)
+    for year in (2023, 2024):
+        one = pq.read_table(tmp_path / "one" / f"year={year}" / "part-0.parquet")
+        many = pq.ParquetFile(tmp_path / "many" / f"year={year}" / "part-0.parquet")
+        assert many.metadata.num_row_groups > 1
+        assert many.read().equals(one)
+        keys = list(zip(one["security_id"].to_pylist(), one["trade_date"].to_pylist(),
+                        strict=True))
+        assert keys == sorted(keys) and len(set(keys)) == len(keys)

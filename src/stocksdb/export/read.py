@@ -4,7 +4,8 @@ Reads: the dataset's tables (DatasetSpec.reads) with `COPY (SELECT ...) TO STDOU
 csv)`, parsed by pyarrow's C++ CSV reader straight into the spec's Arrow types: no Python
 object per value. The caller's session sets extra_float_digits > 0, so every float8 is printed
 in its shortest form that reads back to the same double (PostgreSQL >= 12): exact.
-Memory: one chunk, at most CHUNK_SECURITIES securities over one year (about 250,000 bars).
+Memory: one chunk at a time, `size` securities over at most one year (export_dataset's
+`chunk_securities`, 1,000 by default: about 250,000 bars).
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from psycopg import sql
 
 from stocksdb.export.datasets import DatasetSpec, range_condition
 
-CHUNK_SECURITIES = 1000
 # [low, high) of security_id; None is unbounded (ids of rows missing from securities too).
 IdRange = tuple[int | None, int | None]
 
@@ -31,11 +31,11 @@ def arrow_schema(spec: DatasetSpec) -> pa.Schema:
     return pa.schema([(c.name, pa.type_for_alias(c.arrow_type)) for c in spec.columns])
 
 
-def id_ranges(conn: psycopg.Connection[Any]) -> list[IdRange]:
-    """Consecutive ranges of CHUNK_SECURITIES securities, open at both ends."""
+def id_ranges(conn: psycopg.Connection[Any], size: int) -> list[IdRange]:
+    """Consecutive ranges of `size` securities, open at both ends."""
     ids = [r[0] for r in conn.execute(
         "SELECT security_id FROM stocks_research.securities ORDER BY 1").fetchall()]
-    edges: list[int | None] = [None, *ids[CHUNK_SECURITIES::CHUNK_SECURITIES], None]
+    edges: list[int | None] = [None, *ids[size::size], None]
     return list(zip(edges[:-1], edges[1:], strict=True))
 
 

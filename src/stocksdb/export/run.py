@@ -33,17 +33,20 @@ from stocksdb.export.manifest import ExportFile, ExportManifest, SourceChecksum
 from stocksdb.export.target import check_target, publish, staging_dir
 
 log = logging.getLogger("stocksdb.export")
+CHUNK_SECURITIES = 1000   # per chunk: ~250,000 bars a year, ~30 MB of CSV and as much Arrow
 
 
 def export_dataset(dsn: str, dataset: str, out: Path, *, start: date | None = None,
                    end: date | None = None, adjusted: bool = False,
-                   method: AdjustmentMethod | str | None = None,
-                   overwrite: bool = False) -> ExportManifest:
+                   method: AdjustmentMethod | str | None = None, overwrite: bool = False,
+                   chunk_securities: int = CHUNK_SECURITIES) -> ExportManifest:
     """Write `dataset` (prices, factors or fundamentals) rows dated start..end (inclusive,
     either open) to `out` as year=YYYY/part-0.parquet files and `_manifest.json`.
 
     `adjusted` (prices only) adds each bar's factors of `method` (default crsp) and its
     adjusted prices and volume. An empty range writes only the manifest, with a warning.
+    Rows are read `chunk_securities` securities by one year at a time (the memory bound);
+    each chunk is a row group of its year's file.
 
     Raises:
         InputError: unknown dataset, `adjusted` for another dataset, an unknown method, or no
@@ -56,12 +59,16 @@ def export_dataset(dsn: str, dataset: str, out: Path, *, start: date | None = No
     if start is not None and end is not None and end < start:
         raise DateOutOfRangeError(f"parameter `end` is {end}, earlier than `start` ({start}); "
                                   "pass an end on or after the start")
+    if chunk_securities < 1:
+        raise InputError(f"parameter `chunk_securities` is {chunk_securities!r}, expected at "
+                         "least 1")
     previous = check_target(out, overwrite=overwrite)
     with connect(dsn) as conn, _snapshot(conn), staging_dir(out) as tmp:
         if chosen is not None:
             _require_factors(conn, chosen)
         bounds = date_bounds(conn, spec, start, end)
-        files = _write_files(conn, spec, bounds, tmp) if bounds is not None else []
+        files = _write_files(conn, spec, bounds, tmp, chunk_securities) \
+            if bounds is not None else []
         manifest = ExportManifest(
             out=out, dataset=spec.name, table=spec.table, date_column=spec.date_column,
             created_at=datetime.now(UTC), start=start, end=end, adjusted=chosen is not None,
@@ -117,12 +124,12 @@ def _require_factors(conn: psycopg.Connection[Any], method: AdjustmentMethod) ->
 
 
 def _write_files(conn: psycopg.Connection[Any], spec: DatasetSpec, bounds: tuple[date, date],
-                 root: Path) -> list[ExportFile]:
+                 root: Path, chunk_securities: int) -> list[ExportFile]:
     """One file per year of `bounds` (first and last date with rows), chunk by chunk."""
     from stocksdb.export.read import arrow_schema, id_ranges, read_chunks
     from stocksdb.export.write import write_year
 
-    ranges, schema, files = id_ranges(conn), arrow_schema(spec), []
+    ranges, schema, files = id_ranges(conn, chunk_securities), arrow_schema(spec), []
     for year in range(bounds[0].year, bounds[1].year + 1):
         first, last = max(bounds[0], date(year, 1, 1)), min(bounds[1], date(year, 12, 31))
         written = write_year(root, year, read_chunks(conn, spec, first, last, ranges), schema)
