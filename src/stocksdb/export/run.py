@@ -56,12 +56,7 @@ def export_dataset(dsn: str, dataset: str, out: Path, *, start: date | None = No
         ExportNotConfirmedError: `out` holds an export and `overwrite` is false.
     """
     spec, chosen = _spec(dataset, adjusted, method)
-    if start is not None and end is not None and end < start:
-        raise DateOutOfRangeError(f"parameter `end` is {end}, earlier than `start` ({start}); "
-                                  "pass an end on or after the start")
-    if chunk_securities < 1:
-        raise InputError(f"parameter `chunk_securities` is {chunk_securities!r}, expected at "
-                         "least 1")
+    _check_bounds(start, end, chunk_securities)
     previous = check_target(out, overwrite=overwrite)
     with connect(dsn) as conn, _snapshot(conn), staging_dir(out) as tmp:
         if chosen is not None:
@@ -84,6 +79,15 @@ def export_dataset(dsn: str, dataset: str, out: Path, *, start: date | None = No
     for warning in manifest.warnings:
         log.warning("export %s: %s", spec.name, warning)
     return manifest
+
+
+def _check_bounds(start: date | None, end: date | None, chunk_securities: int) -> None:
+    if start is not None and end is not None and end < start:
+        raise DateOutOfRangeError(f"parameter `end` is {end}, earlier than `start` ({start}); "
+                                  "pass an end on or after the start")
+    if chunk_securities < 1:
+        raise InputError(f"parameter `chunk_securities` is {chunk_securities!r}, expected at "
+                         "least 1")
 
 
 def _spec(dataset: str, adjusted: bool, method: AdjustmentMethod | str | None
