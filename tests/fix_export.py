@@ -31,6 +31,7 @@ class ExportMarket:
     """The loaded database and the sample it came from."""
 
     dsn: str
+    database: str
     root: Path
     cases: dict[str, Any]
 
@@ -56,5 +57,13 @@ def export_market(pg_server: PgServer, template_db: str,
     dsn = pg_server.dsn(name)
     load_all(dsn, root)
     cases = json.loads((root / "manifest.json").read_text())["cases"]
-    yield ExportMarket(dsn, root, cases)
+    yield ExportMarket(dsn, name, root, cases)
+    pg_server.drop_family(name)
+
+
+@pytest.fixture
+def export_market_copy(pg_server: PgServer, export_market: ExportMarket) -> Iterator[ExportMarket]:
+    """A private copy of the loaded market's database, for a test that changes it."""
+    name = pg_server.clone(export_market.database, prefix="xc_")
+    yield ExportMarket(pg_server.dsn(name), name, export_market.root, export_market.cases)
     pg_server.drop_family(name)

@@ -107,3 +107,19 @@ def test_json_prints_the_manifest_written(export_market: ExportMarket, tmp_path:
                                 "first_date": "2023-12-01", "last_date": "2024-01-31"}
     assert printed["adjusted"] is True and printed["adjustment_method"] == "crsp"
     assert sorted(printed["rows_per_partition"]) == ["year=2023", "year=2024"]
+
+
+def test_a_failed_overwrite_keeps_the_previous_export(
+        export_market: ExportMarket, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An export that fails after it started building (no exdate_close factors) leaves the
+    export in --out byte for byte, and no temporary directory beside it."""
+    out = tmp_path / "out"
+    code, _, err = stocksdb(capsys, "--dsn", export_market.dsn, "export", "prices", "--out",
+                            str(out))
+    assert code == 0, err
+    before = {p: (out / p).read_bytes() for p in tree(out)}
+    code, _, err = stocksdb(capsys, "--dsn", export_market.dsn, "export", "prices", "--out",
+                            str(out), "--overwrite", "--adjusted", "--method", "exdate_close")
+    assert code == 2, err
+    assert {p: (out / p).read_bytes() for p in tree(out)} == before
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]

@@ -222,3 +222,49 @@ def test_small_chunks_give_the_same_file_in_key_order(export_market: ExportMarke
         keys = list(zip(one["security_id"].to_pylist(), one["trade_date"].to_pylist(),
                         strict=True))
         assert keys == sorted(keys) and len(set(keys)) == len(keys)
+
+
+def test_bars_without_a_factor_export_with_null_adjusted_columns(
+        export_market_copy: ExportMarket, tmp_path: Path) -> None:
+    """Factors missing for one session (prices loaded after the factors run): those bars are
+    still exported, raw, with null factors and adj_* columns, and the manifest warns with
+    their count."""
+    dsn = export_market_copy.dsn
+    with connect(dsn, autocommit=True) as conn:
+        deleted = conn.execute("DELETE FROM adjustment_factors_daily WHERE trade_date = "
+                               "'2024-02-29'").rowcount
+    (bars,), = sql_rows(dsn, "SELECT count(*) FROM prices_daily")
+    manifest = export_dataset(dsn, "prices", tmp_path / "out", adjusted=True)
+    got = read_back(tmp_path / "out")
+    unadjusted = got[got["price_factor"].isna()]
+    assert len(got) == bars and deleted > 0
+    assert set(unadjusted["trade_date"]) == {date(2024, 2, 29)} and len(unadjusted) == deleted
+    assert unadjusted["adj_close"].isna().all() and unadjusted["close"].notna().all()
+    assert any(w.startswith(f"{deleted} bar(s) have no crsp factor") for w in manifest.warnings)
+
+
+def test_range_digest_changes_only_with_rows_inside_the_range(
+        export_market_copy: ExportMarket, tmp_path: Path) -> None:
+    """Changing a bar outside January 2024 changes prices_daily's table digest but not the
+    January export's range digest; changing one inside changes both."""
+    dsn = export_market_copy.dsn
+
+    def digests(name: str) -> tuple[str, str]:
+        export_dataset(dsn, "prices", tmp_path / name, start=date(2024, 1, 1),
+                       end=date(2024, 1, 31))
+        body = manifest_of(tmp_path / name)["source_checksum"]
+        return body["tables"]["prices_daily"]["digest"], body["range"]["digest"]
+
+    def bump(day: str) -> None:
+        with connect(dsn, autocommit=True) as conn:
+            conn.execute("UPDATE prices_daily SET volume = volume + 1 WHERE trade_date = %s "
+                         "AND security_id = (SELECT min(security_id) FROM prices_daily "
+                         "WHERE trade_date = %s)", (day, day))
+
+    table0, range0 = digests("before")
+    bump("2024-02-01")
+    table1, range1 = digests("outside")
+    bump("2024-01-31")
+    table2, range2 = digests("inside")
+    assert table1 != table0 and range1 == range0
+    assert table2 != table1 and range2 != range1

@@ -57,6 +57,7 @@ def export_dataset(dsn: str, dataset: str, out: Path, *, start: date | None = No
     """
     spec, chosen = _spec(dataset, adjusted, method)
     _check_bounds(start, end, chunk_securities)
+    out = Path(out).resolve()   # '.' or 'x/..' have no name to build a sibling from
     previous = check_target(out, overwrite=overwrite)
     with connect(dsn) as conn, _snapshot(conn), staging_dir(out) as tmp:
         if chosen is not None:
