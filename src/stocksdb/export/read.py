@@ -66,7 +66,7 @@ def _read_chunk(conn: psycopg.Connection[Any], spec: DatasetSpec,
     convert = pacsv.ConvertOptions(column_types=schema, true_values=["t"], false_values=["f"],
                                    null_values=[""], strings_can_be_null=True,
                                    quoted_strings_can_be_null=False)
-    table = pacsv.read_csv(pa.BufferReader(buf.getvalue()),
+    table = pacsv.read_csv(pa.BufferReader(pa.py_buffer(buf.getbuffer())),
                            read_options=pacsv.ReadOptions(column_names=schema.names),
                            convert_options=convert)
     return table.cast(schema)
