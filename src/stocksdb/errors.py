@@ -4,7 +4,8 @@ StocksdbError
  ├─ ConfigError ── MissingCredentialError, BackboneUnavailableError (institutional mode lacks
  │                Redis or Kafka)
  ├─ InputError ── DateOutOfRangeError, InvalidIdentifierError, InputFileError, RolePowersError,
- │                UnsupportedSourceError (a job's --source it does not have; exit 2)
+ │                UnsupportedSourceError (a job's --source it does not have; exit 2),
+ │                ExportTargetError (--out is a file or a non-empty non-export directory)
  │                                     InputFileError ── BackupIntegrityError,
  │                                                       FileTooLargeError,
  │                                                       ReferenceDataError
@@ -15,7 +16,8 @@ StocksdbError
  ├─ BackupError ── BackupToolError, BackupCopyError, RestoreFailedError
  │                 a backup not written; pg_dump / pg_restore failed; the backup is complete but
  │                 its --copy-to copy failed; a restore failed before its swap (target unchanged)
- ├─ NotConfirmedError ── RestoreNotConfirmedError   destructive command without --yes (exit 1)
+ ├─ NotConfirmedError ── RestoreNotConfirmedError, ExportNotConfirmedError
+ │                        destructive command without --yes / --overwrite (exit 1)
  ├─ RebuildFailedError                 a cold rebuild failed after its drop (names the backup)
  └─ DatabaseStateError ── MigrationChecksumError, SchemaVersionError (exit 3), UnknownJobError,
                           RestoreValidationError, ReaderVerificationError
@@ -71,6 +73,11 @@ class InvalidIdentifierError(InputError):
 
 class UnsupportedSourceError(InputError):
     """`--source` names a source the job does not have (a usage error)."""
+
+
+class ExportTargetError(InputError):
+    """`stocksdb export --out` names a file, or a non-empty directory that is not an export
+    (--overwrite replaces only a previous export)."""
 
 
 class InputFileError(InputError):
@@ -219,6 +226,10 @@ class RestoreNotConfirmedError(NotConfirmedError):
         self.database = database
         self.server = server
         self.row_counts = dict(row_counts) if row_counts is not None else None
+
+
+class ExportNotConfirmedError(NotConfirmedError):
+    """--out already holds an export and --overwrite was not given; nothing was written."""
 
 
 class RestoreValidationError(DatabaseStateError):

@@ -58,3 +58,18 @@ def test_every_data_table_has_a_digest(conn: psycopg.Connection[Any]) -> None:
     sums = database_checksums(conn)
     assert {"securities", "ticker_history", "prices_daily", "corporate_actions"} <= set(sums)
     assert all(s.rows == 0 for s in sums.values())
+
+
+def test_digest_of_a_condition_is_that_of_a_table_holding_only_its_rows(
+        conn: psycopg.Connection[Any]) -> None:
+    """table_checksum(where=...) over Apple and Meta equals the whole table's digest once IBM
+    is deleted (what an export's range digest relies on)."""
+    from psycopg import sql
+
+    insert(conn, ROWS)
+    part = table_checksum(conn, "securities", where=sql.SQL("security_id <= 2"))
+    whole_before = table_checksum(conn, "securities")
+    conn.execute("DELETE FROM securities WHERE security_id = 3")
+    whole_after = table_checksum(conn, "securities")
+    assert part == whole_after and part.rows == 2
+    assert part != whole_before

@@ -102,6 +102,7 @@ def _register() -> None:
         cache,
         db,
         doctor,
+        export,
         fetch,
         ingest,
         jobs,
@@ -130,6 +131,7 @@ def _register() -> None:
     cli.add_command(prices.prices)
     cli.add_command(prices.fundamentals)
     cli.add_command(macro.macro)
+    cli.add_command(export.export)
     cli.add_command(fetch.fetch)
     cli.add_command(doctor.doctor)
     cli.add_command(backbone.backbone)

@@ -48,16 +48,18 @@ def _content_columns(conn: psycopg.Connection[Any], schema: str, table: str) -> 
 
 
 def table_checksum(conn: psycopg.Connection[Any], table: str,
-                   schema: str = DATA_SCHEMA) -> TableChecksum:
-    """Digest of one table's content columns."""
+                   schema: str = DATA_SCHEMA, *,
+                   where: sql.Composable | None = None) -> TableChecksum:
+    """Digest of one table's content columns; with `where` (a condition on its columns), the
+    digest the table would have if it held only those rows (an export's range checksum)."""
     cols = _content_columns(conn, schema, table)
     row_expr = sql.SQL("md5(ROW({})::text)").format(sql.SQL(", ").join(map(sql.Identifier, cols)))
     query = sql.SQL(
         "SELECT count(*), "
         "coalesce(sum(('x' || substr(h, 1, 15))::bit(60)::bigint), 0), "
         "coalesce(sum(('x' || substr(h, 16, 15))::bit(60)::bigint), 0) "
-        "FROM (SELECT {row} AS h FROM {tbl}) t"
-    ).format(row=row_expr, tbl=sql.Identifier(schema, table))
+        "FROM (SELECT {row} AS h FROM {tbl} WHERE {where}) t"
+    ).format(row=row_expr, tbl=sql.Identifier(schema, table), where=where or sql.SQL("TRUE"))
     row = conn.execute(query).fetchone()
     assert row is not None
     count, s1, s2 = row
