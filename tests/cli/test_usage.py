@@ -188,3 +188,51 @@ def test_library_messages_name_keyword_arguments(db: str, market: Path,
         with pytest.raises(InputError, match="after `end`"):
             read_prices_frame(conn, symbols=["AAPL"], start=date(2024, 1, 4),
                               end=date(2024, 1, 2), adjusted=False)
+
+
+def filer_listed_after_filing(root: Path) -> tuple[str, str, str, str]:
+    """(ticker, composite FIGI, first filed date, listing date) of a sample company that filed
+    with the SEC before its ticker's first day, read from the sample's own files."""
+    import csv
+
+    securities = {r["cik"]: r for r in csv.DictReader(
+        (root / "reference/securities.csv").open(encoding="utf-8"))}
+    history = list(csv.DictReader((root / "reference/ticker_history.csv").open(encoding="utf-8")))
+    for path in sorted((root / "fundamentals/companyfacts").glob("CIK*.json")):
+        facts = json.loads(path.read_text(encoding="utf-8"))["facts"]
+        filed = min(x["filed"] for ns in facts.values() for tag in ns.values()
+                    for unit in tag["units"].values() for x in unit)
+        figi = securities[path.stem.removeprefix("CIK")]["composite_figi"]
+        first = min(h["valid_from"] for h in history if h["composite_figi"] == figi)
+        if filed < first:
+            (ticker,) = {h["ticker"] for h in history if h["composite_figi"] == figi}
+            return ticker, figi, filed, first
+    raise AssertionError("the sample has no company filing before its listing")
+
+
+def test_fundamentals_as_of_before_listing_find_the_company_by_ticker_or_figi(
+        db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A company that filed before it listed: `fundamentals TICKER --as-of` a day between
+    (before its ticker existed) finds it through ticker history, and its composite FIGI finds
+    it too; both print the same filings, none filed after that day."""
+    from stocksdb.sample import generate_sample
+
+    root = tmp_path / "sample"
+    generate_sample(root, securities=50, start=date(2024, 1, 2), end=date(2024, 4, 30), seed=7)
+    for job in ("securities_master", "ticker_history", "fundamentals_quarterly_raw"):
+        code, _, err = stocksdb(capsys, "--dsn", db, "run", job, "--path", str(root))
+        assert code == 0, err
+    assert stocksdb(capsys, "--dsn", db, "run", "fundamentals_derived")[0] == 0
+    ticker, figi, filed, listed = filer_listed_after_filing(root)
+    as_of = (date.fromisoformat(listed) - timedelta(days=1)).isoformat()
+    assert filed <= as_of, (filed, as_of)
+    code, out, err = stocksdb(capsys, "--dsn", db, "fundamentals", ticker, "--as-of", as_of,
+                              "--format", "json")
+    assert code == 0, err
+    by_ticker = json.loads(out)
+    assert by_ticker and all(r["filed_date"][:10] <= as_of for r in by_ticker), by_ticker
+    code, out, err = stocksdb(capsys, "--dsn", db, "fundamentals", figi, "--as-of", as_of,
+                              "--format", "json")
+    assert code == 0, err
+    by_figi = json.loads(out)
+    assert [r["period_end"] for r in by_figi] == [r["period_end"] for r in by_ticker]
