@@ -236,3 +236,19 @@ def test_fundamentals_as_of_before_listing_find_the_company_by_ticker_or_figi(
     assert code == 0, err
     by_figi = json.loads(out)
     assert [r["period_end"] for r in by_figi] == [r["period_end"] for r in by_ticker]
+
+
+def test_sample_into_a_directory_holding_one_keeps_it_unless_options_differ(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`stocksdb sample DIR` where `make demo` already wrote one: kept, exit 0, nothing
+    rewritten; the same with an option equal to the sample's; an option that differs exits 2
+    naming it."""
+    root = tmp_path / "sample"
+    assert stocksdb(capsys, "sample", str(root), "--securities", "50")[0] == 0
+    manifest = (root / "manifest.json").stat().st_mtime_ns
+    code, out, err = stocksdb(capsys, "sample", str(root))
+    assert code == 0 and "kept as it is" in out and "securities 50" in out, err
+    assert stocksdb(capsys, "sample", str(root), "--seed", "7")[0] == 0
+    code, _, err = stocksdb(capsys, "sample", str(root), "--securities", "60")
+    assert code == 2 and "--securities 60 (it has 50)" in err, err
+    assert (root / "manifest.json").stat().st_mtime_ns == manifest
