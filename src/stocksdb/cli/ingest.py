@@ -128,14 +128,17 @@ def _day(value: datetime | None) -> date | None:
               help="First date (prices_daily; trading_sessions: default the first loaded day "
                    "file).")
 @click.option("--end", type=click.DateTime(["%Y-%m-%d"]), default=None,
-              help="Last date; default: the latest session that has a file (trading_sessions: "
-                   "the last loaded day file).")
+              help="Last date; default: the latest day file on or after --start, else the last "
+                   "completed XNYS session; a later date is brought back to that session "
+                   "(trading_sessions: default the last loaded day file).")
 @click.option("--days", type=click.IntRange(min=1), default=None,
-              help="The last N XNYS sessions up to --end (instead of --start).")
+              help="The last N XNYS sessions up to --end, default the last completed session "
+                   "(instead of --start); its file missing exits 1.")
 @click.option("--series", callback=_symbols, default=None, metavar="A,B",
               help="Macro series ids, e.g. GDP,CPIAUCSL (jobs that take them: `stocksdb jobs`).")
 @click.option("--symbols", callback=_symbols, default=None, metavar="A,B",
-              help="Only these tickers: an explicit, logged, non-authoritative override.")
+              help="Only these tickers: an explicit, logged, non-authoritative override. None "
+                   "in ticker_history exits 2; some not: a warning naming them.")
 @adjustment_method_option(
     default=None,
     help=f"Dividend adjustment method (adjustment_factors_daily; default {DEFAULT_METHOD}).")
