@@ -49,7 +49,6 @@ log = logging.getLogger("stocksdb.jobs.prices")
 _LOCK_NAMESPACE = 0x5052  # advisory xact lock per (namespace, date): one writer per date
 
 
-
 @dataclass
 class PricesTally:
     """Running totals of a prices_daily run (the completion summary)."""
