@@ -1,20 +1,34 @@
 # stocksdb: two commands set everything up on a fresh machine: `make demo` and `make test`.
+# `make demo` installs the runtime dependencies only; test, lint and bench add the dev extra.
+# Each install has its stamp, so neither repeats until pyproject.toml changes.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
+RUNTIME_STAMP := $(VENV)/.installed-runtime
+DEV_STAMP     := $(VENV)/.installed-dev
+PIP    := $(BIN)/python -m pip install --progress-bar on
 SAMPLE ?= sample
 export STOCKSDB_HOME ?= $(CURDIR)/.stocksdb
 
-.PHONY: venv demo test lint bench bench-scale clean stop
+.PHONY: venv dev demo test lint bench bench-scale clean stop
 
-venv: $(STAMP)
+venv: $(RUNTIME_STAMP)
 
-$(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+dev: $(DEV_STAMP)
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(RUNTIME_STAMP): pyproject.toml | $(BIN)/python
+	@echo "installing stocksdb and its runtime dependencies into $(VENV) (a few minutes the first time)"
+	$(PIP) --upgrade pip
+	$(PIP) -e .
+	touch $@
+
+$(DEV_STAMP): pyproject.toml $(RUNTIME_STAMP)
+	@echo "installing the dev tools (pytest, ruff, mypy, ...) into $(VENV)"
+	$(PIP) -e '.[dev]'
+	touch $@
 
 demo: venv
 	$(BIN)/stocksdb db start
@@ -24,18 +38,18 @@ demo: venv
 	@echo "quality report (open it in a browser):"
 	$(BIN)/stocksdb report --out reports/latest
 
-test: venv
+test: dev
 	$(BIN)/python -m pytest -q
 
-lint: venv
+lint: dev
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy src tests bench
 
-bench: venv
+bench: dev
 	$(BIN)/python bench/run.py
 
 # Five years of the full universe (issue 16); the market is generated once under bench/data/.
-bench-scale: venv
+bench-scale: dev
 	$(BIN)/python bench/bench_scale.py
 
 stop: venv

@@ -25,8 +25,9 @@ COLUMNS = ("symbol", "ticker", "composite_figi", "security_id", "trade_date", "o
 
 
 def resolve_symbols(conn: psycopg.Connection[Any], symbols: Sequence[str],
-                    as_of: date) -> dict[str, int]:
-    """symbol -> security_id point in time (see module docstring).
+                    as_of: date, *, as_of_given: bool = True) -> dict[str, int]:
+    """symbol -> security_id point in time (see module docstring). `as_of_given`: the caller
+    chose `as_of` (else it is a default, and the error suggests choosing one).
 
     Raises:
         InputError: a symbol no security held on or before `as_of`.
@@ -37,9 +38,16 @@ def resolve_symbols(conn: psycopg.Connection[Any], symbols: Sequence[str],
     found = {s: sid for s, sid in held.items() if sid is not None}
     missing = [s for s in wanted if s not in found]
     if missing:
-        raise InputError(f"symbol(s) {missing} named no security on or before {as_of}; check "
-                         "the spelling or pass --as-of")
+        raise _unheld(missing, as_of, as_of_given)
     return {s: int(found[s]) for s in wanted}
+
+
+def _unheld(missing: Sequence[str], as_of: date, as_of_given: bool) -> InputError:
+    head = f"symbol(s) {list(missing)} named no security on or before {as_of}; check the spelling"
+    if as_of_given:
+        return InputError(head + " or the date")
+    return InputError(head + " or pass as_of= a date it was listed",
+                      cli_message=head + " or pass --as-of a date it was listed")
 
 
 def _figi_ids(conn: psycopg.Connection[Any], figis: Sequence[str]) -> dict[str, int]:
@@ -70,8 +78,14 @@ def read_prices_frame(conn: psycopg.Connection[Any], *, symbols: Sequence[str] |
     """
     if not symbols and not figis:
         raise InputError("pass symbols=... or figis=... (or both)")
+    if start is not None and end is not None and start > end:
+        raise InputError(f"parameter `start` is {start}, after `end` {end}; pass a start on or "
+                         "before the end",
+                         cli_message=f"--start {start} is after --end {end}; pass a --start on "
+                                     "or before --end")
     start, end = start or date(1900, 1, 1), end or date.today()
-    keys = {**(resolve_symbols(conn, symbols, as_of or end) if symbols else {}),
+    keys = {**(resolve_symbols(conn, symbols, as_of or end, as_of_given=as_of is not None)
+               if symbols else {}),
             **(_figi_ids(conn, figis) if figis else {})}
     chosen = _parse_method(method)
     if adjusted:
@@ -122,25 +136,28 @@ def _require_factors(conn: psycopg.Connection[Any], method: AdjustmentMethod) ->
     row = conn.execute("SELECT EXISTS (SELECT 1 FROM stocks_research.adjustment_factors_daily "
                        "WHERE method = %s)", (method,)).fetchone()
     if not (row and row[0]):
-        raise InputError(f"no adjustment factors stored for method {method.value!r}; run "
-                         f"`stocksdb run adjustment_factors_daily --method {method}`, or read raw "
-                         "bars (adjusted=False, `stocksdb prices --raw`)")
+        head = (f"no adjustment factors stored for method {method.value!r}; run `stocksdb run "
+                f"adjustment_factors_daily --method {method}`")
+        raise InputError(head + " or pass adjusted=False for raw bars",
+                         cli_message=head + " or pass --raw for raw bars")
 
 
 def read_fundamentals_frame(conn: psycopg.Connection[Any], *, symbols: Sequence[str],
                             as_of: date | None = None) -> pd.DataFrame:
     """Quarterly revenue and diluted EPS with YoY, as known on `as_of` (default: today), for
-    symbols resolved point in time on that date.
+    symbols resolved point in time on that date; a ticker first listed after `as_of` (a
+    company files before it lists) is its first holder, and a composite FIGI names its
+    security.
 
     Raises:
-        InputError: a symbol no security held on or before `as_of`.
+        InputError: a symbol that is neither a ticker of ticker_history nor a composite FIGI.
     """
     from dataclasses import asdict
 
     from stocksdb.db.queries import read_fundamentals
 
     day = as_of or date.today()
-    keys = resolve_symbols(conn, symbols, day)
+    keys = _resolve_filers(conn, symbols, day)
     by_id = {sid: key for key, sid in keys.items()}
     rows = []
     for r in read_fundamentals(conn, list(keys.values()), as_of=day):
@@ -149,3 +166,31 @@ def read_fundamentals_frame(conn: psycopg.Connection[Any], *, symbols: Sequence[
                      **asdict(r.quarter), "revenue_yoy": yoy.get("revenue_yoy"),
                      "eps_diluted_yoy": yoy.get("eps_diluted_yoy")})
     return pd.DataFrame(rows)
+
+
+def _resolve_filers(conn: psycopg.Connection[Any], symbols: Sequence[str],
+                    as_of: date) -> dict[str, int]:
+    """symbol -> security_id for fundamentals: point in time; else, for a company that filed
+    before its listing, the first security the ticker named after `as_of`; else a composite
+    FIGI.
+
+    Raises:
+        InputError: a name that is none of these.
+    """
+    wanted = [s.strip().upper() for s in symbols]
+    intervals = read_ticker_intervals(conn, tickers=wanted)
+    found: dict[str, int] = {}
+    for s in wanted:
+        sid = intervals.last_holder(s, as_of) or intervals.next_holder(s, as_of)
+        if sid is not None:
+            found[s] = int(sid)
+    rest = [s for s in wanted if s not in found]
+    if rest:
+        found |= {str(f): int(i) for f, i in conn.execute(
+            "SELECT composite_figi, security_id FROM stocks_research.securities "
+            "WHERE composite_figi = ANY(%s)", (rest,)).fetchall()}
+    missing = [s for s in wanted if s not in found]
+    if missing:
+        raise InputError(f"symbol(s) {missing} are neither a ticker of ticker_history nor a "
+                         "composite FIGI of securities; check the spelling")
+    return {s: found[s] for s in wanted}

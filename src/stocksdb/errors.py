@@ -38,6 +38,9 @@ class StocksdbError(Exception):
     """Base class of every error stocksdb raises on purpose."""
 
     exit_code = 1
+    # The message phrased for a command-line user (flags such as --as-of, where str() names
+    # keyword arguments such as as_of=); None when one wording serves both. The CLI prints it.
+    cli_message: str | None = None
 
 
 class ConfigError(StocksdbError):
@@ -61,6 +64,10 @@ class InputError(StocksdbError):
     """A user-supplied parameter or input file is unusable as a whole."""
 
     exit_code = 2
+
+    def __init__(self, message: str, *, cli_message: str | None = None) -> None:
+        super().__init__(message)
+        self.cli_message = cli_message
 
 
 class DateOutOfRangeError(InputError):

@@ -181,3 +181,36 @@ def test_a_perturbed_close_is_reported_on_its_day(
                             "--cache-dir", str(tmp_path / "cache"))
     assert code == 2
     assert "UOW      2024-03-05" in out and "+5.00%" in out, out
+
+
+def test_symbols_naming_no_security_exit_2_before_any_vendor_call(
+        capsys: pytest.CaptureFixture[str], pg_server: PgServer, hydrated: str,
+        sample_dir: Path, yahoo: HTTPServer, tmp_path: Path) -> None:
+    """--symbols NOPE,ZZZZ (tickers the sample never had) exits 2 naming both and --symbols,
+    and Yahoo is never called."""
+    serve(yahoo, sample_dir)
+    code, _, err = stocksdb(capsys, "--dsn", pg_server.dsn(hydrated), "reconcile", "--vendor",
+                            "yahoo", "--symbols", "NOPE,zzzz", "--start", "2024-01-02",
+                            "--end", "2024-03-28", "--cache-dir", str(tmp_path / "cache"))
+    assert code == 2, err
+    assert "--symbols" in err and "NOPE" in err and "ZZZZ" in err, err
+    assert "Traceback" not in err and len(yahoo.log) == 0
+
+
+def test_symbols_partly_unknown_warn_and_reconcile_the_rest(
+        capsys: pytest.CaptureFixture[str], pg_server: PgServer, hydrated: str,
+        sample_dir: Path, yahoo: HTTPServer, tmp_path: Path) -> None:
+    """--symbols UOW,NOPE reconciles UOW alone (61 shared sessions, no drift) and warns that
+    NOPE named no security; exit 0."""
+    serve(yahoo, sample_dir)
+    code, out, err = stocksdb(capsys, "--dsn", pg_server.dsn(hydrated), "reconcile",
+                              "--vendor", "yahoo", "--symbols", "UOW,NOPE", "--start",
+                              "2024-01-02", "--end", "2024-03-28", "--cache-dir",
+                              str(tmp_path / "cache"), "--json")
+    assert code == 0, err
+    warning = next((line for line in err.splitlines() if "NOPE" in line), "")
+    assert "WARNING" in warning and "skipped" in warning, err
+    report = json.loads(out)
+    drift = {f["symbol"]: f["metrics"]["shared"] for f in report["findings"]
+             if "shared" in f.get("metrics", {})}
+    assert drift == {"UOW": 61}, report["findings"]

@@ -71,10 +71,10 @@ def test_republished_file_converges_to_clean_load(pg_server: object, template_db
         pg_server.drop(clean)
 
 
-def test_daily_increment_loads_only_the_latest_session(db: str, market: Path) -> None:
-    """--days 1 loads the latest session that has a file, and nothing else."""
+def test_daily_increment_loads_only_the_session_of_end(db: str, market: Path) -> None:
+    """--days 1 --end D loads the session D, and nothing else."""
     load_reference(db, market)
-    report = prices(db, market, days=1)
+    report = prices(db, market, days=1, end=date(2024, 1, 4))
     assert report.status == "succeeded"
     assert {t for _, t, _ in ohlcv_bars(db)} == {"2024-01-04"}
 

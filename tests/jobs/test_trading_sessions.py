@@ -229,3 +229,16 @@ def test_bootstrap_runs_trading_sessions_over_the_loaded_range(db: str, market: 
     assert details["checks"]["post"] == {"prices_daily.dates_are_sessions": "pass",
                                          "trading_sessions.day_files_accounted": "pass"}
     assert coverage(db)["XNYS"] == "{[2024-01-02,2024-01-05)}"
+
+
+def test_start_after_the_loaded_files_without_end_names_the_default_end(
+        db: str, market: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--start after the last loaded day file (2024-01-04) and no --end: exit 2 saying the
+    default --end is that file's date, not blaming an `end` the user never gave."""
+    load_reference(db, market)
+    prices(db, market, start=date(2024, 1, 2), end=date(2024, 1, 4))
+    code, _, err = stocksdb(capsys, "--dsn", db, "run", "trading_sessions", "--start",
+                            "2024-02-01")
+    assert code == 2, err
+    assert "--start 2024-02-01 is after the last loaded day file (2024-01-04)" in err, err
+    assert "parameter `end`" not in err, err

@@ -1,9 +1,10 @@
 """The `stocksdb` command line: a thin shell over the library.
 
-Global options: --dsn, --log-format text|json, --debug. Exit codes: 0 ok, 1 error (or a run with
-failed dates), 2 usage, 3 a gate refused (a schema behind or ahead of the code included). Every
-error is translated here and only here, into one `error: ...` line (with the traceback before
-it under --debug): ours by their message and exit_code, the rest by cli/failures.py.
+Global options: --dsn, --log-format text|json, --quiet, --debug. Exit codes: 0 ok, 1 error (or a
+run with failed dates), 2 usage, 3 a gate refused (a schema behind or ahead of the code
+included). Every error is translated here and only here, into one `error: ...` line (with the
+traceback before it under --debug): ours by their message (`cli_message` when they have one,
+naming flags instead of keyword arguments) and exit_code, the rest by cli/failures.py.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ class CliState:
     settings: Settings
     debug: bool = False
     log_format: str = "text"
+    quiet: bool = False          # only warnings and errors on stderr; no progress bar
 
     def dsn(self) -> str:
         """The configured database (starting the embedded server when it is the one)."""
@@ -51,12 +53,14 @@ class _JsonFormatter(logging.Formatter):
                            "message": record.getMessage()})
 
 
-def setup_logging(log_format: str, debug: bool, secrets: Iterable[str] = ()) -> None:
+def setup_logging(log_format: str, debug: bool, secrets: Iterable[str] = (), *,
+                  quiet: bool = False) -> None:
     """Log to stderr: rich on a terminal, plain lines otherwise, or JSON lines; every record
-    redacted (known `secrets`, credential-shaped values) before it is written."""
+    redacted (known `secrets`, credential-shaped values) before it is written. `quiet`: only
+    warnings and errors (`debug` wins over it)."""
     from stocksdb.redact import RedactingFilter
 
-    level = logging.DEBUG if debug else logging.INFO
+    level = logging.DEBUG if debug else logging.WARNING if quiet else logging.INFO
     root = logging.getLogger("stocksdb")
     root.handlers.clear()
     root.setLevel(level)
@@ -84,15 +88,17 @@ def setup_logging(log_format: str, debug: bool, secrets: Iterable[str] = ()) -> 
                    "else TIMESCALEDB_HOST & co, else PG*, else embedded).")
 @click.option("--log-format", type=click.Choice(["text", "json"]), default="text",
               show_default=True, help="Log line format on stderr.")
+@click.option("--quiet", "-q", is_flag=True,
+              help="Only warnings and errors on stderr (no progress); results still print.")
 @click.option("--debug", is_flag=True, help="Debug logging and tracebacks on errors.")
 @click.pass_context
-def cli(ctx: click.Context, dsn: str | None, log_format: str, debug: bool) -> None:
+def cli(ctx: click.Context, dsn: str | None, log_format: str, quiet: bool, debug: bool) -> None:
     """stocksdb: a research-grade warehouse of US-equity market data on PostgreSQL."""
     from stocksdb.redact import configured_secrets
 
     settings = Settings.from_env(os.environ, dsn=dsn)
-    setup_logging(log_format, debug, configured_secrets(settings))
-    ctx.obj = CliState(settings, debug=debug, log_format=log_format)
+    setup_logging(log_format, debug, configured_secrets(settings), quiet=quiet)
+    ctx.obj = CliState(settings, debug=debug, log_format=log_format, quiet=quiet)
 
 
 def _register() -> None:
@@ -177,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
 def _report(exc: Exception, debug: bool, secrets: Iterable[str] = ()) -> int:
     """Print `error: <one line>` (after the traceback with --debug); the exit code."""
     if isinstance(exc, StocksdbError):
-        message, code = str(exc), exc.exit_code
+        message, code = exc.cli_message or str(exc), exc.exit_code
     else:
         from stocksdb.cli.failures import describe_failure
 

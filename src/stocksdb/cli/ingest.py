@@ -18,6 +18,8 @@ from stocksdb.cli.options import adjustment_method_option
 from stocksdb.domain.adjustments import DEFAULT_METHOD, AdjustmentMethod
 
 if TYPE_CHECKING:
+    from rich.progress import Progress
+
     from stocksdb.db.sync import MergeCounts
     from stocksdb.jobs.base import ProgressFn
 
@@ -33,23 +35,57 @@ def _symbols(_: click.Context, __: click.Parameter, value: str | None) -> tuple[
     return symbols
 
 
+def describe_session(session: date, outcome: str, counts: MergeCounts | None) -> str:
+    """One short sentence about a session of a dated job, for a log line."""
+    if counts is None:
+        return f"{session} {outcome}, nothing written"
+    return (f"{session} loaded: {counts.inserted} new, {counts.updated} changed, "
+            f"{counts.unchanged} unchanged, {counts.deleted} deleted bars")
+
+
+class _LogProgress:
+    """Off a terminal (or with a bar unwanted): one short log line per session."""
+
+    def __init__(self) -> None:
+        self.done, self.of = 0, 0
+
+    def total(self, sessions: int) -> None:
+        self.of = sessions
+
+    def __call__(self, session: date, outcome: str, counts: MergeCounts | None) -> None:
+        self.done += 1
+        log.info("%s (%d of %d)", describe_session(session, outcome, counts), self.done,
+                 self.of)
+
+
+class _BarProgress:
+    """On a terminal: a rich progress bar over the run's sessions."""
+
+    def __init__(self, bar: Progress) -> None:
+        self.bar = bar
+        self.task = bar.add_task("sessions", total=None)
+
+    def total(self, sessions: int) -> None:
+        self.bar.update(self.task, total=sessions)
+
+    def __call__(self, session: date, outcome: str, counts: MergeCounts | None) -> None:
+        self.bar.update(self.task, advance=1, description=f"{session} {outcome}")
+
+
 @contextmanager
-def _progress(total_hint: bool) -> Iterator[ProgressFn]:
-    """A rich progress bar on a terminal; plain log lines otherwise."""
-    if not (total_hint and sys.stderr.isatty()):
-        def plain(session: date, outcome: str, counts: MergeCounts | None) -> None:
-            log.info("%s %s%s", session, outcome, f" {counts}" if counts else "")
-        yield plain
+def _progress(dated: bool, quiet: bool) -> Iterator[ProgressFn | None]:
+    """A rich progress bar on a terminal; plain log lines otherwise; nothing with --quiet."""
+    if quiet or not dated:
+        yield None
+        return
+    if not sys.stderr.isatty():
+        yield _LogProgress()
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   transient=True) as bar:
-        task = bar.add_task("sessions", total=None)
-
-        def step(session: date, outcome: str, counts: MergeCounts | None) -> None:
-            bar.update(task, advance=1, description=f"{session} {outcome}")
-        yield step
+        yield _BarProgress(bar)
 
 
 @contextmanager
@@ -92,14 +128,17 @@ def _day(value: datetime | None) -> date | None:
               help="First date (prices_daily; trading_sessions: default the first loaded day "
                    "file).")
 @click.option("--end", type=click.DateTime(["%Y-%m-%d"]), default=None,
-              help="Last date; default: the latest session that has a file (trading_sessions: "
-                   "the last loaded day file).")
+              help="Last date; default: the latest day file on or after --start, else the last "
+                   "completed XNYS session; a later date is brought back to that session "
+                   "(trading_sessions: default the last loaded day file).")
 @click.option("--days", type=click.IntRange(min=1), default=None,
-              help="The last N XNYS sessions up to --end (instead of --start).")
+              help="The last N XNYS sessions up to --end, default the last completed session "
+                   "(instead of --start); its file missing exits 1.")
 @click.option("--series", callback=_symbols, default=None, metavar="A,B",
               help="Macro series ids, e.g. GDP,CPIAUCSL (jobs that take them: `stocksdb jobs`).")
 @click.option("--symbols", callback=_symbols, default=None, metavar="A,B",
-              help="Only these tickers: an explicit, logged, non-authoritative override.")
+              help="Only these tickers: an explicit, logged, non-authoritative override. None "
+                   "in ticker_history exits 2; some not: a warning naming them.")
 @adjustment_method_option(
     default=None,
     help=f"Dividend adjustment method (adjustment_factors_daily; default {DEFAULT_METHOD}).")
@@ -131,7 +170,7 @@ def run(state: CliState, job: str, source: str | None, path: Path | None,
                          days=days, symbols=symbols, series=series, method=method,
                          max_shrink=max_shrink, no_wait=no_wait)
     try:
-        with _sigterm_interrupts(), _progress(get_job(job).dated) as progress:
+        with _sigterm_interrupts(), _progress(get_job(job).dated, state.quiet) as progress:
             report = run_job(state.settings, state.dsn(), request, progress=progress)
     except KeyboardInterrupt:
         click.echo(f"{job}: interrupted; the date being written was rolled back and the run "

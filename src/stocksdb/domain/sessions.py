@@ -106,6 +106,17 @@ def last_sessions(n: int, end: date, exchange: str = DEFAULT_EXCHANGE, *,
     return [ts.date() for ts in window]
 
 
+def last_completed_session(now: datetime, exchange: str = DEFAULT_EXCHANGE) -> date:
+    """The latest session of `exchange` that had closed at `now` (an aware instant): on a
+    Saturday, Friday's; on a Tuesday before the close, Monday's."""
+    cal = get_calendar(exchange)
+    local_day = now.astimezone(cal.tz).date()
+    session = cal.date_to_session(local_day.isoformat(), direction="previous")
+    if cal.session_close(session) > now:
+        session = cal.previous_session(session)
+    return date.fromisoformat(str(session.date()))
+
+
 def session_times(start: date, end: date,
                   exchange: str = DEFAULT_EXCHANGE) -> list[SessionTimes]:
     """Every session start..end inclusive of `exchange`'s calendar with its open and close

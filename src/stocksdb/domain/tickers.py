@@ -154,6 +154,13 @@ class TickerIntervals:
                        if iv.valid_from <= day), None)
         return SecurityId(before.security_id) if before else None
 
+    def next_holder(self, ticker: str, day: date) -> SecurityId | None:
+        """The first security `ticker` named after `day` (e.g. a company that filed before
+        its listing), or None."""
+        later = [iv for iv in self._by_ticker.get(ticker.upper(), ()) if iv.valid_from > day]
+        first = min(later, key=lambda iv: iv.valid_from, default=None)
+        return SecurityId(first.security_id) if first else None
+
     def on(self, day: date) -> dict[str, SecurityId]:
         """Every ticker valid on `day` -> the security it named (one entry per ticker)."""
         ordinal = day.toordinal()

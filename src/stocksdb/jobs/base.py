@@ -13,11 +13,11 @@ import logging
 import math
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import psycopg
 from psycopg.types.json import Jsonb
@@ -34,8 +34,15 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("stocksdb.jobs")
 
-# Called after each session of a dated job: (session, 'ok'|'failed'|'missing', counts or None).
-ProgressFn = Callable[[date, str, MergeCounts | None], None]
+class ProgressFn(Protocol):
+    """How a dated job reports its walk: `total` once the sessions are known, then a call
+    after each session with its outcome ('ok' | 'failed' | 'missing') and counts (or None)."""
+
+    def total(self, sessions: int) -> None:
+        """The number of sessions the run will walk."""
+
+    def __call__(self, session: date, outcome: str, counts: MergeCounts | None) -> None:
+        """One session done."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -29,34 +29,24 @@ from stocksdb.db.sessions import read_known_sessions
 from stocksdb.db.sync import MergeCounts
 from stocksdb.domain.frames import records
 from stocksdb.domain.reasons import Reason
-from stocksdb.domain.sessions import KnownSessions, last_sessions, sessions_in_range
 from stocksdb.domain.tickers import TickerIntervals
-from stocksdb.errors import InputError
 from stocksdb.gates import checks as c
 from stocksdb.jobs.base import JobContext, Outcome, Rejected
 from stocksdb.jobs.prices_merge import Payload, merge_day
 from stocksdb.jobs.prices_prepare import Prepared, prepare_session
+from stocksdb.jobs.prices_scope import (
+    DEFAULT_MAX_SHRINK,
+    PricesOptions,
+    check_symbols,
+    resolve_sessions,
+)
 from stocksdb.jobs.prices_ticks import RunTickScan, record_false_ticks
 from stocksdb.jobs.registry import Job
 from stocksdb.quality.prices import DayCheck
-from stocksdb.sources.flatfiles import DEFAULT_MAX_FILE_BYTES, DayFile, DayFileStore, DayRows
+from stocksdb.sources.flatfiles import DayFile, DayFileStore, DayRows
 
 log = logging.getLogger("stocksdb.jobs.prices")
 _LOCK_NAMESPACE = 0x5052  # advisory xact lock per (namespace, date): one writer per date
-DEFAULT_MAX_SHRINK = 0.02
-
-
-
-@dataclass(frozen=True, kw_only=True)
-class PricesOptions:
-    """Date range and scope of a prices_daily run."""
-
-    start: date | None = None
-    end: date | None = None
-    days: int | None = None
-    symbols: tuple[str, ...] | None = None
-    max_shrink: float = DEFAULT_MAX_SHRINK  # fraction of a date's stored bars a run may delete
-    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES  # decompressed; a bigger file fails its date
 
 
 @dataclass
@@ -83,37 +73,6 @@ class PricesTally:
             "rows_skipped_by_symbols": self.skipped_by_symbols,
             "false_ticks": self.false_ticks,
         }
-
-
-# Where a run's expected sessions come from: the trading_sessions table around a date (None
-# where it does not cover it; db/sessions.py read_known_sessions), else the calendar.
-KnownFor = Callable[[date], KnownSessions | None]
-
-
-def _no_table(_: date) -> KnownSessions | None:
-    return None
-
-
-def resolve_sessions(store: DayFileStore, opts: PricesOptions,
-                     known_for: KnownFor = _no_table) -> list[date]:
-    """The XNYS sessions a run covers: the stored trading sessions where the table covers
-    the range (`known_for(end)`), else the exchange_calendars calendar.
-
-    Raises:
-        InputError: neither a range nor --days, or no day file to anchor --days on.
-    """
-    if opts.days is not None:
-        end = opts.end or store.latest_date(until=date.today())
-        if end is None:
-            raise InputError("--days needs a day file to end on and none was found; "
-                             "pass --end or check the source")
-        return last_sessions(opts.days, end, known=known_for(end))
-    if opts.start is None:
-        raise InputError("prices_daily needs --start (with --end) or --days N")
-    end = opts.end or store.latest_date(until=date.today()) or opts.start
-    if end < opts.start:
-        raise InputError(f"parameter `end` is {end}, before `start` {opts.start}")
-    return sessions_in_range(opts.start, end, known=known_for(end))
 
 
 def _rejected_rows(prep: Prepared, day: DayFile, session: date, source: str,
@@ -271,7 +230,8 @@ def options_of(ctx: JobContext) -> PricesOptions:
     r = ctx.request
     return PricesOptions(start=r.start, end=r.end, days=r.days, symbols=r.symbols,
                          max_file_bytes=ctx.settings.max_file_bytes,
-                         **({} if r.max_shrink is None else {"max_shrink": r.max_shrink}))
+                         max_shrink=DEFAULT_MAX_SHRINK if r.max_shrink is None
+                         else r.max_shrink)
 
 
 def run_prices_daily(ctx: JobContext, store: DayFileStore) -> Outcome:
@@ -279,14 +239,17 @@ def run_prices_daily(ctx: JobContext, store: DayFileStore) -> Outcome:
     missing)."""
     opts, progress = options_of(ctx), ctx.progress
     sessions = resolve_sessions(store, opts, lambda end: read_known_sessions(ctx.conn, end))
+    intervals = read_ticker_intervals(ctx.conn)
+    check_symbols(opts.symbols, intervals)
     if opts.symbols:
         log.warning("--symbols given: loading only %d symbol(s) %s; this run is "
                     "non-authoritative and deletes nothing", len(opts.symbols),
                     ",".join(opts.symbols[:10]))
     log.info("prices_daily: %d session(s) %s .. %s from %s", len(sessions),
              sessions[0] if sessions else "-", sessions[-1] if sessions else "-", store.source)
-    intervals = read_ticker_intervals(ctx.conn)
     tally = PricesTally(sessions=len(sessions))
+    if progress:
+        progress.total(len(sessions))
     t0 = time.monotonic()
     ticks = _start_tick_scan(ctx, sessions, opts)
     for prep in _prepared(store, sessions, intervals, opts, ctx.run_id):

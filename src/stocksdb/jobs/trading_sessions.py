@@ -56,6 +56,9 @@ def resolve_range(conn: psycopg.Connection[Any], request: RunRequest) -> tuple[d
             raise InputError("trading_sessions takes its default range from prices_daily's "
                              "loaded day files and none is loaded; pass --start and --end")
         start, end = start or span[0], end or span[1]
+    if end < start and request.end is None:
+        raise InputError(f"--start {start} is after the last loaded day file ({end}), the "
+                         "default --end; pass an --end on or after --start")
     if end < start:
         raise InputError(f"parameter `end` is {end}, before `start` {start}; pass an `end` "
                          "on or after it")

@@ -14,6 +14,7 @@ parameters and can be listed or deleted together like any job's.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -26,6 +27,8 @@ from psycopg.types.json import Jsonb
 
 from stocksdb.api import read_prices_frame
 from stocksdb.config import Settings
+from stocksdb.db.queries import read_ticker_intervals
+from stocksdb.errors import InputError
 from stocksdb.foundation.base import (
     Dividend,
     PriceBasis,
@@ -47,6 +50,7 @@ from stocksdb.foundation.reconcile import (
 )
 from stocksdb.foundation.vendors import get_provider
 
+log = logging.getLogger("stocksdb.reconcile")
 JOB = "reconcile"
 DRIFT_CHECK, EVENTS_CHECK = "reconcile.drift", "reconcile.events"
 # reason codes (docs/quality.md)
@@ -96,12 +100,14 @@ def reconcile_warehouse(settings: Settings, dsn: str, *, vendor: str,
     with the warehouse on the vendor's price basis and store the findings.
 
     Raises:
-        InputError: bad symbols or window, a symbol no security held, an unknown vendor.
+        InputError: bad symbols or window, no symbol that named a security (some that did
+            not: skipped, with a warning), an unknown vendor.
         SourceError: the vendor failed.
     """
-    wanted = parse_symbols(symbols)
     first, last = resolve_window(start=start, end=end, today=today(),
                                  lookback_days=None if start else DEFAULT_LOOKBACK_DAYS)
+    with psycopg.connect(dsn) as conn:
+        wanted = known_symbols(conn, parse_symbols(symbols), last)
     provider = get_provider(vendor, settings)
     cache = PricingCache(cache_dir or settings.cache_dir / "pricing")
     pulled = PricingPipeline(provider, cache, today=today).run(
@@ -118,6 +124,26 @@ def reconcile_warehouse(settings: Settings, dsn: str, *, vendor: str,
                   "end": last.isoformat(), "tolerance": tolerance}
         run_id, count = write_reconciliation(conn, result, params, started)
     return ReconcileReport(run_id, first, last, count, result)
+
+
+def known_symbols(conn: psycopg.Connection[Any], symbols: Sequence[str], as_of: date
+                  ) -> list[str]:
+    """`symbols` that named a security on or before `as_of`; the others are named in a
+    warning (before any vendor call: a typo should not cost a download).
+
+    Raises:
+        InputError: none of them did.
+    """
+    intervals = read_ticker_intervals(conn, tickers=list(symbols))
+    unknown = [s for s in symbols if intervals.last_holder(s, as_of) is None]
+    if len(unknown) == len(symbols):
+        tail = (f"named no security on or before {as_of}: {', '.join(unknown)}; check the "
+                "spelling (`stocksdb prices` and ticker_history know the tickers)")
+        raise InputError(f"parameter `symbols` {tail}", cli_message=f"--symbols {tail}")
+    if unknown:
+        log.warning("%d symbol(s) named no security on or before %s, skipped: %s",
+                    len(unknown), as_of, ", ".join(unknown))
+    return [s for s in symbols if s not in unknown]
 
 
 def read_warehouse_frame(conn: psycopg.Connection[Any], symbols: Sequence[str], start: date,
