@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from tests.fix_cli import stocksdb
-from tests.test_readme import README
+
+README = Path(__file__).resolve().parents[1] / "README.md"
 
 # Lines the test stands in for, and why.
 STAND_INS = {

@@ -160,11 +160,11 @@ def test_prices_with_start_after_end_is_a_usage_error(
 
 def test_prices_messages_name_flags_not_keyword_arguments(
         db: str, market: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """--adjusted without factors says to drop --adjusted (never `adjusted=False`); an unknown
+    """--adjusted without factors says to pass --raw (never `adjusted=False`); an unknown
     symbol suggests --as-of only when it was not passed."""
     load_reference(capsys, db, market)
     code, _, err = stocksdb(capsys, "--dsn", db, "prices", "AAPL", "--adjusted")
-    assert code == 2 and "--adjusted" in err and "adjusted=False" not in err, err
+    assert code == 2 and "--raw" in err and "adjusted=False" not in err, err
     code, _, err = stocksdb(capsys, "--dsn", db, "prices", "NOPE")
     assert code == 2 and "--as-of" in err and "as_of=" not in err, err
     code, _, err = stocksdb(capsys, "--dsn", db, "prices", "META", "--as-of", "2020-01-02")
