@@ -200,3 +200,29 @@ def test_from_settings_uses_the_embedded_server_and_degrades_when_it_cannot_star
     finally:
         EmbeddedValkey(home / "valkey").stop()
         shutil.rmtree(home, ignore_errors=True)
+
+
+def test_a_hit_is_one_mget_and_a_bump_replaces_the_entry_in_place(
+        query_cache: QueryCache, valkey_server: EmbeddedValkey) -> None:
+    """The server's own command statistics: a hit costs exactly one MGET (the counters and the
+    entry together), nothing else. After a bump the same key holds the new result, its first
+    line the new version."""
+    load = Loader([1])
+    query_cache.fetch("one_trip", {"x": 1}, ["t_one_trip"], load, JSON)
+    with redis.Redis.from_url(valkey_server.url()) as client:
+        client.config_resetstat()
+        assert query_cache.fetch("one_trip", {"x": 1}, ["t_one_trip"], load, JSON) == [1]
+        stats = {k: v["calls"] for k, v in client.info("commandstats").items()}
+        stats.pop("cmdstat_info", None)           # the INFO just sent
+        stats.pop("cmdstat_config|resetstat", None)
+        stats.pop("cmdstat_config", None)
+        assert stats == {"cmdstat_mget": 1}, stats
+        key = query_cache.key("one_trip", {"x": 1}, ["t_one_trip"], JSON)
+        bumped = query_cache.bump(["t_one_trip"])
+        assert bumped is not None
+        [version] = bumped.values()
+        load.value = [2]
+        assert query_cache.fetch("one_trip", {"x": 1}, ["t_one_trip"], load, JSON) == [2]
+        stored = client.get(key)
+    assert load.calls == 2
+    assert stored == b'{"t_one_trip":%d}\n[2]' % version

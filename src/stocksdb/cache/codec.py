@@ -33,10 +33,11 @@ class FrameCodec:
 
     A frame with the default index (0..n-1) and plain column names, the read API's frames,
     is written without pandas' metadata: what decoding it would rebuild is the default index,
-    and the dtypes Arrow alone cannot tell (pandas' nullable Int64 and the like), which the
-    stream's own `stocksdb.dtypes` metadata names instead. Decoding such a stream is then one
-    single-threaded Arrow conversion and a cast of those columns, about a third of the time
-    of pandas' metadata path (docs/performance.md). Any other frame keeps pandas' metadata.
+    and the dtypes a plain Arrow conversion does not give back (pandas' nullable Int64 and the
+    like), which the stream's own `stocksdb.dtypes` metadata names instead. Decoding such a
+    stream is then one single-threaded Arrow conversion and a cast of those columns, about a
+    quarter of the time of pandas' metadata path (docs/cache.md). Any other frame keeps
+    pandas' metadata.
     """
 
     name = "arrow-ipc-2"
@@ -47,8 +48,11 @@ class FrameCodec:
 
         if _plain(value):
             table = pa.Table.from_pandas(value, preserve_index=False)
-            cast = {str(c): str(t) for c, t in value.dtypes.items()
-                    if isinstance(t, pd.api.extensions.ExtensionDtype)}
+            # The dtypes a plain conversion does not give back (tried here, on the miss path,
+            # so that a hit casts nothing it need not).
+            plain = table.to_pandas(use_threads=False, ignore_metadata=True).dtypes
+            cast = {str(c): str(t) for (c, t), back in zip(value.dtypes.items(), plain,
+                                                             strict=True) if t != back}
             table = table.replace_schema_metadata({self._DTYPES: json.dumps(cast).encode()})
         else:
             table = pa.Table.from_pandas(value)
@@ -67,8 +71,7 @@ class FrameCodec:
         else:
             frame = table.to_pandas(use_threads=False, ignore_metadata=True)
             for column, dtype in json.loads(cast).items():
-                if str(frame[column].dtype) != dtype:
-                    frame[column] = frame[column].astype(dtype)
+                frame[column] = frame[column].astype(dtype)
         if not isinstance(frame, pd.DataFrame):
             raise TypeError(f"cached value decoded to {type(frame).__name__}, not a DataFrame")
         return frame

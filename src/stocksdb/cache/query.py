@@ -4,12 +4,14 @@ In:  a query name, its parameters, the warehouse tables it reads, a loader that 
      codec. Out: the loader's result, from Redis when a current copy is there.
 
 Keys. Each table has a data-version counter, `stocksdb:version:<table>` (no TTL). A result is
-stored under `stocksdb:query:<name>:<digest>`, the digest covering the parameters, the current
-versions of the tables the query reads, the codec's format name and the stocksdb version.
+stored under `stocksdb:query:<name>:<digest>`, the digest covering the parameters, the tables
+the query reads, the codec's format name and the stocksdb version; the entry's first line is
+the versions of those tables it was made at, the result follows. A fetch reads the counters
+and the entry in one MGET and uses the entry only when its versions are the current ones.
 After an ingest commits, `bump(tables)` increments the counters of the tables it changed: from
-then on every query reading one of them computes a new key and misses, while queries of other
-tables keep hitting. Old entries are never deleted, only never read again; they carry a TTL
-(`ttl_s`, a day by default) and are the first to go at the server's memory limit.
+then on every query reading one of them misses (and stores its new result in place), while
+queries of other tables keep hitting. Entries carry a TTL (`ttl_s`, a day by default) and are
+the first to go at the server's memory limit.
 
 A counter that does not exist yet starts at a random 48-bit number, not at 0: a server that
 lost its counters (restarted, flushed, or evicted them under a policy that evicts any key)
@@ -144,46 +146,49 @@ class QueryCache:
     def fetch(self, query: str, params: Mapping[str, Any], tables: Sequence[str],
               loader: Callable[[], T], codec: Codec[T]) -> T:
         """The result of `loader` for (`query`, `params`), from Redis when a copy made at the
-        current versions of `tables` is there; else loaded and stored. Never raises for Redis."""
+        current versions of `tables` is there; else loaded and stored. Never raises for Redis.
+
+        A hit is one round trip: one MGET of the tables' version counters and the entry."""
+        key, names = self.key(query, params, tables, codec), sorted(set(tables))
         try:
-            key = self._key(query, params, tables, codec)
-            data = self._call(lambda c: c.get(key))
+            *found, data = self._call(
+                lambda c: c.mget([*(self._version_key(n) for n in names), key]))
+            if any(v is None for v in found):    # a counter to create: nothing can match it
+                versions, data = self._versions(names), None
+            else:
+                versions = {n: int(v) for n, v in zip(names, found, strict=True)}
         except _Unavailable:
             self._count("bypassed")
             return loader()
+        stamp = _stamp(versions)
         if data is not None:
-            try:
-                value = codec.loads(data)
-            except Exception as exc:  # noqa: BLE001 - any doubt about an entry is a miss
-                log.warning("cache entry %s unreadable (%s); reloading", key, exc)
-            else:
-                self._count("hits")
-                return value
+            head, _, body = bytes(data).partition(b"\n")
+            if head == stamp:
+                try:
+                    value = codec.loads(body)
+                except Exception as exc:  # noqa: BLE001 - any doubt about an entry is a miss
+                    log.warning("cache entry %s unreadable (%s); reloading", key, exc)
+                else:
+                    self._count("hits")
+                    return value
         self._count("misses")
         value = loader()
         try:
-            data = codec.dumps(value)
+            encoded = codec.dumps(value)
         except Exception as exc:  # noqa: BLE001 - a result we cannot encode is still returned
             log.warning("cache: %s result not stored, %s cannot encode it: %s", query,
                         codec.name, exc)
         else:
-            self._store(key, data)
+            self._store(key, stamp, encoded)
         return value
 
     def key(self, query: str, params: Mapping[str, Any], tables: Sequence[str],
-            codec: Codec[Any]) -> str | None:
-        """The key of (`query`, `params`) at the current versions of `tables`; None when Redis
-        cannot be reached (the versions are there)."""
-        try:
-            return self._key(query, params, tables, codec)
-        except _Unavailable:
-            return None
-
-    def _key(self, query: str, params: Mapping[str, Any], tables: Sequence[str],
-             codec: Codec[Any]) -> str:
-        versions = self._versions(tables)
-        material = json.dumps({"params": params, "versions": versions, "codec": codec.name,
-                               "stocksdb": __version__}, sort_keys=True, default=str)
+            codec: Codec[Any]) -> str:
+        """The key of (`query`, `params`) reading `tables` with `codec` (no I/O): its entry
+        holds the last result stored, stamped with the table versions it was made at."""
+        material = json.dumps({"params": params, "tables": sorted(set(tables)),
+                               "codec": codec.name, "stocksdb": __version__}, sort_keys=True,
+                              default=str)
         digest = hashlib.sha256(material.encode()).hexdigest()[:32]
         return f"{self.namespace}:query:{query}:{digest}"
 
@@ -269,13 +274,13 @@ class QueryCache:
         self._count("invalidations", len(names))
         return {name: int(value) for name, value in zip(names, values, strict=True)}
 
-    def _store(self, key: str, data: bytes) -> None:
+    def _store(self, key: str, stamp: bytes, data: bytes) -> None:
         if len(data) > self.max_value_bytes:
             log.debug("cache: %s is %d bytes, over %d; not stored", key, len(data),
                       self.max_value_bytes)
             return
         with contextlib.suppress(_Unavailable):
-            self._call(lambda c: c.set(key, data, ex=self.ttl_s))
+            self._call(lambda c: c.set(key, stamp + b"\n" + data, ex=self.ttl_s))
 
     def _evicted_keys(self) -> int | None:
         try:
@@ -335,3 +340,9 @@ class QueryCache:
 
 def _random_start() -> int:
     return secrets.randbits(48) + 1
+
+
+
+def _stamp(versions: Mapping[str, int]) -> bytes:
+    """The table versions an entry was made at, as its first line."""
+    return json.dumps(dict(sorted(versions.items())), separators=(",", ":")).encode()
