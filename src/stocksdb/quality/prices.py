@@ -124,6 +124,16 @@ def _resolve(tickers: pd.Series, symbols: pd.Series) -> pd.Series:
     return pd.Series(out, index=symbols.index)
 
 
+def _valid_tickers(tickers: pd.Series) -> pd.Series:
+    """Which tickers have the form [A-Z0-9][A-Z0-9.-]{0,15}: one vectorized regex in Arrow
+    (a Python call per row took ~5 ms of a 10,000-row session)."""
+    import pyarrow.compute as pc
+
+    text = pa.array(tickers.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+    valid = pc.match_substring_regex(text, r"^[A-Z0-9][A-Z0-9.\-]{0,15}$")
+    return pd.Series(valid.fill_null(False).to_numpy(zero_copy_only=False), index=tickers.index)
+
+
 def check_day(table: pa.Table, session: date, tickers: pd.Series) -> DayCheck:
     """Split a day file's rows into accepted bars and rejected rows with reasons."""
     f = _to_frame(table)
@@ -131,8 +141,7 @@ def check_day(table: pa.Table, session: date, tickers: pd.Series) -> DayCheck:
     _mark(reasons, pd.Series(_non_finite(table), index=f.index), Reason.NON_FINITE_VALUE)
     _mark(reasons, f[list(_NUMERIC)].isna().any(axis=1), Reason.UNPARSEABLE_VALUE)
     _mark(reasons, _out_of_range(f), Reason.VALUE_OUT_OF_RANGE)
-    valid_ticker = f["ticker"].str.fullmatch(r"[A-Z0-9][A-Z0-9.\-]{0,15}")
-    _mark(reasons, ~valid_ticker.fillna(False).astype(bool), Reason.INVALID_TICKER)
+    _mark(reasons, ~_valid_tickers(f["ticker"]), Reason.INVALID_TICKER)
     offset = f["window_start"] - session_midnight_ns(session)
     _mark(reasons, ~((offset >= 0) & (offset < NS_PER_DAY)), Reason.WINDOW_START_MISMATCH)
     _duplicate_reasons(f, reasons)
