@@ -156,16 +156,37 @@ def whole_series_jumped(frame: pd.DataFrame, threshold: float = 6.0) -> set[int]
     return out
 
 
-def streamed_jumped(frame: pd.DataFrame, ids: list[int], margin: float) -> set[int]:
+def whole_series_flaggable(frame: pd.DataFrame, threshold: float = 6.0,
+                           max_run: int = 3) -> set[int]:
+    """Symbols with a jump that detect_false_ticks could flag, by a plain loop over each whole
+    series: a jump of about 100x, or a jump with another of a different sign at most max_run
+    returns before it."""
+    out = set()
+    for symbol, rows in frame.groupby("symbol"):
+        r = np.diff(np.log(rows.sort_values("ts")["close"].to_numpy()))
+        if not len(r):
+            continue
+        jumps = np.abs(np.nan_to_num(compute_robust_z(r, 21))) > threshold
+        for i in map(int, np.flatnonzero(jumps)):
+            unit = abs(abs(r[i]) - math.log(100.0)) <= math.log(1.1)
+            back = any(jumps[j] and np.sign(r[j]) != np.sign(r[i])
+                       for j in range(max(i - max_run, 0), i))
+            if unit or back:
+                out.add(int(str(symbol)))
+    return out
+
+
+def streamed_jumped(frame: pd.DataFrame, ids: list[int], margin: float,
+                    max_run: int | None = None) -> set[int]:
     """JumpScan fed one session at a time, in date order."""
-    scan = JumpScan(np.array(ids), 21, 6.0, margin=margin)
+    scan = JumpScan(np.array(ids), 21, 6.0, margin=margin, max_run=max_run)
     for _, day in frame.sort_values("ts").groupby("ts", sort=True):
         sids = day["symbol"].astype("int64").to_numpy()
         scan.feed(scan.positions(sids), np.log(day["close"].to_numpy()))
     return {int(i) for i in scan.finish()}
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(seed=st.integers(0, 2**31 - 1), n_symbols=st.integers(1, 12),
        n_sessions=st.integers(2, 70))
 def test_the_streamed_scan_finds_exactly_the_jumped_series(seed: int, n_symbols: int,
@@ -190,6 +211,10 @@ def test_the_streamed_scan_finds_exactly_the_jumped_series(seed: int, n_symbols:
     expected = whole_series_jumped(frame)
     assert streamed_jumped(frame, ids, margin=1.0) == expected
     assert streamed_jumped(frame, ids, margin=0.98) >= expected
+    flaggable = whole_series_flaggable(frame)
+    assert streamed_jumped(frame, ids, margin=1.0, max_run=3) == flaggable
+    flagged = {int(t.symbol) for t in detect_false_ticks(frame)}
+    assert flagged <= streamed_jumped(frame, ids, margin=0.98, max_run=3)
 
 
 def test_the_streamed_scan_on_a_known_spike() -> None:
@@ -208,8 +233,10 @@ def test_the_streamed_scan_on_a_known_spike() -> None:
 def test_the_streamed_scan_sees_a_jump_at_every_position() -> None:
     """A 3 % zigzag of 12..40 bars with an 8x jump put at each bar in turn (the start and the
     last ten bars, scored only at `finish`, included): the scan names the series exactly when
-    the whole-series robust z does (the early bars lack the 10 returns a score needs)."""
-    seen = 0
+    the whole-series robust z does (the early bars lack the 10 returns a score needs); and
+    with max_run 3, spikes of 1, 3 and 4 bars that come back exactly when a plain loop over
+    the whole series finds a flaggable jump (a 4-bar spike's way back is too late)."""
+    seen = seen_runs = 0
     for length in (12, 21, 25, 40):
         for at_bar in range(length):
             close = 100.0 * np.exp(0.03 * (np.arange(length) % 2))
@@ -218,4 +245,12 @@ def test_the_streamed_scan_sees_a_jump_at_every_position() -> None:
             expected = whole_series_jumped(frame)
             assert streamed_jumped(frame, [1], margin=1.0) == expected, (length, at_bar)
             seen += bool(expected)
-    assert seen > 60
+            for run in (1, 3, 4):           # a spike of `run` bars that comes back
+                close = 100.0 * np.exp(0.03 * (np.arange(length) % 2))
+                close[at_bar:at_bar + run] *= 8.0
+                frame = pd.DataFrame({"symbol": "1", "ts": range(length), "close": close})
+                flaggable = whole_series_flaggable(frame)
+                assert streamed_jumped(frame, [1], margin=1.0, max_run=3) == flaggable, (
+                    length, at_bar, run)
+                seen_runs += bool(flaggable)
+    assert seen > 60 and seen_runs > 60

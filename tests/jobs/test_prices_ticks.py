@@ -112,7 +112,8 @@ def test_closes_are_split_adjusted_with_corporate_actions(db: str, tmp_path: Pat
         for day in sessions:
             scan.written(conn, day, read_closes(conn, [int(i) for i in scan.scan.ids], day,
                                                 day), [])
-        assert list(scan.scan.finish()) == []
+        assert scan.jumped() == []
+        scan.close()
 
 
 def test_without_the_split_event_the_100x_jump_is_a_unit_warning(db: str,
@@ -182,6 +183,7 @@ def test_the_scan_fed_as_the_run_writes_finds_what_the_whole_range_scan_finds(
                 stored = read_closes(conn, [int(i) for i in scan.scan.ids], day, day)
                 scan.written(conn, day, stored, [])
             streamed = scan.find(conn, sessions)
+            scan.close()
             assert scan.scan.unknown == 0
             assert key(streamed) == key(find_run_false_ticks(conn, sessions)), (first, last)
             total += len(streamed)

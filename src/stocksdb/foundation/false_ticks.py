@@ -171,17 +171,26 @@ class JumpScan:
     series end, exactly as compute_robust_z does on the whole series. A jump counts from
     `margin` x threshold, so the result is a superset of detect_false_ticks' jumped symbols
     even where the two sums of the same log returns round differently.
+
+    With `max_run`, a security counts only when one of its jumps could be flagged: a jump of
+    about 100x (a unit mix-up), or a jump with another of a different sign at most `max_run`
+    returns before it (a way back). detect_false_ticks flags nothing else.
     """
 
     def __init__(self, ids: np.ndarray, window: int = 21, threshold: float = 6.0, *,
-                 margin: float = 0.98) -> None:
+                 margin: float = 0.98, max_run: int | None = None) -> None:
         self.ids = np.unique(np.asarray(ids, dtype="int64"))
-        self._last = np.full(len(self.ids), np.nan)
-        self._buf = np.full((len(self.ids), window), np.nan)
-        self._jumped = np.zeros(len(self.ids), dtype=bool)
+        n = len(self.ids)
+        self._last = np.full(n, np.nan)
+        self._buf = np.full((n, window), np.nan)
+        self._returns = np.zeros(n, dtype="int64")     # returns fed per security
+        self._jumped = np.zeros(n, dtype=bool)
         self._half = window // 2
         self._min_count = max(5, window // 2)
         self._cut = threshold * margin
+        self._max_run = max_run
+        # Per security, the index of its last jump down, flat and up (sign -1, 0, +1).
+        self._last_jump = np.full((n, 3), -(1 << 40), dtype="int64")
         self.unknown = 0          # ids fed that were not in `ids` (the caller must not trust)
 
     def positions(self, ids: np.ndarray) -> np.ndarray:
@@ -206,23 +215,42 @@ class JumpScan:
         buf = self._buf
         buf[rows, :-1] = buf[rows, 1:]
         buf[rows, -1] = logs[had] - prev[had]
-        self._score(rows, buf[rows], self._half)
+        self._returns[rows] += 1
+        after = buf.shape[1] - 1 - self._half
+        self._score(rows, buf[rows], self._half, self._returns[rows] - 1 - after)
 
     def finish(self) -> np.ndarray:
         """The ids with a jump: the last returns of every series scored on cut windows."""
-        for slot in range(self._half + 1, self._buf.shape[1]):
-            self._score(np.arange(len(self.ids)), self._buf[:, slot - self._half:],
-                        self._half)
+        rows, width = np.arange(len(self.ids)), self._buf.shape[1]
+        for slot in range(self._half + 1, width):
+            self._score(rows, self._buf[:, slot - self._half:], self._half,
+                        self._returns - width + slot)
         return self.ids[self._jumped]
 
-    def _score(self, rows: np.ndarray, windows: np.ndarray, slot: int) -> None:
+    def _score(self, rows: np.ndarray, windows: np.ndarray, slot: int,
+               index: np.ndarray) -> None:
+        """Score the return at `slot` of each row's window; `index`: its place in the row's
+        series of returns."""
         centred = windows[:, slot]
         count = np.sum(~np.isnan(windows), axis=-1)
         live = ~np.isnan(centred) & (count >= self._min_count)
         if not live.any():
             return
-        windows, centred, count, rows = windows[live], centred[live], count[live], rows[live]
+        windows, centred, count = windows[live], centred[live], count[live]
+        rows, index = rows[live], index[live]
         center = _nanmedian_last(windows, count)
         mad = _nanmedian_last(np.abs(windows - center[:, None]), count)
         z = (centred - center) / np.maximum(MAD_TO_SIGMA * mad, MIN_SCALE)
-        self._jumped[rows[np.abs(z) > self._cut]] = True
+        jump = np.abs(z) > self._cut
+        if self._max_run is None:
+            self._jumped[rows[jump]] = True
+            return
+        rows, index, r = rows[jump], index[jump], centred[jump]
+        sign = np.sign(r).astype("int64") + 1
+        last = self._last_jump[rows]
+        other = np.ones_like(last, dtype=bool)
+        other[np.arange(len(rows)), sign] = False
+        back = ((index[:, None] - last <= self._max_run) & other).any(axis=1)
+        unit = np.abs(np.abs(r) - _LOG_100) <= UNIT_TOLERANCE * 1.001
+        self._jumped[rows[back | unit]] = True
+        self._last_jump[rows, sign] = index

@@ -252,19 +252,23 @@ def run_prices_daily(ctx: JobContext, store: DayFileStore) -> Outcome:
         progress.total(len(sessions))
     t0 = time.monotonic()
     ticks = _start_tick_scan(ctx, sessions, opts)
-    for prep in _prepared(store, sessions, intervals, opts, ctx.run_id):
-        session = prep.session
-        outcome = _load_session(ctx, store, prep, opts=opts, tally=tally)
-        if isinstance(outcome, MergeCounts):
-            tally.ok.append(session)
-            tally.rows += outcome
-        elif outcome == "missing":
-            tally.missing.append(session)
-        ticks = _feed_tick_scan(ctx, ticks, prep, written=isinstance(outcome, MergeCounts))
-        if progress:
-            progress(session, "ok" if isinstance(outcome, MergeCounts) else outcome,
-                     outcome if isinstance(outcome, MergeCounts) else None)
-    tally.false_ticks = _flag_false_ticks(ctx, tally.ok, ticks)
+    try:
+        for prep in _prepared(store, sessions, intervals, opts, ctx.run_id):
+            session = prep.session
+            outcome = _load_session(ctx, store, prep, opts=opts, tally=tally)
+            if isinstance(outcome, MergeCounts):
+                tally.ok.append(session)
+                tally.rows += outcome
+            elif outcome == "missing":
+                tally.missing.append(session)
+            ticks = _feed_tick_scan(ctx, ticks, prep, written=isinstance(outcome, MergeCounts))
+            if progress:
+                progress(session, "ok" if isinstance(outcome, MergeCounts) else outcome,
+                         outcome if isinstance(outcome, MergeCounts) else None)
+        tally.false_ticks = _flag_false_ticks(ctx, tally.ok, ticks)
+    finally:
+        if ticks is not None:
+            ticks.close()
     return _summarize(tally, time.monotonic() - t0)
 
 
@@ -294,6 +298,7 @@ def _feed_tick_scan(ctx: JobContext, scan: RunTickScan | None, prep: Prepared, *
             scan.not_written(ctx.conn, prep.session)
     except psycopg.Error as exc:
         _recover(ctx, exc, "false ticks: the range will be read back")
+        scan.close()
         return None
     return scan
 

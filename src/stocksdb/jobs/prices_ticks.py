@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date, timedelta
 from typing import Any
 
@@ -131,13 +132,17 @@ class RunTickScan:
     """The false-tick scan of one prices_daily run over `sessions`, fed as the run writes.
 
     Call `written` for each session written (its accepted bars, and the ids whose stored bar
-    it kept), `not_written` for each other session, in order; then `find`.
+    it kept), `not_written` for each other session, in order; then `find`, and `close`.
+    Database reads happen on the caller's thread; the scoring runs on one thread of its own,
+    in order, while the caller writes the next session (numpy's sorts release the GIL), so
+    the database is not left waiting for it.
     """
 
     def __init__(self, conn: psycopg.Connection[Any], sessions: Sequence[date]) -> None:
         self.first, self.last = sessions[0], sessions[-1]
         self.lo, self.hi = last_sessions(WINDOW, self.first)[0], self.last + _AFTER
-        self.scan = JumpScan(np.array(_security_ids(conn), dtype="int64"), WINDOW, THRESHOLD)
+        self.scan = JumpScan(np.array(_security_ids(conn), dtype="int64"), WINDOW, THRESHOLD,
+                             max_run=MAX_RUN)
         # Splits going ex in (lo, hi], in date order: a bar's log close plus the log ratios
         # of the splits gone ex on or before it is its split-adjusted log close (up to a
         # constant per security, which no return sees).
@@ -147,6 +152,8 @@ class RunTickScan:
         self._splits.sort(key=lambda s: s[0])
         self._shift = np.zeros(len(self.scan.ids) + 1)
         self._fed_to = self.lo - timedelta(days=1)
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prices-ticks")
+        self._queued: list[Future[None]] = []
         self._feed_stored(conn, self.lo, self.first - timedelta(days=1))
 
     def written(self, conn: psycopg.Connection[Any], session: date, bars: pd.DataFrame,
@@ -173,11 +180,33 @@ class RunTickScan:
         """The run's false ticks (as find_run_false_ticks over `written`)."""
         if not written:
             return []
+        self._feed_stored(conn, self.last + timedelta(days=1), self.hi)
+        try:
+            jumped = self.jumped()
+        except Exception as exc:  # noqa: BLE001 - the whole-range read is the exact fallback
+            log.warning("false ticks: the scan as the run wrote failed (%s); reading the "
+                        "range back", exc)
+            return find_run_false_ticks(conn, written)
         if (min(written), max(written)) != (self.first, self.last) or self.scan.unknown:
             return find_run_false_ticks(conn, written)
-        self._feed_stored(conn, self.last + timedelta(days=1), self.hi)
-        jumped = [int(i) for i in self.scan.finish()]
         return find_run_false_ticks(conn, written, ids=jumped) if jumped else []
+
+    def jumped(self) -> list[int]:
+        """The securities with a jump in what was fed (once everything queued is scored)."""
+        self._drain()
+        return [int(i) for i in self.scan.finish()]
+
+    def close(self) -> None:
+        """Stop the scoring thread (what is queued is dropped)."""
+        for queued in self._queued:
+            queued.cancel()
+        self._pool.shutdown(wait=True)
+
+    def _drain(self) -> None:
+        """Wait for every queued session to be scored (raising what scoring raised)."""
+        queued, self._queued = self._queued, []
+        for done in queued:
+            done.result()
 
     def _feed_stored(self, conn: psycopg.Connection[Any], first: date, last: date) -> None:
         from stocksdb.db.queries import read_closes
@@ -199,6 +228,10 @@ class RunTickScan:
         if day <= self._fed_to:
             raise ValueError(f"sessions fed out of order: {day} after {self._fed_to}")
         self._fed_to = day
+        self._queued = [q for q in self._queued if not q.done() or q.exception() is not None]
+        self._queued.append(self._pool.submit(self._score, day, ids, closes))
+
+    def _score(self, day: date, ids: np.ndarray, closes: np.ndarray) -> None:
         while self._splits and self._splits[0][0] <= day:
             _, sid, log_ratio = self._splits.pop(0)
             self._shift[self.scan.positions(np.array([sid], dtype="int64"))] += log_ratio
