@@ -2,7 +2,7 @@
 
 In:  the rows of one day file (pyarrow Table), its session date, the ticker -> security map
      valid on that date. Out: accepted bars keyed by security_id, and rejected rows.
-Vectorized over the rows (pandas); each row gets at most one reason, the first that applies in
+Vectorized over the rows (numpy masks over the pandas columns); each row gets at most one reason, the first that applies in
 the order: non-finite value (inf, NaN), unparseable value, out-of-range value, bad ticker, wrong
 window_start, duplicates, bar sanity, unknown ticker.
 Wrong-date rows are removed before duplicates are judged, so a vendor file carrying the
@@ -79,32 +79,62 @@ def _non_finite(table: pa.Table) -> np.ndarray:
     return mask
 
 
-def _out_of_range(f: pd.DataFrame) -> pd.Series:
-    prices = f[["open", "high", "low", "close"]].abs().gt(MAX_PRICE).any(axis=1)
-    counts = f[["volume", "transactions"]].abs().gt(MAX_COUNT).any(axis=1)
-    return prices | counts | f["window_start"].abs().gt(2**62)
+def _out_of_range(f: pd.DataFrame) -> np.ndarray:
+    prices = np.abs(_values(f, "open", "high", "low", "close")) > MAX_PRICE
+    counts = np.abs(_values(f, "volume", "transactions")) > MAX_COUNT
+    late = np.abs(_values(f, "window_start")[0]) > 2**62
+    return np.asarray(prices.any(axis=0) | counts.any(axis=0) | late)
 
 
-def _mark(reasons: pd.Series, mask: pd.Series, reason: Reason) -> None:
-    """Give `reason` to rows in mask that have none yet."""
-    reasons[mask & reasons.isna()] = reason.value
+def _values(f: pd.DataFrame, *names: str) -> np.ndarray:
+    """The columns as rows of one float64 array (NaN where missing); comparisons with NaN
+    are False, as pandas' are."""
+    return np.vstack([f[n].to_numpy(dtype="float64", na_value=np.nan) for n in names])
 
 
-def _bar_reasons(f: pd.DataFrame, reasons: pd.Series) -> None:
-    o, h, lo, c, v = f["open"], f["high"], f["low"], f["close"], f["volume"]
-    _mark(reasons, (o <= 0) | (h <= 0) | (lo <= 0) | (c <= 0), Reason.NON_POSITIVE_PRICE)
-    _mark(reasons, h < lo, Reason.HIGH_BELOW_LOW)
-    _mark(reasons, (h < o) | (h < c), Reason.HIGH_BELOW_OPEN_OR_CLOSE)
-    _mark(reasons, (lo > o) | (lo > c), Reason.LOW_ABOVE_OPEN_OR_CLOSE)
-    _mark(reasons, v < 0, Reason.NEGATIVE_VOLUME)
-    _mark(reasons, (v - v.round()).abs() > 1e-6, Reason.NON_INTEGRAL_VOLUME)
-    tx = f["transactions"]
-    _mark(reasons, tx.notna() & ((tx < 0) | ((tx - tx.round()).abs() > 1e-6)),
-          Reason.UNPARSEABLE_VALUE)
+class _Reasons:
+    """The first reason of each row, as a code per row (0: none yet), in the module's order."""
+
+    def __init__(self, rows: int) -> None:
+        self.codes = np.zeros(rows, dtype=np.int16)
+        self.names: list[str] = [""]
+
+    def mark(self, mask: np.ndarray | pd.Series, reason: Reason) -> None:
+        """Give `reason` to rows in mask that have none yet."""
+        hit = np.asarray(mask, dtype=bool) & (self.codes == 0)
+        if hit.any():
+            if reason.value not in self.names:
+                self.names.append(reason.value)
+            self.codes[hit] = self.names.index(reason.value)
+
+    def live(self) -> np.ndarray:
+        return np.asarray(self.codes == 0)
+
+    def values(self, rows: np.ndarray) -> np.ndarray:
+        """The reason codes' names of `rows` (a mask)."""
+        return np.asarray(np.array(self.names, dtype=object)[self.codes[rows]])
 
 
-def _duplicate_reasons(f: pd.DataFrame, reasons: pd.Series) -> None:
-    live = reasons.isna()
+def _bar_reasons(f: pd.DataFrame, reasons: _Reasons) -> None:
+    o, h, lo, c, v, tx = _values(f, "open", "high", "low", "close", "volume", "transactions")
+    with np.errstate(invalid="ignore"):     # inf - inf: such rows already have a reason
+        _bar_marks(reasons, o, h, lo, c, v, tx)
+
+
+def _bar_marks(reasons: _Reasons, o: np.ndarray, h: np.ndarray, lo: np.ndarray, c: np.ndarray,
+               v: np.ndarray, tx: np.ndarray) -> None:
+    reasons.mark((o <= 0) | (h <= 0) | (lo <= 0) | (c <= 0), Reason.NON_POSITIVE_PRICE)
+    reasons.mark(h < lo, Reason.HIGH_BELOW_LOW)
+    reasons.mark((h < o) | (h < c), Reason.HIGH_BELOW_OPEN_OR_CLOSE)
+    reasons.mark((lo > o) | (lo > c), Reason.LOW_ABOVE_OPEN_OR_CLOSE)
+    reasons.mark(v < 0, Reason.NEGATIVE_VOLUME)
+    reasons.mark(np.abs(v - np.round(v)) > 1e-6, Reason.NON_INTEGRAL_VOLUME)
+    reasons.mark(~np.isnan(tx) & ((tx < 0) | (np.abs(tx - np.round(tx)) > 1e-6)),
+                 Reason.UNPARSEABLE_VALUE)
+
+
+def _duplicate_reasons(f: pd.DataFrame, reasons: _Reasons) -> None:
+    live = pd.Series(reasons.live(), index=f.index)
     cols = ["ticker", *_NUMERIC, "transactions"]
     dup_ticker = f["ticker"].where(live).duplicated(keep=False) & live
     if not dup_ticker.any():
@@ -112,8 +142,8 @@ def _duplicate_reasons(f: pd.DataFrame, reasons: pd.Series) -> None:
     same = f[live].duplicated(subset=cols, keep="first").reindex(f.index, fill_value=False)
     groups = f[dup_ticker].groupby("ticker")[cols[1:]].nunique(dropna=False)
     conflicting = set(groups.index[(groups > 1).any(axis=1)])
-    _mark(reasons, dup_ticker & f["ticker"].isin(conflicting), Reason.DUPLICATE_TICKER)
-    _mark(reasons, same, Reason.DUPLICATE_ROW)
+    reasons.mark(dup_ticker & f["ticker"].isin(conflicting), Reason.DUPLICATE_TICKER)
+    reasons.mark(same, Reason.DUPLICATE_ROW)
 
 
 def _resolve(tickers: pd.Series, symbols: pd.Series) -> pd.Series:
@@ -137,25 +167,25 @@ def _valid_tickers(tickers: pd.Series) -> pd.Series:
 def check_day(table: pa.Table, session: date, tickers: pd.Series) -> DayCheck:
     """Split a day file's rows into accepted bars and rejected rows with reasons."""
     f = _to_frame(table)
-    reasons = pd.Series(pd.NA, index=f.index, dtype=object)
-    _mark(reasons, pd.Series(_non_finite(table), index=f.index), Reason.NON_FINITE_VALUE)
-    _mark(reasons, f[list(_NUMERIC)].isna().any(axis=1), Reason.UNPARSEABLE_VALUE)
-    _mark(reasons, _out_of_range(f), Reason.VALUE_OUT_OF_RANGE)
-    _mark(reasons, ~_valid_tickers(f["ticker"]), Reason.INVALID_TICKER)
-    offset = f["window_start"] - session_midnight_ns(session)
-    _mark(reasons, ~((offset >= 0) & (offset < NS_PER_DAY)), Reason.WINDOW_START_MISMATCH)
+    reasons = _Reasons(len(f))
+    reasons.mark(_non_finite(table), Reason.NON_FINITE_VALUE)
+    reasons.mark(np.isnan(_values(f, *_NUMERIC)).any(axis=0), Reason.UNPARSEABLE_VALUE)
+    reasons.mark(_out_of_range(f), Reason.VALUE_OUT_OF_RANGE)
+    reasons.mark(~_valid_tickers(f["ticker"]).to_numpy(), Reason.INVALID_TICKER)
+    offset = f["window_start"] - session_midnight_ns(session)    # exact in int64 nanoseconds
+    reasons.mark(~((offset >= 0) & (offset < NS_PER_DAY)).to_numpy(dtype=bool),
+                 Reason.WINDOW_START_MISMATCH)
     _duplicate_reasons(f, reasons)
     _bar_reasons(f, reasons)
     ids = _resolve(tickers, f["ticker"])
-    unknown = ids.isna() & reasons.isna()
-    _mark(reasons, unknown, Reason.UNKNOWN_TICKER)
-    ok = reasons.isna()
+    reasons.mark(ids.isna().to_numpy(), Reason.UNKNOWN_TICKER)
+    ok = reasons.live()
     accepted = f.loc[ok, ["ticker", "open", "high", "low", "close", "volume", "transactions"]]
     accepted.insert(0, "security_id", ids[ok].astype("int64"))
     accepted["volume"] = accepted["volume"].round().astype("int64")
     accepted["transactions"] = accepted["transactions"].round().astype("Int64")
-    rejected = table.filter(pa.array((~ok).to_numpy())).to_pandas().astype(str)
-    rejected["reason"] = reasons[~ok].to_numpy()
+    rejected = table.filter(pa.array(~ok)).to_pandas().astype(str)
+    rejected["reason"] = reasons.values(~ok)
     touched = ids[~ok].dropna().astype("int64")
     kept = sorted(set(touched.tolist()) - set(accepted["security_id"].tolist()))
     rejected["_security_id"] = ids[~ok].to_numpy()   # NaN: the ticker names no security
