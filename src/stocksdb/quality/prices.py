@@ -2,9 +2,9 @@
 
 In:  the rows of one day file (pyarrow Table), its session date, the ticker -> security map
      valid on that date. Out: accepted bars keyed by security_id, and rejected rows.
-Vectorized over the rows (numpy masks over the pandas columns); each row gets at most one reason, the first that applies in
-the order: non-finite value (inf, NaN), unparseable value, out-of-range value, bad ticker, wrong
-window_start, duplicates, bar sanity, unknown ticker.
+Vectorized over the rows (numpy masks over the pandas columns); each row gets at most one
+reason, the first that applies in the order: non-finite value (inf, NaN), unparseable value,
+out-of-range value, bad ticker, wrong window_start, duplicates, bar sanity, unknown ticker.
 Wrong-date rows are removed before duplicates are judged, so a vendor file carrying the
 next day's rows (the 2019-08-12 defect) loses only those rows.
 """
@@ -117,20 +117,15 @@ class _Reasons:
 
 def _bar_reasons(f: pd.DataFrame, reasons: _Reasons) -> None:
     o, h, lo, c, v, tx = _values(f, "open", "high", "low", "close", "volume", "transactions")
-    with np.errstate(invalid="ignore"):     # inf - inf: such rows already have a reason
-        _bar_marks(reasons, o, h, lo, c, v, tx)
-
-
-def _bar_marks(reasons: _Reasons, o: np.ndarray, h: np.ndarray, lo: np.ndarray, c: np.ndarray,
-               v: np.ndarray, tx: np.ndarray) -> None:
     reasons.mark((o <= 0) | (h <= 0) | (lo <= 0) | (c <= 0), Reason.NON_POSITIVE_PRICE)
     reasons.mark(h < lo, Reason.HIGH_BELOW_LOW)
     reasons.mark((h < o) | (h < c), Reason.HIGH_BELOW_OPEN_OR_CLOSE)
     reasons.mark((lo > o) | (lo > c), Reason.LOW_ABOVE_OPEN_OR_CLOSE)
     reasons.mark(v < 0, Reason.NEGATIVE_VOLUME)
-    reasons.mark(np.abs(v - np.round(v)) > 1e-6, Reason.NON_INTEGRAL_VOLUME)
-    reasons.mark(~np.isnan(tx) & ((tx < 0) | (np.abs(tx - np.round(tx)) > 1e-6)),
-                 Reason.UNPARSEABLE_VALUE)
+    with np.errstate(invalid="ignore"):     # inf - inf: such rows already have a reason
+        reasons.mark(np.abs(v - np.round(v)) > 1e-6, Reason.NON_INTEGRAL_VOLUME)
+        reasons.mark(~np.isnan(tx) & ((tx < 0) | (np.abs(tx - np.round(tx)) > 1e-6)),
+                     Reason.UNPARSEABLE_VALUE)
 
 
 def _duplicate_reasons(f: pd.DataFrame, reasons: _Reasons) -> None:
