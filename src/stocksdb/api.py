@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import psycopg
 
-from stocksdb.db.queries import read_prices_daily, read_ticker_intervals
+from stocksdb.db.queries import id_array, read_prices_daily, read_ticker_intervals
 from stocksdb.domain.adjustments import DEFAULT_METHOD, AdjustmentMethod, parse_adjustment_method
 from stocksdb.errors import InputError
 
@@ -107,7 +107,8 @@ def _frame(conn: psycopg.Connection[Any], bars: pd.DataFrame, keys: dict[str, in
     ids = bars["security_id"].to_numpy()
     days = bars["trade_date"].to_numpy().astype("datetime64[D]")
     figis = dict(conn.execute("SELECT security_id, composite_figi FROM stocks_research.securities"
-                              " WHERE security_id = ANY(%s)", (list(by_id),)).fetchall())
+                              " WHERE security_id = ANY(%s::bigint[])",
+                              (id_array(list(by_id)),)).fetchall())
     tickers = read_ticker_intervals(conn, security_ids=list(by_id)).tickers_of(ids, days)
     unique, at = np.unique(ids, return_inverse=True)
     adjusted = "price_factor" in bars

@@ -24,6 +24,13 @@ from stocksdb.domain.tickers import Interval, TickerIntervals
 from stocksdb.types import SecurityId
 
 
+def id_array(ids: Sequence[int]) -> str:
+    """`ids` as a PostgreSQL array literal ('{1,2,3}'), to pass as a text parameter cast to
+    bigint[] or inside sql.Literal: psycopg dumps a 10,000-int list element by element in
+    Python (~20 ms), this string takes ~1 ms."""
+    return "{" + ",".join(str(int(i)) for i in ids) + "}"
+
+
 def read_ticker_intervals(conn: psycopg.Connection[Any], *,
                           tickers: Sequence[str] | None = None,
                           security_ids: Sequence[int] | None = None) -> TickerIntervals:
@@ -31,12 +38,13 @@ def read_ticker_intervals(conn: psycopg.Connection[Any], *,
     from psycopg.rows import class_row
 
     where = [sql.SQL(clause) for clause, value in (
-        ("ticker = ANY(%(tickers)s)", tickers), ("security_id = ANY(%(ids)s)", security_ids))
+        ("ticker = ANY(%(tickers)s)", tickers),
+        ("security_id = ANY(%(ids)s::bigint[])", security_ids))
         if value is not None] or [sql.SQL("TRUE")]
     query = sql.SQL("SELECT ticker, valid_from, valid_to, security_id "
                     "FROM stocks_research.ticker_history WHERE {}").format(
         sql.SQL(" AND ").join(where))
-    params = {"tickers": list(tickers or ()), "ids": list(security_ids or ())}
+    params = {"tickers": list(tickers or ()), "ids": id_array(security_ids or ())}
     with conn.cursor(row_factory=class_row(Interval)) as cur:
         return TickerIntervals(cur.execute(query, params).fetchall())
 
@@ -110,7 +118,7 @@ def read_closes(conn: psycopg.Connection[Any], security_ids: list[int], start: d
                 end: date) -> pd.DataFrame:
     """security_id, trade_date (datetime64) and close of the bars of `security_ids` from
     `start` to `end`, in key order: the columnar read of three columns only."""
-    where = [sql.SQL("security_id = ANY({})").format(sql.Literal(security_ids)),
+    where = [sql.SQL("security_id = ANY({}::bigint[])").format(sql.Literal(id_array(security_ids))),
              sql.SQL("trade_date >= {}").format(sql.Literal(start)),
              sql.SQL("trade_date <= {}").format(sql.Literal(end))]
     frame = pd.DataFrame(_read_columns(conn, "prices_daily",
@@ -130,7 +138,8 @@ def read_prices_daily(conn: psycopg.Connection[Any], *, security_ids: list[int] 
     value: a 10,000-row cross-section reads in about 11 ms (docs/performance.md).
     """
     where: list[sql.Composable] = []
-    for clause, value in (("security_id = ANY({})", security_ids), ("trade_date = {}", trade_date),
+    ids = None if security_ids is None else id_array(security_ids)
+    for clause, value in (("security_id = ANY({}::bigint[])", ids), ("trade_date = {}", trade_date),
                           ("trade_date >= {}", start), ("trade_date <= {}", end)):
         if value is not None:
             where.append(sql.SQL(clause).format(sql.Literal(value)))

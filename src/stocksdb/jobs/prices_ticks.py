@@ -36,6 +36,7 @@ import pandas as pd
 import psycopg
 from psycopg.types.json import Jsonb
 
+from stocksdb.db.queries import id_array
 from stocksdb.domain.reasons import GateReason
 from stocksdb.domain.sessions import last_sessions
 from stocksdb.foundation.base import Split
@@ -55,7 +56,8 @@ _AFTER = timedelta(days=7)
 
 _SPLITS = """
 SELECT security_id, ex_date, split_to / split_from FROM stocks_research.corporate_actions
- WHERE security_id = ANY(%s) AND action_type IN ('split', 'reverse_split', 'stock_dividend')
+ WHERE security_id = ANY(%s::bigint[])
+   AND action_type IN ('split', 'reverse_split', 'stock_dividend')
    AND ex_date > %s AND ex_date <= %s AND split_from > 0 AND split_to > 0
  ORDER BY security_id, ex_date, action_id
 """
@@ -84,7 +86,7 @@ def read_split_adjusted_closes(conn: psycopg.Connection[Any], ids: Sequence[int]
                          "close": read["close"].to_numpy(dtype="float64")})
     bars["adjusted"] = bars["close"]
     splits: dict[int, list[Split]] = {}
-    for sid, ex_date, ratio in conn.execute(_SPLITS, (list(ids), first, last)):
+    for sid, ex_date, ratio in conn.execute(_SPLITS, (id_array(ids), first, last)):
         splits.setdefault(int(sid), []).append(Split(ex_date, float(ratio)))
     for sid, events in splits.items():
         mine = bars["security_id"] == sid
@@ -147,7 +149,7 @@ class RunTickScan:
         # of the splits gone ex on or before it is its split-adjusted log close (up to a
         # constant per security, which no return sees).
         self._splits = [(ex, sid, float(np.log(float(ratio)))) for sid, ex, ratio in
-                        conn.execute(_SPLITS, (list(map(int, self.scan.ids)), self.lo,
+                        conn.execute(_SPLITS, (id_array(self.scan.ids.tolist()), self.lo,
                                                self.hi))]
         self._splits.sort(key=lambda s: s[0])
         self._shift = np.zeros(len(self.scan.ids) + 1)
