@@ -8,6 +8,7 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -28,9 +29,9 @@ def start_valkey(folder: Path, *, port: int = 0, max_memory: str = "64mb") -> Em
     return server
 
 
-@pytest.fixture(scope="session")
-def valkey_server() -> Iterator[EmbeddedValkey]:
-    """The Valkey server the cache tests share, stopped at the end of the run."""
+@contextmanager
+def temporary_valkey() -> Iterator[EmbeddedValkey]:
+    """A started server in a folder of its own, stopped and removed on exit."""
     # A short folder in /tmp: the socket path must stay under 107 bytes (pytest's are long).
     home = Path(tempfile.mkdtemp(prefix="stocksdb-test-vk-"))
     server = start_valkey(home / "valkey")
@@ -39,6 +40,13 @@ def valkey_server() -> Iterator[EmbeddedValkey]:
     finally:
         server.stop()
         shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def valkey_server() -> Iterator[EmbeddedValkey]:
+    """The Valkey server the cache tests share, stopped at the end of the run."""
+    with temporary_valkey() as server:
+        yield server
 
 
 @pytest.fixture
@@ -51,10 +59,5 @@ def query_cache(valkey_server: EmbeddedValkey) -> Iterator[QueryCache]:
 @pytest.fixture
 def own_valkey() -> Iterator[EmbeddedValkey]:
     """A server of the test's own, for tests that stop, fill or restart it."""
-    home = Path(tempfile.mkdtemp(prefix="stocksdb-test-vk-"))
-    server = start_valkey(home / "valkey")
-    try:
+    with temporary_valkey() as server:
         yield server
-    finally:
-        server.stop()
-        shutil.rmtree(home, ignore_errors=True)

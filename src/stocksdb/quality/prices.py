@@ -79,17 +79,18 @@ def _non_finite(table: pa.Table) -> np.ndarray:
     return mask
 
 
-def _out_of_range(f: pd.DataFrame) -> np.ndarray:
-    prices = np.abs(_values(f, "open", "high", "low", "close")) > MAX_PRICE
-    counts = np.abs(_values(f, "volume", "transactions")) > MAX_COUNT
-    late = np.abs(_values(f, "window_start")[0]) > 2**62
+def _out_of_range(v: dict[str, np.ndarray]) -> np.ndarray:
+    prices = np.abs(np.vstack([v[n] for n in ("open", "high", "low", "close")])) > MAX_PRICE
+    counts = np.abs(np.vstack([v["volume"], v["transactions"]])) > MAX_COUNT
+    late = np.abs(v["window_start"]) > 2**62
     return np.asarray(prices.any(axis=0) | counts.any(axis=0) | late)
 
 
-def _values(f: pd.DataFrame, *names: str) -> np.ndarray:
-    """The columns as rows of one float64 array (NaN where missing); comparisons with NaN
-    are False, as pandas' are."""
-    return np.vstack([f[n].to_numpy(dtype="float64", na_value=np.nan) for n in names])
+def _values(f: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The numeric columns as float64 arrays (NaN where missing), converted once; comparisons
+    with NaN are False, as pandas' are."""
+    return {n: f[n].to_numpy(dtype="float64", na_value=np.nan)
+            for n in (*_NUMERIC, "transactions")}
 
 
 class _Reasons:
@@ -115,8 +116,9 @@ class _Reasons:
         return np.asarray(np.array(self.names, dtype=object)[self.codes[rows]])
 
 
-def _bar_reasons(f: pd.DataFrame, reasons: _Reasons) -> None:
-    o, h, lo, c, v, tx = _values(f, "open", "high", "low", "close", "volume", "transactions")
+def _bar_reasons(values: dict[str, np.ndarray], reasons: _Reasons) -> None:
+    o, h, lo, c, v, tx = (values[n] for n in ("open", "high", "low", "close", "volume",
+                                              "transactions"))
     reasons.mark((o <= 0) | (h <= 0) | (lo <= 0) | (c <= 0), Reason.NON_POSITIVE_PRICE)
     reasons.mark(h < lo, Reason.HIGH_BELOW_LOW)
     reasons.mark((h < o) | (h < c), Reason.HIGH_BELOW_OPEN_OR_CLOSE)
@@ -162,16 +164,18 @@ def _valid_tickers(tickers: pd.Series) -> pd.Series:
 def check_day(table: pa.Table, session: date, tickers: pd.Series) -> DayCheck:
     """Split a day file's rows into accepted bars and rejected rows with reasons."""
     f = _to_frame(table)
+    values = _values(f)
     reasons = _Reasons(len(f))
     reasons.mark(_non_finite(table), Reason.NON_FINITE_VALUE)
-    reasons.mark(np.isnan(_values(f, *_NUMERIC)).any(axis=0), Reason.UNPARSEABLE_VALUE)
-    reasons.mark(_out_of_range(f), Reason.VALUE_OUT_OF_RANGE)
+    reasons.mark(np.isnan(np.vstack([values[n] for n in _NUMERIC])).any(axis=0),
+                 Reason.UNPARSEABLE_VALUE)
+    reasons.mark(_out_of_range(values), Reason.VALUE_OUT_OF_RANGE)
     reasons.mark(~_valid_tickers(f["ticker"]).to_numpy(), Reason.INVALID_TICKER)
     offset = f["window_start"] - session_midnight_ns(session)    # exact in int64 nanoseconds
     reasons.mark(~((offset >= 0) & (offset < NS_PER_DAY)).to_numpy(dtype=bool),
                  Reason.WINDOW_START_MISMATCH)
     _duplicate_reasons(f, reasons)
-    _bar_reasons(f, reasons)
+    _bar_reasons(values, reasons)
     ids = _resolve(tickers, f["ticker"])
     reasons.mark(ids.isna().to_numpy(), Reason.UNKNOWN_TICKER)
     ok = reasons.live()

@@ -25,7 +25,7 @@ from stocksdb.domain.macro import MacroEvent, compute_calendar, compute_event
 from stocksdb.domain.reasons import Reason
 from stocksdb.errors import InputError, InputFileError
 from stocksdb.sources.fred import DEFAULT_RATE, NAME
-from stocksdb.sources.fred_vintages import MACRO_DIR, Problem, fetch_pages, read_macro_json
+from stocksdb.sources.fred_vintages import MACRO_DIR, Problem, fetch_pages, read_whole_answer
 from stocksdb.sources.http import HttpClient
 
 log = logging.getLogger(__name__)
@@ -126,13 +126,7 @@ def read_release_dates(root: Path) -> tuple[list[Any], date | None, date | None]
     if not path.is_file():
         raise InputFileError(f"macro file {str(path)!r} is missing; expected FRED's "
                              "releases/dates answer there (docs/macro.md)")
-    payload = read_macro_json(path)
-    rows = payload.get("release_dates") if isinstance(payload, dict) else None
-    count = payload.get("count") if isinstance(payload, dict) else None
-    if not isinstance(rows, list) or (isinstance(count, int) and count > len(rows)):
-        raise InputFileError(f"macro file {str(path)!r} is not a whole FRED releases/dates "
-                             f"answer (release_dates list with `count` {count!r} entries); "
-                             "save every page joined in one answer")
+    payload, rows = read_whole_answer(path, "release_dates", "releases/dates")
     return rows, _envelope_date(payload, "realtime_start"), _envelope_date(payload,
                                                                            "realtime_end")
 

@@ -267,13 +267,7 @@ def read_series_answer(root: Path, series_id: str) -> SeriesAnswer:
     if not path.is_file():
         return SeriesAnswer(series_id, [], None, str(path),
                             missing=f"no file {str(path)!r} in the macro folder")
-    payload = read_macro_json(path)
-    rows = payload.get("observations") if isinstance(payload, dict) else None
-    count = payload.get("count") if isinstance(payload, dict) else None
-    if not isinstance(rows, list) or (isinstance(count, int) and count > len(rows)):
-        raise InputFileError(f"macro file {str(path)!r} is not a whole FRED observations "
-                             f"answer (observations list with `count` {count!r} entries); "
-                             "save every page joined in one answer")
+    payload, rows = read_whole_answer(path, "observations", "observations")
     info_path = root / MACRO_DIR / "series" / f"{series_id}.json"
     info = None
     if info_path.is_file():
@@ -282,6 +276,22 @@ def read_series_answer(root: Path, series_id: str) -> SeriesAnswer:
         except VendorResponseError as exc:
             raise InputFileError(f"macro file {str(info_path)!r}: {exc}") from exc
     return SeriesAnswer(series_id, rows, info, str(path))
+
+
+def read_whole_answer(path: Path, key: str, what: str) -> tuple[Any, list[Any]]:
+    """A FRED answer under the macro folder and its `key` list, all pages of it.
+
+    Raises:
+        InputFileError: unreadable, not JSON, or `key` is not a list holding the answer's
+            `count` entries (one page of more)."""
+    payload = read_macro_json(path)
+    rows = payload.get(key) if isinstance(payload, dict) else None
+    count = payload.get("count") if isinstance(payload, dict) else None
+    if not isinstance(rows, list) or (isinstance(count, int) and count > len(rows)):
+        raise InputFileError(f"macro file {str(path)!r} is not a whole FRED {what} answer "
+                             f"({key} list with `count` {count!r} entries); save every page "
+                             "joined in one answer")
+    return payload, rows
 
 
 def read_macro_json(path: Path) -> Any:
