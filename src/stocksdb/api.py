@@ -16,7 +16,12 @@ import numpy as np
 import pandas as pd
 import psycopg
 
-from stocksdb.db.queries import id_array, read_prices_daily, read_ticker_intervals
+from stocksdb.db.queries import (
+    read_figi_ids,
+    read_price_columns,
+    read_security_names,
+    read_ticker_intervals,
+)
 from stocksdb.domain.adjustments import DEFAULT_METHOD, AdjustmentMethod, parse_adjustment_method
 from stocksdb.errors import InputError
 
@@ -50,13 +55,17 @@ def _unheld(missing: Sequence[str], as_of: date, as_of_given: bool) -> InputErro
                       cli_message=head + " or pass --as-of a date it was listed")
 
 
-def _figi_ids(conn: psycopg.Connection[Any], figis: Sequence[str]) -> dict[str, int]:
-    rows = dict(conn.execute("SELECT composite_figi, security_id FROM stocks_research.securities "
-                             "WHERE composite_figi = ANY(%s)", (list(figis),)).fetchall())
-    missing = [f for f in figis if f not in rows]
-    if missing:
+def _figi_ids(conn: psycopg.Connection[Any], figis: Sequence[str]) -> np.ndarray[Any, Any]:
+    """The security_id of each of `figis`, in their order.
+
+    Raises:
+        InputError: a FIGI that is not in securities.
+    """
+    ids = read_figi_ids(conn, figis)
+    if (ids < 0).any():
+        missing = np.asarray(figis, dtype=object)[ids < 0].tolist()
         raise InputError(f"composite FIGI(s) {missing} are not in securities")
-    return {f: int(rows[f]) for f in figis}
+    return ids
 
 
 def read_prices_frame(conn: psycopg.Connection[Any], *, symbols: Sequence[str] | None = None,
@@ -69,7 +78,7 @@ def read_prices_frame(conn: psycopg.Connection[Any], *, symbols: Sequence[str] |
     (default crsp) names the factors of adjusted bars. A FIGI's bars carry the FIGI as their
     `symbol`.
 
-    Bars and factors are read column by column (db.queries.read_prices_daily, the path
+    Bars and factors are read column by column (db.queries.read_price_columns, the path
     `make bench` measures); adjusted bars are only those with a factor of the method.
 
     Raises:
@@ -84,43 +93,50 @@ def read_prices_frame(conn: psycopg.Connection[Any], *, symbols: Sequence[str] |
                          cli_message=f"--start {start} is after --end {end}; pass a --start on "
                                      "or before --end")
     start, end = start or date(1900, 1, 1), end or date.today()
-    keys = {**(resolve_symbols(conn, symbols, as_of or end, as_of_given=as_of is not None)
-               if symbols else {}),
-            **(_figi_ids(conn, figis) if figis else {})}
+    named = (resolve_symbols(conn, symbols, as_of or end, as_of_given=as_of is not None)
+             if symbols else {})
+    figi_ids = _figi_ids(conn, figis) if figis else np.empty(0, dtype=np.int64)
     chosen = _parse_method(method)
     if adjusted:
         _require_factors(conn, chosen)
-    ids = list(dict.fromkeys(keys.values()))   # a ticker and a FIGI may name one security
-    bars = read_prices_daily(conn, security_ids=ids, start=start, end=end,
-                             method=chosen if adjusted else None)
-    return _frame(conn, bars, keys)
+    # A FIGI names its security's bars, even when a symbol names the same security (or is
+    # spelt like the FIGI): such bars carry the FIGI, which is the security's composite_figi.
+    if named and figis:
+        asked = set(figis)
+        named = {s: sid for s, sid in named.items() if s not in asked}
+    by_symbol = {sid: s for s, sid in named.items()}
+    if by_symbol and figis:
+        figi_named = set(figi_ids.tolist())
+        by_symbol = {sid: s for sid, s in by_symbol.items() if sid not in figi_named}
+    ids = np.union1d(figi_ids, np.fromiter(named.values(), np.int64, len(named)))
+    bars = read_price_columns(conn, security_ids=ids, start=start, end=end,
+                              method=chosen if adjusted else None)
+    return _frame(conn, bars, by_symbol)
 
 
-def _frame(conn: psycopg.Connection[Any], bars: pd.DataFrame, keys: dict[str, int]
-           ) -> pd.DataFrame:
+def _frame(conn: psycopg.Connection[Any], bars: dict[str, np.ndarray[Any, Any]],
+           by_symbol: dict[int, str]) -> pd.DataFrame:
     """COLUMNS from raw bars (with their factors when adjusted): prices and volumes scaled,
-    each bar named by the symbol asked for, its ticker that day and its composite FIGI."""
-    by_id = {sid: key for key, sid in keys.items()}
-    if bars.empty:   # the columns as an empty row list types them (symbol: str, others object)
+    each bar named by the symbol asked for (`by_symbol`; else its composite FIGI, asked for
+    as such), its ticker that day and its composite FIGI."""
+    ids = bars["security_id"]
+    if not len(ids):   # the columns as an empty row list types them (symbol: str, others object)
         empty = pd.DataFrame([], columns=list(COLUMNS[1:]))
-        return empty.assign(symbol=empty["security_id"].map(by_id)).loc[:, list(COLUMNS)]
-    ids = bars["security_id"].to_numpy()
-    days = bars["trade_date"].to_numpy().astype("datetime64[D]")
-    figis = dict(conn.execute("SELECT security_id, composite_figi FROM stocks_research.securities"
-                              " WHERE security_id = ANY(%s::bigint[])",
-                              (id_array(list(by_id)),)).fetchall())
-    tickers = read_ticker_intervals(conn, security_ids=list(by_id)).tickers_of(ids, days)
+        return empty.assign(symbol=pd.Series([""]).iloc[:0]).loc[:, list(COLUMNS)]
+    days = bars["trade_date"]
     unique, at = np.unique(ids, return_inverse=True)
+    figis, spans = read_security_names(conn, unique)
+    names = figis.copy()
+    for sid, symbol in by_symbol.items():
+        names[np.searchsorted(unique, sid)] = symbol
     adjusted = "price_factor" in bars
-    pf = bars["price_factor"].to_numpy() if adjusted else np.ones(len(ids))
-    vf = bars["volume_factor"].to_numpy() if adjusted else np.ones(len(ids))
+    pf = bars["price_factor"] if adjusted else np.ones(len(ids))
+    vf = bars["volume_factor"] if adjusted else np.ones(len(ids))
     columns = {
-        "symbol": np.array([by_id[i] for i in unique.tolist()], dtype=object)[at],
-        "ticker": tickers,
-        "composite_figi": np.array([figis[i] for i in unique.tolist()], dtype=object)[at],
-        "security_id": ids, "trade_date": days.astype(object),
-        **{c: bars[c].to_numpy() * pf for c in ("open", "high", "low", "close")},
-        "volume": bars["volume"].to_numpy() * vf, "price_factor": pf, "volume_factor": vf}
+        "symbol": names[at], "ticker": spans.tickers_of(ids, days),
+        "composite_figi": figis[at], "security_id": ids, "trade_date": days.astype(object),
+        **{c: bars[c] * pf for c in ("open", "high", "low", "close")},
+        "volume": bars["volume"] * vf, "price_factor": pf, "volume_factor": vf}
     return pd.DataFrame(columns, columns=list(COLUMNS))
 
 

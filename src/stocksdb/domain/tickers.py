@@ -22,7 +22,7 @@ from stocksdb.domain.reasons import Reason
 from stocksdb.types import SecurityId
 
 _FAR = date(9999, 12, 31)
-_OPEN = date.max.toordinal() + 1            # the day ordinal an open interval ends before
+OPEN_ORDINAL = date.max.toordinal() + 1     # the day ordinal an open interval ends before
 _EPOCH = date(1970, 1, 1).toordinal()       # numpy datetime64[D] counts days from here
 _DAY_BITS = 22                              # every day ordinal (<= 3,652,059) fits in 22 bits
 
@@ -128,12 +128,11 @@ class TickerIntervals:
         self._tickers = np.array([i.ticker for i in self.intervals], dtype=object)
         self._ids = np.fromiter((i.security_id for i in self.intervals), np.int64, n)
         self._from = np.fromiter((i.valid_from.toordinal() for i in self.intervals), np.int64, n)
-        self._to = np.fromiter((i.valid_to.toordinal() if i.valid_to else _OPEN
+        self._to = np.fromiter((i.valid_to.toordinal() if i.valid_to else OPEN_ORDINAL
                                 for i in self.intervals), np.int64, n)
-        # By (security_id, valid_from), for vectorised security -> ticker lookups.
-        self._by_security = np.lexsort((self._from, self._ids))
-        self._security_keys = (self._ids[self._by_security] << _DAY_BITS) \
-            | self._from[self._by_security]
+        by_security = np.lexsort((self._from, self._ids))
+        self._spans = TickerSpans(self._ids[by_security], self._from[by_security],
+                                  self._to[by_security], self._tickers[by_security])
 
     def __len__(self) -> int:
         return len(self.intervals)
@@ -177,15 +176,34 @@ class TickerIntervals:
     def tickers_of(self, security_ids: Any, days: Any) -> Any:
         """Vectorised ticker_of: int64 security ids and datetime64[D] days of equal length ->
         an object array of tickers (None where the security had no ticker that day)."""
+        return self._spans.tickers_of(security_ids, days)
+
+
+class TickerSpans:
+    """Ticker intervals as parallel arrays sorted by (security_id, valid_from): the
+    security -> ticker lookup of many bars at once, built without an `Interval` per row.
+
+    Days are date ordinals (date.toordinal()); an open interval ends at OPEN_ORDINAL. Answers
+    as TickerIntervals.ticker_of: the interval of the security with the latest valid_from on
+    or before the day, if it has not ended by then.
+    """
+
+    def __init__(self, security_ids: Any, valid_from: Any, valid_to: Any, tickers: Any) -> None:
+        self._ids = np.asarray(security_ids, dtype=np.int64)
+        self._to = np.asarray(valid_to, dtype=np.int64)
+        self._tickers = np.asarray(tickers, dtype=object)
+        self._keys = (self._ids << _DAY_BITS) | np.asarray(valid_from, dtype=np.int64)
+
+    def tickers_of(self, security_ids: Any, days: Any) -> Any:
+        """int64 security ids and datetime64[D] days of equal length -> an object array of
+        tickers (None where the security had no ticker that day)."""
         ids = np.asarray(security_ids, dtype=np.int64)
         ordinals = np.asarray(days, dtype="datetime64[D]").astype(np.int64) + _EPOCH
         out = np.full(len(ids), None, dtype=object)
-        if not len(self.intervals) or not len(ids):
+        if not len(self._ids) or not len(ids):
             return out
-        # The interval of the same security with the latest valid_from <= day, if it covers day.
-        pos = np.searchsorted(self._security_keys, (ids << _DAY_BITS) | ordinals,
-                              side="right") - 1
-        at = self._by_security[np.maximum(pos, 0)]
-        hit = (pos >= 0) & (self._ids[at] == ids) & (ordinals < self._to[at])
-        out[hit] = self._tickers[at[hit]]
+        at = np.searchsorted(self._keys, (ids << _DAY_BITS) | ordinals, side="right") - 1
+        at0 = np.maximum(at, 0)
+        hit = (at >= 0) & (self._ids[at0] == ids) & (ordinals < self._to[at0])
+        out[hit] = self._tickers[at0[hit]]
         return out
