@@ -111,22 +111,28 @@ def read_prices_frame(conn: psycopg.Connection[Any], *, symbols: Sequence[str] |
     ids = np.union1d(figi_ids, np.fromiter(named.values(), np.int64, len(named)))
     bars = read_price_columns(conn, security_ids=ids, start=start, end=end,
                               method=chosen if adjusted else None)
-    return _frame(conn, bars, by_symbol)
+    return _frame(conn, bars, by_symbol, figis, figi_ids)
 
 
 def _frame(conn: psycopg.Connection[Any], bars: dict[str, np.ndarray[Any, Any]],
-           by_symbol: dict[int, str]) -> pd.DataFrame:
+           by_symbol: dict[int, str], figis: Sequence[str] | None,
+           figi_ids: np.ndarray[Any, Any]) -> pd.DataFrame:
     """COLUMNS from raw bars (with their factors when adjusted): prices and volumes scaled,
-    each bar named by the symbol asked for (`by_symbol`; else its composite FIGI, asked for
-    as such), its ticker that day and its composite FIGI."""
+    each bar named by the symbol asked for (`by_symbol`; else the composite FIGI `figis`
+    asked for, which `figi_ids` resolved), its ticker that day and its composite FIGI."""
     ids = bars["security_id"]
     if not len(ids):   # the columns as an empty row list types them (symbol: str, others object)
         empty = pd.DataFrame([], columns=list(COLUMNS[1:]))
         return empty.assign(symbol=pd.Series([""]).iloc[:0]).loc[:, list(COLUMNS)]
     days = bars["trade_date"]
     unique, at = np.unique(ids, return_inverse=True)
-    figis, spans = read_security_names(conn, unique)
-    names = figis.copy()
+    composite = np.full(len(unique), None, dtype=object)
+    if figis:   # a FIGI asked for is its security's composite_figi: no need to read it back
+        pos = np.minimum(np.searchsorted(unique, figi_ids), len(unique) - 1)
+        read = unique[pos] == figi_ids
+        composite[pos[read]] = np.asarray(figis, dtype=object)[read]
+    names = composite.copy()
+    spans = read_security_names(conn, unique, composite)
     for sid, symbol in by_symbol.items():
         names[np.searchsorted(unique, sid)] = symbol
     adjusted = "price_factor" in bars
@@ -134,7 +140,7 @@ def _frame(conn: psycopg.Connection[Any], bars: dict[str, np.ndarray[Any, Any]],
     vf = bars["volume_factor"] if adjusted else np.ones(len(ids))
     columns = {
         "symbol": names[at], "ticker": spans.tickers_of(ids, days),
-        "composite_figi": figis[at], "security_id": ids, "trade_date": days.astype(object),
+        "composite_figi": composite[at], "security_id": ids, "trade_date": days.astype(object),
         **{c: bars[c] * pf for c in ("open", "high", "low", "close")},
         "volume": bars["volume"] * vf, "price_factor": pf, "volume_factor": vf}
     return pd.DataFrame(columns, columns=list(COLUMNS))

@@ -71,8 +71,10 @@ _ARRAY_HEADER = 20  # ndim, flags, element type, then size and lower bound of th
 
 
 def _column(name: str) -> str:
+    # No ORDER BY: the aggregates of one row see the rows in one order, and numpy sorts them
+    # faster than PostgreSQL does (_in_key_order).
     value = "coalesce(transactions, -1)" if name == "transactions" else name
-    return f"array_send(array_agg({value} ORDER BY security_id, trade_date))"
+    return f"array_send(array_agg({value}))"
 
 
 def _decode(buf: bytes | None, wire: str, n: int) -> np.ndarray[Any, Any]:
@@ -84,20 +86,65 @@ def _decode(buf: bytes | None, wire: str, n: int) -> np.ndarray[Any, Any]:
     return values.astype(np.dtype(wire).newbyteorder("="))
 
 
+class _IdFilter:
+    """How a read keeps the rows of some securities.
+
+    Few ids are joined, not tested with `= ANY(array)`: the planner counts an unnested array
+    but estimates `= ANY` element by element (~6 ms for 10,000 ids, more than the read). Ids
+    that are at least half of the securities are not sent at all: reading every security's
+    rows and dropping the others in numpy costs less than any join (a date's cross-section).
+    """
+
+    def __init__(self, conn: psycopg.Connection[Any], security_ids: Any) -> None:
+        self.kept: np.ndarray[Any, Any] | None = None
+        self.join: sql.Composable = sql.SQL("")
+        if security_ids is None:
+            return
+        ids = np.unique(np.asarray(security_ids, dtype=np.int64))
+        if len(ids) > _MANY_IDS:
+            row = conn.execute("SELECT count(*) FROM stocks_research.securities").fetchone()
+            if row is not None and 2 * len(ids) >= row[0]:
+                self.kept = ids
+                return
+        self.join = sql.SQL(" JOIN unnest({}::bigint[]) AS wanted(security_id) USING "
+                            "(security_id)").format(sql.Literal(id_array(ids)))
+
+    def apply(self, columns: dict[str, np.ndarray[Any, Any]]) -> dict[str, np.ndarray[Any, Any]]:
+        """`columns` without the rows of the securities not asked for."""
+        if self.kept is None:
+            return columns
+        ids = columns["security_id"]
+        hit = self.kept[np.minimum(np.searchsorted(self.kept, ids), len(self.kept) - 1)] == ids
+        return columns if hit.all() else {name: v[hit] for name, v in columns.items()}
+
+
+_MANY_IDS = 1_000
+
+
 def _read_columns(conn: psycopg.Connection[Any], table: str, columns: Sequence[str],
-                  where: Sequence[sql.Composable]) -> dict[str, np.ndarray[Any, Any]]:
-    """`columns` of the rows of `table` matching `where`, in (security_id, trade_date) order,
-    each read as one binary array (trade_date as days since 2000-01-01)."""
-    query = sql.SQL("SELECT count(*), {} FROM {} WHERE {}").format(
+                  where: Sequence[sql.Composable], ids: _IdFilter
+                  ) -> dict[str, np.ndarray[Any, Any]]:
+    """`columns` (security_id and trade_date among them) of the rows of `table` matching
+    `where` and `ids`, in (security_id, trade_date) order, each read as one binary array
+    (trade_date as days since 2000-01-01)."""
+    query = sql.SQL("SELECT count(*), {} FROM {}{} WHERE {}").format(
         sql.SQL(", ").join(sql.SQL(_column(c)) for c in columns),
-        sql.Identifier("stocks_research", table),
+        sql.Identifier("stocks_research", table), ids.join,
         sql.SQL(" AND ").join(where or [sql.SQL("TRUE")]))
     with conn.cursor(binary=True) as cur:
         row = cur.execute(query).fetchone()
     assert row is not None
     n = int(row[0])
-    return {name: _decode(row[i + 1], _WIRE.get(name, ">f8"), n)
-            for i, name in enumerate(columns)}
+    return _in_key_order(ids.apply({name: _decode(row[i + 1], _WIRE.get(name, ">f8"), n)
+                                    for i, name in enumerate(columns)}))
+
+
+def _in_key_order(columns: dict[str, np.ndarray[Any, Any]]) -> dict[str, np.ndarray[Any, Any]]:
+    keys = _keys(columns)
+    if (keys[1:] > keys[:-1]).all():
+        return columns
+    order = np.argsort(keys, kind="stable")
+    return {name: values[order] for name, values in columns.items()}
 
 
 def _keys(columns: dict[str, np.ndarray[Any, Any]]) -> np.ndarray[Any, Any]:
@@ -120,11 +167,11 @@ def read_closes(conn: psycopg.Connection[Any], security_ids: list[int], start: d
                 end: date) -> pd.DataFrame:
     """security_id, trade_date (datetime64) and close of the bars of `security_ids` from
     `start` to `end`, in key order: the columnar read of three columns only."""
-    where = [sql.SQL("security_id = ANY({}::bigint[])").format(sql.Literal(id_array(security_ids))),
-             sql.SQL("trade_date >= {}").format(sql.Literal(start)),
+    where = [sql.SQL("trade_date >= {}").format(sql.Literal(start)),
              sql.SQL("trade_date <= {}").format(sql.Literal(end))]
     frame = pd.DataFrame(_read_columns(conn, "prices_daily",
-                                       ("security_id", "trade_date", "close"), where))
+                                       ("security_id", "trade_date", "close"), where,
+                                       _IdFilter(conn, security_ids)))
     frame["trade_date"] = _PG_EPOCH + frame["trade_date"].to_numpy().astype("timedelta64[D]")
     return frame
 
@@ -154,27 +201,25 @@ def read_price_columns(conn: psycopg.Connection[Any], *,
                        method: str | None = None) -> dict[str, np.ndarray[Any, Any]]:
     """read_prices_daily as numpy arrays, one per column, before any DataFrame is built:
     trade_date as datetime64[D], a NULL transactions count as -1."""
-    where: list[sql.Composable] = []
-    ids = None if security_ids is None else id_array(security_ids)
-    for clause, value in (("security_id = ANY({}::bigint[])", ids), ("trade_date = {}", trade_date),
-                          ("trade_date >= {}", start), ("trade_date <= {}", end)):
-        if value is not None:
-            where.append(sql.SQL(clause).format(sql.Literal(value)))
-    columns = _read_columns(conn, "prices_daily", PRICE_COLUMNS, where)
+    where = [sql.SQL(clause).format(sql.Literal(value)) for clause, value in (
+        ("trade_date = {}", trade_date), ("trade_date >= {}", start), ("trade_date <= {}", end))
+        if value is not None]
+    ids = _IdFilter(conn, security_ids)
+    columns = _read_columns(conn, "prices_daily", PRICE_COLUMNS, where, ids)
     if method is not None:
         # Two reads aligned in numpy: joining in SQL probes the factor index once per bar
         # (1.4 s against 0.6 s for 500 securities' year).
         columns = _with_factors(columns, _read_columns(
             conn, "adjustment_factors_daily", ("security_id", "trade_date", *FACTOR_COLUMNS),
-            [*where, sql.SQL("method = {}").format(sql.Literal(method))]))
+            [*where, sql.SQL("method = {}").format(sql.Literal(method))], ids))
     columns["trade_date"] = _PG_EPOCH + columns["trade_date"].astype("timedelta64[D]")
     return columns
 
 
 _FIGI_IDS = """
-SELECT array_send(array_agg(coalesce(s.security_id, -1) ORDER BY f.at))
+SELECT count(*), array_send(array_agg(f.at)), array_send(array_agg(s.security_id))
   FROM unnest({figis}) WITH ORDINALITY AS f(composite_figi, at)
-  LEFT JOIN stocks_research.securities s USING (composite_figi)
+  JOIN stocks_research.securities s USING (composite_figi)
 """
 
 
@@ -192,41 +237,53 @@ def read_figi_ids(conn: psycopg.Connection[Any], figis: Sequence[str]) -> np.nda
         source, param = sql.SQL("%s::text[]"), list(figis)
     with conn.cursor(binary=True) as cur:
         row = cur.execute(sql.SQL(_FIGI_IDS).format(figis=source), (param,)).fetchone()
-    return _decode(row[0] if row else None, ">i8", len(figis))
+    assert row is not None
+    ids = np.full(len(figis), -1, dtype=np.int64)
+    ids[_decode(row[1], ">i8", row[0]) - 1] = _decode(row[2], ">i8", row[0])
+    return ids
 
 
 _SECURITY_NAMES = """
-SELECT f.figis, t.*
-  FROM (SELECT string_agg(composite_figi, E'\n' ORDER BY security_id) AS figis
-          FROM stocks_research.securities WHERE security_id = ANY(%(ids)s::bigint[])) f,
-       (SELECT count(*),
-               array_send(array_agg(security_id ORDER BY security_id, valid_from)),
-               array_send(array_agg(valid_from - DATE '0001-01-01' + 1
-                                    ORDER BY security_id, valid_from)),
-               array_send(array_agg(coalesce(valid_to - DATE '0001-01-01' + 1, %(open)s::int)
-                                    ORDER BY security_id, valid_from)),
-               string_agg(ticker, E'\n' ORDER BY security_id, valid_from)
-          FROM stocks_research.ticker_history WHERE security_id = ANY(%(ids)s::bigint[])) t
+SELECT f.*, t.*
+  FROM (SELECT count(*), array_send(array_agg(security_id)),
+               string_agg(composite_figi, E'\n')
+          FROM stocks_research.securities
+          JOIN unnest(%(unnamed)s::bigint[]) AS unnamed(security_id) USING (security_id)) f,
+       (SELECT count(*), array_send(array_agg(security_id)),
+               array_send(array_agg(valid_from - DATE '0001-01-01' + 1)),
+               array_send(array_agg(coalesce(valid_to - DATE '0001-01-01' + 1, %(open)s::int))),
+               string_agg(ticker, E'\n')
+          FROM stocks_research.ticker_history
+          JOIN unnest(%(ids)s::bigint[]) AS wanted(security_id) USING (security_id)) t
 """
 
 
-def read_security_names(conn: psycopg.Connection[Any], security_ids: np.ndarray[Any, Any]
-                        ) -> tuple[np.ndarray[Any, Any], TickerSpans]:
-    """For sorted, distinct `security_ids`: the composite FIGI of each (an object array in
-    their order) and their ticker intervals, in one round trip and without a Python object
-    per interval (stored FIGIs and tickers never hold a newline: both are validated)."""
+def read_security_names(conn: psycopg.Connection[Any], security_ids: np.ndarray[Any, Any],
+                        figis: np.ndarray[Any, Any]) -> TickerSpans:
+    """The ticker intervals of sorted, distinct `security_ids`, and the composite FIGI of
+    each into `figis` (an object array in their order) where it holds None; in one round trip
+    and with no Python object per interval (stored FIGIs and tickers hold no newline).
+
+    Raises:
+        DatabaseStateError: an id that is not in securities.
+    """
+    unnamed = security_ids[figis == None]  # noqa: E711 (elementwise, not identity)
     with conn.cursor(binary=True) as cur:
-        row = cur.execute(_SECURITY_NAMES, {"ids": id_array(security_ids.tolist()),
-                                            "open": OPEN_ORDINAL}).fetchone()
+        row = cur.execute(_SECURITY_NAMES, {"ids": id_array(security_ids), "open": OPEN_ORDINAL,
+                                            "unnamed": id_array(unnamed)}).fetchone()
     assert row is not None
-    figis = np.array(row[0].split("\n") if row[0] is not None else [], dtype=object)
-    if len(figis) != len(security_ids):
-        raise DatabaseStateError(f"securities holds {len(figis)} of the {len(security_ids)} "
-                                 "security ids of the bars read; prices_daily lost its key")
-    n = int(row[1])
-    tickers = row[5].split("\n") if n else []
-    return figis, TickerSpans(_decode(row[2], ">i8", n), _decode(row[3], ">i4", n),
-                              _decode(row[4], ">i4", n), np.array(tickers, dtype=object))
+    if row[0] != len(unnamed):
+        raise DatabaseStateError(f"securities holds {row[0]} of the {len(unnamed)} "
+                                 "security ids of the bars read; a bar names no security")
+    if row[0]:
+        at = np.searchsorted(security_ids, _decode(row[1], ">i8", row[0]))
+        figis[at] = row[2].split("\n")
+    n = int(row[3])
+    ids, starts = _decode(row[4], ">i8", n), _decode(row[5], ">i4", n)
+    order = np.lexsort((starts, ids))
+    tickers = np.array(row[7].split("\n") if n else [], dtype=object)
+    return TickerSpans(ids[order], starts[order], _decode(row[6], ">i4", n)[order],
+                       tickers[order])
 
 
 @dataclass(frozen=True)
