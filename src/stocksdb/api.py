@@ -16,17 +16,14 @@ import numpy as np
 import pandas as pd
 import psycopg
 
-from stocksdb.db.queries import (
-    read_figi_ids,
-    read_price_columns,
-    read_security_names,
-    read_ticker_intervals,
-)
+from stocksdb.db.names import SecurityNames, read_figi_ids, read_security_names
+from stocksdb.db.queries import MANY_IDS, read_price_columns, read_ticker_intervals
 from stocksdb.domain.adjustments import DEFAULT_METHOD, AdjustmentMethod, parse_adjustment_method
 from stocksdb.errors import InputError
 
 COLUMNS = ("symbol", "ticker", "composite_figi", "security_id", "trade_date", "open", "high",
            "low", "close", "volume", "price_factor", "volume_factor")
+_BAR_COLUMNS = ("security_id", "trade_date", "open", "high", "low", "close", "volume")
 
 
 def resolve_symbols(conn: psycopg.Connection[Any], symbols: Sequence[str],
@@ -55,13 +52,15 @@ def _unheld(missing: Sequence[str], as_of: date, as_of_given: bool) -> InputErro
                       cli_message=head + " or pass --as-of a date it was listed")
 
 
-def _figi_ids(conn: psycopg.Connection[Any], figis: Sequence[str]) -> np.ndarray[Any, Any]:
-    """The security_id of each of `figis`, in their order.
+def _figi_ids(conn: psycopg.Connection[Any], figis: Sequence[str],
+              everyone: SecurityNames | None) -> np.ndarray[Any, Any]:
+    """The security_id of each of `figis`, in their order (matched in `everyone`, the names
+    of every security, when read).
 
     Raises:
         InputError: a FIGI that is not in securities.
     """
-    ids = read_figi_ids(conn, figis)
+    ids = everyone.figi_ids(figis) if everyone else read_figi_ids(conn, figis)
     if (ids < 0).any():
         missing = np.asarray(figis, dtype=object)[ids < 0].tolist()
         raise InputError(f"composite FIGI(s) {missing} are not in securities")
@@ -95,12 +94,25 @@ def read_prices_frame(conn: psycopg.Connection[Any], *, symbols: Sequence[str] |
     start, end = start or date(1900, 1, 1), end or date.today()
     named = (resolve_symbols(conn, symbols, as_of or end, as_of_given=as_of is not None)
              if symbols else {})
-    figi_ids = _figi_ids(conn, figis) if figis else np.empty(0, dtype=np.int64)
+    # Many FIGIs are matched against every security's names, read at once (a date's
+    # cross-section of the universe), and those names then serve the frame.
+    everyone = read_security_names(conn) if figis and len(figis) > MANY_IDS else None
+    figi_ids = _figi_ids(conn, figis, everyone) if figis else np.empty(0, dtype=np.int64)
     chosen = _parse_method(method)
-    if adjusted:
+    ids = np.union1d(figi_ids, np.fromiter(named.values(), np.int64, len(named)))
+    bars = read_price_columns(conn, security_ids=ids, start=start, end=end,
+                              method=chosen if adjusted else None, columns=_BAR_COLUMNS,
+                              securities=len(everyone.security_ids) if everyone else None)
+    if adjusted and not len(bars["security_id"]):
         _require_factors(conn, chosen)
-    # A FIGI names its security's bars, even when a symbol names the same security (or is
-    # spelt like the FIGI): such bars carry the FIGI, which is the security's composite_figi.
+    return _frame(conn, bars, _symbols_of(named, figis, figi_ids), everyone)
+
+
+def _symbols_of(named: dict[str, int], figis: Sequence[str] | None,
+                figi_ids: np.ndarray[Any, Any]) -> dict[int, str]:
+    """security_id -> the symbol its bars carry, for the securities named by a symbol only: a
+    FIGI names its security's bars even when a symbol names it too (or is spelt like the
+    FIGI), and a FIGI asked for is its security's composite_figi."""
     if named and figis:
         asked = set(figis)
         named = {s: sid for s, sid in named.items() if s not in asked}
@@ -108,38 +120,30 @@ def read_prices_frame(conn: psycopg.Connection[Any], *, symbols: Sequence[str] |
     if by_symbol and figis:
         figi_named = set(figi_ids.tolist())
         by_symbol = {sid: s for sid, s in by_symbol.items() if sid not in figi_named}
-    ids = np.union1d(figi_ids, np.fromiter(named.values(), np.int64, len(named)))
-    bars = read_price_columns(conn, security_ids=ids, start=start, end=end,
-                              method=chosen if adjusted else None)
-    return _frame(conn, bars, by_symbol, figis, figi_ids)
+    return by_symbol
 
 
 def _frame(conn: psycopg.Connection[Any], bars: dict[str, np.ndarray[Any, Any]],
-           by_symbol: dict[int, str], figis: Sequence[str] | None,
-           figi_ids: np.ndarray[Any, Any]) -> pd.DataFrame:
+           by_symbol: dict[int, str], names: SecurityNames | None) -> pd.DataFrame:
     """COLUMNS from raw bars (with their factors when adjusted): prices and volumes scaled,
-    each bar named by the symbol asked for (`by_symbol`; else the composite FIGI `figis`
-    asked for, which `figi_ids` resolved), its ticker that day and its composite FIGI."""
+    each bar named by the symbol asked for (`by_symbol`, else its composite FIGI), its
+    ticker that day and its composite FIGI (from `names`, read here if None)."""
     ids = bars["security_id"]
     if not len(ids):   # the columns as an empty row list types them (symbol: str, others object)
         empty = pd.DataFrame([], columns=list(COLUMNS[1:]))
         return empty.assign(symbol=pd.Series([""]).iloc[:0]).loc[:, list(COLUMNS)]
     days = bars["trade_date"]
     unique, at = np.unique(ids, return_inverse=True)
-    composite = np.full(len(unique), None, dtype=object)
-    if figis:   # a FIGI asked for is its security's composite_figi: no need to read it back
-        pos = np.minimum(np.searchsorted(unique, figi_ids), len(unique) - 1)
-        read = unique[pos] == figi_ids
-        composite[pos[read]] = np.asarray(figis, dtype=object)[read]
-    names = composite.copy()
-    spans = read_security_names(conn, unique, composite)
+    names = names or read_security_names(conn, unique)
+    composite = names.figis_of(unique)
+    symbols = composite.copy()
     for sid, symbol in by_symbol.items():
-        names[np.searchsorted(unique, sid)] = symbol
+        symbols[np.searchsorted(unique, sid)] = symbol
     adjusted = "price_factor" in bars
     pf = bars["price_factor"] if adjusted else np.ones(len(ids))
     vf = bars["volume_factor"] if adjusted else np.ones(len(ids))
     columns = {
-        "symbol": names[at], "ticker": spans.tickers_of(ids, days),
+        "symbol": symbols[at], "ticker": names.spans.tickers_of(ids, days),
         "composite_figi": composite[at], "security_id": ids, "trade_date": days.astype(object),
         **{c: bars[c] * pf for c in ("open", "high", "low", "close")},
         "volume": bars["volume"] * vf, "price_factor": pf, "volume_factor": vf}

@@ -20,8 +20,7 @@ from psycopg.rows import dict_row
 
 from stocksdb.domain.fundamentals import QuarterVersion, YoyVersion
 from stocksdb.domain.identifiers import format_cik
-from stocksdb.domain.tickers import OPEN_ORDINAL, Interval, TickerIntervals, TickerSpans
-from stocksdb.errors import DatabaseStateError
+from stocksdb.domain.tickers import Interval, TickerIntervals
 from stocksdb.types import SecurityId
 
 
@@ -65,7 +64,7 @@ PRICE_COLUMNS = ("security_id", "trade_date", "open", "high", "low", "close", "v
                  "transactions")
 FACTOR_COLUMNS = ("price_factor", "volume_factor")
 # Binary send format of each column; a NULL transactions count travels as -1.
-_WIRE = {"security_id": ">i8", "trade_date": ">i4", "volume": ">i8", "transactions": ">i8"}
+_WIRE = {"key": ">i8", "volume": ">i8", "transactions": ">i8"}
 _PG_EPOCH = np.datetime64("2000-01-01", "D")
 _ARRAY_HEADER = 20  # ndim, flags, element type, then size and lower bound of the one dimension
 
@@ -77,7 +76,7 @@ def _column(name: str) -> str:
     return f"array_send(array_agg({value}))"
 
 
-def _decode(buf: bytes | None, wire: str, n: int) -> np.ndarray[Any, Any]:
+def decode_array(buf: bytes | None, wire: str, n: int) -> np.ndarray[Any, Any]:
     """Values of a 1-D binary array (each element is an int32 length, then the value)."""
     if not n or buf is None:
         return np.empty(0, dtype=np.dtype(wire).newbyteorder("="))
@@ -95,15 +94,18 @@ class _IdFilter:
     rows and dropping the others in numpy costs less than any join (a date's cross-section).
     """
 
-    def __init__(self, conn: psycopg.Connection[Any], security_ids: Any) -> None:
+    def __init__(self, conn: psycopg.Connection[Any], security_ids: Any,
+                 securities: int | None = None) -> None:
         self.kept: np.ndarray[Any, Any] | None = None
         self.join: sql.Composable = sql.SQL("")
         if security_ids is None:
             return
         ids = np.unique(np.asarray(security_ids, dtype=np.int64))
-        if len(ids) > _MANY_IDS:
-            row = conn.execute("SELECT count(*) FROM stocks_research.securities").fetchone()
-            if row is not None and 2 * len(ids) >= row[0]:
+        if len(ids) > MANY_IDS:
+            if securities is None:
+                row = conn.execute("SELECT count(*) FROM stocks_research.securities").fetchone()
+                securities = int(row[0]) if row else 0
+            if 2 * len(ids) >= securities:
                 self.kept = ids
                 return
         self.join = sql.SQL(" JOIN unnest({}::bigint[]) AS wanted(security_id) USING "
@@ -113,49 +115,58 @@ class _IdFilter:
         """`columns` without the rows of the securities not asked for."""
         if self.kept is None:
             return columns
-        ids = columns["security_id"]
+        ids = columns["key"] >> 23
         hit = self.kept[np.minimum(np.searchsorted(self.kept, ids), len(self.kept) - 1)] == ids
         return columns if hit.all() else {name: v[hit] for name, v in columns.items()}
 
 
-_MANY_IDS = 1_000
+# Above this many ids a read asks whether they are half the securities (see _IdFilter).
+MANY_IDS = 1_000
+
+
+# (security_id, trade_date) as one int64 that sorts like the pair: one aggregate, not two.
+_KEY = "security_id * 8388608 + (trade_date - DATE '2000-01-01' + 4194304)"
 
 
 def _read_columns(conn: psycopg.Connection[Any], table: str, columns: Sequence[str],
                   where: Sequence[sql.Composable], ids: _IdFilter
                   ) -> dict[str, np.ndarray[Any, Any]]:
-    """`columns` (security_id and trade_date among them) of the rows of `table` matching
-    `where` and `ids`, in (security_id, trade_date) order, each read as one binary array
-    (trade_date as days since 2000-01-01)."""
-    query = sql.SQL("SELECT count(*), {} FROM {}{} WHERE {}").format(
-        sql.SQL(", ").join(sql.SQL(_column(c)) for c in columns),
+    """"key" (see _KEY) and `columns` of the rows of `table` matching `where` and `ids`, in
+    key order, each read as one binary array."""
+    query = sql.SQL("SELECT count(*), array_send(array_agg({})), {} FROM {}{} WHERE {}").format(
+        sql.SQL(_KEY), sql.SQL(", ").join(sql.SQL(_column(c)) for c in columns),
         sql.Identifier("stocks_research", table), ids.join,
         sql.SQL(" AND ").join(where or [sql.SQL("TRUE")]))
     with conn.cursor(binary=True) as cur:
         row = cur.execute(query).fetchone()
     assert row is not None
     n = int(row[0])
-    return _in_key_order(ids.apply({name: _decode(row[i + 1], _WIRE.get(name, ">f8"), n)
-                                    for i, name in enumerate(columns)}))
+    read = {name: decode_array(row[i + 1], _WIRE.get(name, ">f8"), n)
+            for i, name in enumerate(("key", *columns))}
+    return _in_key_order(ids.apply(read))
 
 
 def _in_key_order(columns: dict[str, np.ndarray[Any, Any]]) -> dict[str, np.ndarray[Any, Any]]:
-    keys = _keys(columns)
+    keys = columns["key"]
     if (keys[1:] > keys[:-1]).all():
         return columns
     order = np.argsort(keys, kind="stable")
     return {name: values[order] for name, values in columns.items()}
 
 
-def _keys(columns: dict[str, np.ndarray[Any, Any]]) -> np.ndarray[Any, Any]:
-    """(security_id, trade_date) as one int64 that sorts like the pair."""
-    return (columns["security_id"] << 23) + (columns["trade_date"].astype(np.int64) + (1 << 22))
+def _split_key(columns: dict[str, np.ndarray[Any, Any]], names: Sequence[str]
+               ) -> dict[str, np.ndarray[Any, Any]]:
+    """security_id and trade_date (datetime64[D]) from "key", then `names` of `columns`."""
+    keys = columns["key"]
+    days = (keys & ((1 << 23) - 1)) - (1 << 22)
+    return {"security_id": keys >> 23, "trade_date": _PG_EPOCH + days.astype("timedelta64[D]"),
+            **{name: columns[name] for name in names}}
 
 
 def _with_factors(bars: dict[str, np.ndarray[Any, Any]],
                   factors: dict[str, np.ndarray[Any, Any]]) -> dict[str, np.ndarray[Any, Any]]:
     """The bars that have a factor row, each with its FACTOR_COLUMNS (both in key order)."""
-    bar_keys, factor_keys = _keys(bars), _keys(factors)
+    bar_keys, factor_keys = bars["key"], factors["key"]
     at = np.searchsorted(factor_keys, bar_keys)
     hit = at < len(factor_keys)
     hit[hit] = factor_keys[at[hit]] == bar_keys[hit]
@@ -169,11 +180,8 @@ def read_closes(conn: psycopg.Connection[Any], security_ids: list[int], start: d
     `start` to `end`, in key order: the columnar read of three columns only."""
     where = [sql.SQL("trade_date >= {}").format(sql.Literal(start)),
              sql.SQL("trade_date <= {}").format(sql.Literal(end))]
-    frame = pd.DataFrame(_read_columns(conn, "prices_daily",
-                                       ("security_id", "trade_date", "close"), where,
-                                       _IdFilter(conn, security_ids)))
-    frame["trade_date"] = _PG_EPOCH + frame["trade_date"].to_numpy().astype("timedelta64[D]")
-    return frame
+    read = _read_columns(conn, "prices_daily", ("close",), where, _IdFilter(conn, security_ids))
+    return pd.DataFrame(_split_key(read, ("close",)))
 
 
 def read_prices_daily(conn: psycopg.Connection[Any], *, security_ids: list[int] | None = None,
@@ -197,93 +205,27 @@ def read_prices_daily(conn: psycopg.Connection[Any], *, security_ids: list[int] 
 def read_price_columns(conn: psycopg.Connection[Any], *,
                        security_ids: Sequence[int] | np.ndarray[Any, Any] | None = None,
                        trade_date: date | None = None, start: date | None = None,
-                       end: date | None = None,
-                       method: str | None = None) -> dict[str, np.ndarray[Any, Any]]:
-    """read_prices_daily as numpy arrays, one per column, before any DataFrame is built:
-    trade_date as datetime64[D], a NULL transactions count as -1."""
+                       end: date | None = None, method: str | None = None,
+                       columns: Sequence[str] = PRICE_COLUMNS,
+                       securities: int | None = None) -> dict[str, np.ndarray[Any, Any]]:
+    """read_prices_daily as numpy arrays, one per column of `columns` (security_id and
+    trade_date always first), before any DataFrame is built: trade_date as datetime64[D], a
+    NULL transactions count as -1. `securities`: the number of rows of securities, when the
+    caller knows it."""
     where = [sql.SQL(clause).format(sql.Literal(value)) for clause, value in (
         ("trade_date = {}", trade_date), ("trade_date >= {}", start), ("trade_date <= {}", end))
         if value is not None]
-    ids = _IdFilter(conn, security_ids)
-    columns = _read_columns(conn, "prices_daily", PRICE_COLUMNS, where, ids)
+    ids = _IdFilter(conn, security_ids, securities)
+    values = [c for c in columns if c not in ("security_id", "trade_date")]
+    read = _read_columns(conn, "prices_daily", values, where, ids)
     if method is not None:
         # Two reads aligned in numpy: joining in SQL probes the factor index once per bar
         # (1.4 s against 0.6 s for 500 securities' year).
-        columns = _with_factors(columns, _read_columns(
-            conn, "adjustment_factors_daily", ("security_id", "trade_date", *FACTOR_COLUMNS),
+        read = _with_factors(read, _read_columns(
+            conn, "adjustment_factors_daily", FACTOR_COLUMNS,
             [*where, sql.SQL("method = {}").format(sql.Literal(method))], ids))
-    columns["trade_date"] = _PG_EPOCH + columns["trade_date"].astype("timedelta64[D]")
-    return columns
-
-
-_FIGI_IDS = """
-SELECT count(*), array_send(array_agg(f.at)), array_send(array_agg(s.security_id))
-  FROM unnest({figis}) WITH ORDINALITY AS f(composite_figi, at)
-  JOIN stocks_research.securities s USING (composite_figi)
-"""
-
-
-def read_figi_ids(conn: psycopg.Connection[Any], figis: Sequence[str]) -> np.ndarray[Any, Any]:
-    """The security_id of each composite FIGI of `figis`, in their order (int64; -1 where
-    securities has none). The FIGIs travel as one newline-joined text, which psycopg sends
-    as is, where a list of 10,000 strings costs it ~15 ms to dump."""
-    if not len(figis):
-        return np.empty(0, dtype=np.int64)
-    joined = "\n".join(figis)
-    param: str | list[str] = joined
-    source = sql.SQL("string_to_array(%s, E'\\n')")
-    if not joined or joined.count("\n") != len(figis) - 1:
-        # A newline inside a name (never a FIGI, but it must not split in two), or [""].
-        source, param = sql.SQL("%s::text[]"), list(figis)
-    with conn.cursor(binary=True) as cur:
-        row = cur.execute(sql.SQL(_FIGI_IDS).format(figis=source), (param,)).fetchone()
-    assert row is not None
-    ids = np.full(len(figis), -1, dtype=np.int64)
-    ids[_decode(row[1], ">i8", row[0]) - 1] = _decode(row[2], ">i8", row[0])
-    return ids
-
-
-_SECURITY_NAMES = """
-SELECT f.*, t.*
-  FROM (SELECT count(*), array_send(array_agg(security_id)),
-               string_agg(composite_figi, E'\n')
-          FROM stocks_research.securities
-          JOIN unnest(%(unnamed)s::bigint[]) AS unnamed(security_id) USING (security_id)) f,
-       (SELECT count(*), array_send(array_agg(security_id)),
-               array_send(array_agg(valid_from - DATE '0001-01-01' + 1)),
-               array_send(array_agg(coalesce(valid_to - DATE '0001-01-01' + 1, %(open)s::int))),
-               string_agg(ticker, E'\n')
-          FROM stocks_research.ticker_history
-          JOIN unnest(%(ids)s::bigint[]) AS wanted(security_id) USING (security_id)) t
-"""
-
-
-def read_security_names(conn: psycopg.Connection[Any], security_ids: np.ndarray[Any, Any],
-                        figis: np.ndarray[Any, Any]) -> TickerSpans:
-    """The ticker intervals of sorted, distinct `security_ids`, and the composite FIGI of
-    each into `figis` (an object array in their order) where it holds None; in one round trip
-    and with no Python object per interval (stored FIGIs and tickers hold no newline).
-
-    Raises:
-        DatabaseStateError: an id that is not in securities.
-    """
-    unnamed = security_ids[figis == None]  # noqa: E711 (elementwise, not identity)
-    with conn.cursor(binary=True) as cur:
-        row = cur.execute(_SECURITY_NAMES, {"ids": id_array(security_ids), "open": OPEN_ORDINAL,
-                                            "unnamed": id_array(unnamed)}).fetchone()
-    assert row is not None
-    if row[0] != len(unnamed):
-        raise DatabaseStateError(f"securities holds {row[0]} of the {len(unnamed)} "
-                                 "security ids of the bars read; a bar names no security")
-    if row[0]:
-        at = np.searchsorted(security_ids, _decode(row[1], ">i8", row[0]))
-        figis[at] = row[2].split("\n")
-    n = int(row[3])
-    ids, starts = _decode(row[4], ">i8", n), _decode(row[5], ">i4", n)
-    order = np.lexsort((starts, ids))
-    tickers = np.array(row[7].split("\n") if n else [], dtype=object)
-    return TickerSpans(ids[order], starts[order], _decode(row[6], ">i4", n)[order],
-                       tickers[order])
+        values += FACTOR_COLUMNS
+    return _split_key(read, values)
 
 
 @dataclass(frozen=True)
