@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import psycopg
 
-from stocksdb.db.names import SecurityNames, read_figi_ids, read_security_names
+from stocksdb.db.names import SecurityNames, read_security_names
 from stocksdb.db.queries import MANY_IDS, read_price_columns, read_ticker_intervals
 from stocksdb.domain.adjustments import DEFAULT_METHOD, AdjustmentMethod, parse_adjustment_method
 from stocksdb.errors import InputError
@@ -52,15 +52,13 @@ def _unheld(missing: Sequence[str], as_of: date, as_of_given: bool) -> InputErro
                       cli_message=head + " or pass --as-of a date it was listed")
 
 
-def _figi_ids(conn: psycopg.Connection[Any], figis: Sequence[str],
-              everyone: SecurityNames | None) -> np.ndarray[Any, Any]:
-    """The security_id of each of `figis`, in their order (matched in `everyone`, the names
-    of every security, when read).
+def _figi_ids(figis: Sequence[str], names: SecurityNames) -> np.ndarray[Any, Any]:
+    """The security_id of each of `figis`, in their order, from `names` read for them.
 
     Raises:
         InputError: a FIGI that is not in securities.
     """
-    ids = everyone.figi_ids(figis) if everyone else read_figi_ids(conn, figis)
+    ids = names.figi_ids(figis)
     if (ids < 0).any():
         missing = np.asarray(figis, dtype=object)[ids < 0].tolist()
         raise InputError(f"composite FIGI(s) {missing} are not in securities")
@@ -94,18 +92,22 @@ def read_prices_frame(conn: psycopg.Connection[Any], *, symbols: Sequence[str] |
     start, end = start or date(1900, 1, 1), end or date.today()
     named = (resolve_symbols(conn, symbols, as_of or end, as_of_given=as_of is not None)
              if symbols else {})
-    # Many FIGIs are matched against every security's names, read at once (a date's
-    # cross-section of the universe), and those names then serve the frame.
-    everyone = read_security_names(conn) if figis and len(figis) > MANY_IDS else None
-    figi_ids = _figi_ids(conn, figis, everyone) if figis else np.empty(0, dtype=np.int64)
+    # The names of the securities of the FIGIs resolve them and then name the bars; many
+    # FIGIs (a date's cross-section of the universe) read every security's names, unjoined.
+    names = None
+    if figis:
+        many = len(figis) > MANY_IDS
+        names = read_security_names(conn, figis=None if many else figis)
+    figi_ids = _figi_ids(figis, names) if figis and names else np.empty(0, dtype=np.int64)
     chosen = _parse_method(method)
     ids = np.union1d(figi_ids, np.fromiter(named.values(), np.int64, len(named)))
     bars = read_price_columns(conn, security_ids=ids, start=start, end=end,
                               method=chosen if adjusted else None, columns=_BAR_COLUMNS,
-                              securities=len(everyone.security_ids) if everyone else None)
+                              securities=len(names.security_ids)
+                              if names and names.complete else None)
     if adjusted and not len(bars["security_id"]):
         _require_factors(conn, chosen)
-    return _frame(conn, bars, _symbols_of(named, figis, figi_ids), everyone)
+    return _frame(conn, bars, _symbols_of(named, figis, figi_ids), names)
 
 
 def _symbols_of(named: dict[str, int], figis: Sequence[str] | None,
@@ -134,7 +136,8 @@ def _frame(conn: psycopg.Connection[Any], bars: dict[str, np.ndarray[Any, Any]],
         return empty.assign(symbol=pd.Series([""]).iloc[:0]).loc[:, list(COLUMNS)]
     days = bars["trade_date"]
     unique, at = np.unique(ids, return_inverse=True)
-    names = names or read_security_names(conn, unique)
+    if names is None or not np.isin(unique, names.security_ids).all():   # symbols named some
+        names = read_security_names(conn, security_ids=unique)
     composite = names.figis_of(unique)
     symbols = composite.copy()
     for sid, symbol in by_symbol.items():
