@@ -135,7 +135,8 @@ def _frame(conn: psycopg.Connection[Any], bars: dict[str, np.ndarray[Any, Any]],
         empty = pd.DataFrame([], columns=list(COLUMNS[1:]))
         return empty.assign(symbol=pd.Series([""]).iloc[:0]).loc[:, list(COLUMNS)]
     days = bars["trade_date"]
-    unique, at = np.unique(ids, return_inverse=True)
+    first = np.concatenate(([True], ids[1:] != ids[:-1]))   # bars come in key order
+    unique, at = ids[first], np.cumsum(first) - 1
     if names is None or not np.isin(unique, names.security_ids).all():   # symbols named some
         names = read_security_names(conn, security_ids=unique)
     composite = names.figis_of(unique)

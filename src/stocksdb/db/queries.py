@@ -100,7 +100,9 @@ class _IdFilter:
         self.join: sql.Composable = sql.SQL("")
         if security_ids is None:
             return
-        ids = np.unique(np.asarray(security_ids, dtype=np.int64))
+        ids = np.asarray(security_ids, dtype=np.int64)
+        if not (ids[1:] > ids[:-1]).all():
+            ids = np.unique(ids)
         if len(ids) > MANY_IDS:
             if securities is None:
                 row = conn.execute("SELECT count(*) FROM stocks_research.securities").fetchone()
