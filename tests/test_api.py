@@ -10,6 +10,7 @@ import pytest
 from stocksdb.api import read_prices_frame
 from stocksdb.cli import main
 from stocksdb.db.connection import connect
+from stocksdb.db.queries import MANY_IDS
 from stocksdb.errors import InputError
 
 
@@ -70,3 +71,23 @@ def test_frame_has_fixed_columns_and_types(adjusted_market: str) -> None:
     assert str(frame["security_id"].dtype) == "int64"
     assert {str(frame[col].dtype) for col in ("open", "high", "low", "close", "volume",
                                               "price_factor", "volume_factor")} == {"float64"}
+
+
+def test_many_figis_give_the_frame_and_errors_a_few_give(adjusted_market: str) -> None:
+    """A FIGI list longer than MANY_IDS is matched against every security's names (the
+    cross-section path): the same frame as the short list, and the same InputError naming
+    the unknown FIGIs in the order given."""
+    with connect(adjusted_market) as c:
+        real = [r[0] for r in c.execute("SELECT composite_figi FROM securities ORDER BY 1")]
+        few = read_prices_frame(c, figis=real, end=date(2024, 1, 31))
+        many = read_prices_frame(c, figis=real * (MANY_IDS // len(real) + 1),
+                                 end=date(2024, 1, 31))
+        fake = [f"BBG{n:09d}" for n in range(MANY_IDS)]
+        with pytest.raises(InputError) as long_list:
+            read_prices_frame(c, figis=[*real, *fake])
+        with pytest.raises(InputError) as short_list:
+            read_prices_frame(c, figis=[*real, *fake[:2]])
+    assert many.equals(few) and len(few) == 9   # 3 securities x 3 sessions with factors
+    assert list(few["symbol"]) == list(few["composite_figi"])
+    assert str(long_list.value) == f"composite FIGI(s) {fake} are not in securities"
+    assert str(short_list.value) == f"composite FIGI(s) {fake[:2]} are not in securities"

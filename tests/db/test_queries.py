@@ -14,6 +14,8 @@ import pandas as pd
 from stocksdb.config import Settings
 from stocksdb.db.connection import connect
 from stocksdb.db.queries import (
+    MANY_IDS,
+    read_price_columns,
     read_prices_daily,
     read_ticker_intervals,
     read_ticker_on,
@@ -132,3 +134,25 @@ def test_read_prices_daily_with_a_method_joins_its_factors(db: str, market: Path
     assert list(got.columns[-2:]) == ["price_factor", "volume_factor"]
     assert list(first["trade_date"].dt.date) == [date(2024, 1, 2), date(2024, 1, 4)]
     assert len(plain) == 3 * 3 - 1
+
+
+def test_many_ids_read_the_same_bars_as_a_join_of_them(db: str, market: Path) -> None:
+    """Ids that are half the securities or more are filtered in numpy, not joined in SQL:
+    the same bars either way, the securities not asked for left out."""
+    for job in ("securities_master", "ticker_history"):
+        run_job(Settings(), db, RunRequest(job=job, path=market))
+    run_job(Settings(), db, RunRequest(job="prices_daily", path=market, start=date(2024, 1, 2)))
+    with connect(db) as c:
+        ids = sorted(r[0] for r in c.execute("SELECT security_id FROM securities"))
+        asked = ids[1:]
+        joined = read_price_columns(c, security_ids=asked, securities=len(ids))
+        # Ids with no security pad the list past MANY_IDS: a list that long is filtered in
+        # numpy whenever it is half the securities (as the count of 3 here says).
+        padded = asked + list(range(max(ids) + 1, max(ids) + 2 + MANY_IDS))
+        kept = read_price_columns(c, security_ids=padded[::-1], securities=len(ids))
+        counted = read_price_columns(c, security_ids=padded)
+    assert set(joined["security_id"]) == set(asked)
+    for got in (kept, counted):
+        assert list(got) == list(joined)
+        for name, values in joined.items():
+            assert list(got[name]) == list(values), name
