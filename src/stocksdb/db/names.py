@@ -19,7 +19,7 @@ import psycopg
 from psycopg import sql
 
 from stocksdb.db.queries import decode_array, id_array
-from stocksdb.domain.tickers import OPEN_ORDINAL, TickerSpans
+from stocksdb.domain.tickers import DAY_BITS, OPEN_ORDINAL, TickerSpans
 from stocksdb.errors import DatabaseStateError
 
 
@@ -48,10 +48,10 @@ class SecurityNames:
 _NAMES = """
 WITH chosen AS (SELECT security_id, composite_figi FROM stocks_research.securities{chosen})
 SELECT f.*, t.*
-  FROM (SELECT count(*), array_send(array_agg(security_id)), string_agg(composite_figi, E'\n')
+  FROM (SELECT array_send(array_agg(security_id)), string_agg(composite_figi, E'\n')
           FROM chosen) f,
-       (SELECT count(*), array_send(array_agg(security_id)),
-               array_send(array_agg(valid_from - DATE '0001-01-01' + 1)),
+       (SELECT array_send(array_agg(security_id * {day_keys}
+                                    + (valid_from - DATE '0001-01-01' + 1))),
                array_send(array_agg(coalesce(valid_to - DATE '0001-01-01' + 1, {open}))),
                string_agg(ticker, E'\n')
           FROM stocks_research.ticker_history{tickers}) t
@@ -76,27 +76,35 @@ def read_security_names(conn: psycopg.Connection[Any], *,
             _text_array(figis))
     everyone = security_ids is None and figis is None
     query = sql.SQL(_NAMES).format(
-        chosen=chosen, open=sql.Literal(OPEN_ORDINAL),
+        chosen=chosen, open=sql.Literal(OPEN_ORDINAL), day_keys=sql.Literal(1 << DAY_BITS),
         tickers=sql.SQL("" if everyone else " JOIN chosen USING (security_id)"))
     with conn.cursor(binary=True) as cur:
         row = cur.execute(query).fetchone()
     assert row is not None
-    if security_ids is not None and row[0] != len(security_ids):
-        raise DatabaseStateError(f"securities holds {row[0]} of the {len(security_ids)} "
-                                 "security ids of the bars read; a bar names no security")
-    return _names(row, everyone)
+    names = _names(row, everyone)
+    if security_ids is not None and len(names.security_ids) != len(security_ids):
+        raise DatabaseStateError(f"securities holds {len(names.security_ids)} of the "
+                                 f"{len(security_ids)} security ids of the bars read; a bar "
+                                 "names no security")
+    return names
 
 
 def _names(row: tuple[Any, ...], everyone: bool) -> SecurityNames:
-    sids = decode_array(row[1], ">i8", row[0])
+    """SecurityNames from a row of _NAMES: ticker intervals keyed as TickerSpans keys them,
+    (security_id, valid_from) in one int64."""
+    sids = decode_array(row[0], ">i8")
     order = np.argsort(sids, kind="stable")
-    figis = np.array(row[2].split("\n") if row[0] else [], dtype=object)[order]
-    n = int(row[3])
-    ids, starts = decode_array(row[4], ">i8", n), decode_array(row[5], ">i4", n)
-    by_security = np.lexsort((starts, ids))
-    tickers = np.array(row[7].split("\n") if n else [], dtype=object)
-    spans = TickerSpans(ids[by_security], starts[by_security],
-                        decode_array(row[6], ">i4", n)[by_security], tickers[by_security])
+    figis = np.array(row[1].split("\n") if len(sids) else [], dtype=object)[order]
+    keys = decode_array(row[2], ">i8")
+    tickers = np.array(row[4].split("\n") if len(keys) else [], dtype=object)
+    by_key = np.argsort(keys, kind="stable")
+    if (keys[by_key][1:] == keys[by_key][:-1]).any():
+        # Two tickers of one security from one day (the loader refuses it, the table does
+        # not): ties go by ticker, as TickerIntervals orders them.
+        by_key = np.array(sorted(range(len(keys)), key=lambda i: (keys[i], tickers[i])))
+    keys, tickers = keys[by_key], tickers[by_key]
+    spans = TickerSpans(keys >> DAY_BITS, keys & ((1 << DAY_BITS) - 1),
+                        decode_array(row[3], ">i4")[by_key], tickers)
     return SecurityNames(sids[order], figis, spans, complete=everyone)
 
 

@@ -76,8 +76,10 @@ def _column(name: str) -> str:
     return f"array_send(array_agg({value}))"
 
 
-def decode_array(buf: bytes | None, wire: str, n: int) -> np.ndarray[Any, Any]:
-    """Values of a 1-D binary array (each element is an int32 length, then the value)."""
+def decode_array(buf: bytes | None, wire: str) -> np.ndarray[Any, Any]:
+    """Values of a 1-D binary array (each element is an int32 length, then the value); None,
+    what array_agg gives for no rows, is empty."""
+    n = 0 if buf is None else int.from_bytes(buf[12:16], "big")   # the size of dimension 1
     if not n or buf is None:
         return np.empty(0, dtype=np.dtype(wire).newbyteorder("="))
     element = np.dtype([("length", ">i4"), ("value", wire)])
@@ -135,15 +137,14 @@ def _read_columns(conn: psycopg.Connection[Any], table: str, columns: Sequence[s
                   ) -> dict[str, np.ndarray[Any, Any]]:
     """"key" (see _KEY) and `columns` of the rows of `table` matching `where` and `ids`, in
     key order, each read as one binary array."""
-    query = sql.SQL("SELECT count(*), array_send(array_agg({})), {} FROM {}{} WHERE {}").format(
+    query = sql.SQL("SELECT array_send(array_agg({})), {} FROM {}{} WHERE {}").format(
         sql.SQL(_KEY), sql.SQL(", ").join(sql.SQL(_column(c)) for c in columns),
         sql.Identifier("stocks_research", table), ids.join,
         sql.SQL(" AND ").join(where or [sql.SQL("TRUE")]))
     with conn.cursor(binary=True) as cur:
         row = cur.execute(query).fetchone()
     assert row is not None
-    n = int(row[0])
-    read = {name: decode_array(row[i + 1], _WIRE.get(name, ">f8"), n)
+    read = {name: decode_array(row[i], _WIRE.get(name, ">f8"))
             for i, name in enumerate(("key", *columns))}
     return _in_key_order(ids.apply(read))
 

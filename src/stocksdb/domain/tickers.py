@@ -24,7 +24,7 @@ from stocksdb.types import SecurityId
 _FAR = date(9999, 12, 31)
 OPEN_ORDINAL = date.max.toordinal() + 1     # the day ordinal an open interval ends before
 _EPOCH = date(1970, 1, 1).toordinal()       # numpy datetime64[D] counts days from here
-_DAY_BITS = 22                              # every day ordinal (<= 3,652,059) fits in 22 bits
+DAY_BITS = 22                              # every day ordinal (<= 3,652,059) fits in 22 bits
 
 
 @dataclass(frozen=True)
@@ -192,7 +192,7 @@ class TickerSpans:
         self._ids = np.asarray(security_ids, dtype=np.int64)
         self._to = np.asarray(valid_to, dtype=np.int64)
         self._tickers = np.asarray(tickers, dtype=object)
-        self._keys = (self._ids << _DAY_BITS) | np.asarray(valid_from, dtype=np.int64)
+        self._keys = (self._ids << DAY_BITS) | np.asarray(valid_from, dtype=np.int64)
 
     def tickers_of(self, security_ids: Any, days: Any) -> Any:
         """int64 security ids and datetime64[D] days of equal length -> an object array of
@@ -202,7 +202,7 @@ class TickerSpans:
         out = np.full(len(ids), None, dtype=object)
         if not len(self._ids) or not len(ids):
             return out
-        at = np.searchsorted(self._keys, (ids << _DAY_BITS) | ordinals, side="right") - 1
+        at = np.searchsorted(self._keys, (ids << DAY_BITS) | ordinals, side="right") - 1
         at0 = np.maximum(at, 0)
         hit = (at >= 0) & (self._ids[at0] == ids) & (ordinals < self._to[at0])
         out[hit] = self._tickers[at0[hit]]
