@@ -9,12 +9,12 @@ column of them travels as one newline-joined text.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import psycopg
 from psycopg import sql
 
@@ -35,10 +35,8 @@ class SecurityNames:
 
     def figi_ids(self, figis: Sequence[str]) -> np.ndarray[Any, Any]:
         """The security_id of each of `figis` (int64, -1 where none of these securities)."""
-        at = pd.Index(self.figis, dtype=object).get_indexer(np.asarray(figis, dtype=object))
-        ids = np.full(len(at), -1, dtype=np.int64)
-        ids[at >= 0] = self.security_ids[at[at >= 0]]
-        return ids
+        lookup = dict(zip(self.figis.tolist(), self.security_ids.tolist(), strict=True))
+        return np.fromiter(map(lookup.get, figis, itertools.repeat(-1)), np.int64, len(figis))
 
     def figis_of(self, security_ids: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
         """The composite FIGI of each of `security_ids`, all of them among these."""
