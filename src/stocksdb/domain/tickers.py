@@ -3,7 +3,9 @@
 In:  raw ticker_history rows (dicts as the vendor or file sent them) and the composite FIGI ->
      security_id map; or stored intervals. Out: validated `Interval`s, the rows refused with a
      reason, and `TickerIntervals`, the one resolver of "which security did this ticker name
-     on this day" that the loader, corporate actions, the read API and db.queries share.
+     on this day" that the loader, corporate actions, the read API and db.queries share;
+     its security -> ticker lookup is `TickerSpans`, which the read API also builds straight
+     from arrays (db.names) for thousands of securities at once.
 Pure: no database. Intervals are half-open [valid_from, valid_to); valid_to None is open.
 """
 
