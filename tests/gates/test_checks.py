@@ -81,6 +81,7 @@ def test_orphan_price_row_fails_the_post_gate(db: str, market: Path) -> None:
     for job in ("securities_master", "ticker_history"):
         run_job(Settings(), db, RunRequest(job=job, path=market))
     with connect(db, autocommit=True) as c:
+        c.execute("SELECT ensure_year_partitions('prices_daily', '2023-06-01', '2023-06-01')")
         c.execute("INSERT INTO prices_daily (security_id, trade_date, open, high, low, close, "
                   "volume, source) VALUES (999999, '2023-06-01', 1, 1, 1, 1, 0, 'x')")
     with pytest.raises(GateFailedError, match=r"prices_daily.no_orphans.*999999"):

@@ -13,6 +13,7 @@ After the sessions, false ticks over the run's range are stored as warnings (nev
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 import time
@@ -24,6 +25,7 @@ from typing import Any
 import psycopg
 
 from stocksdb.db.lineage import Layer, Table
+from stocksdb.db.partitions import ensure_year_partitions
 from stocksdb.db.queries import read_ticker_intervals
 from stocksdb.db.sessions import read_known_sessions
 from stocksdb.db.sync import MergeCounts
@@ -32,6 +34,7 @@ from stocksdb.domain.reasons import Reason
 from stocksdb.domain.tickers import TickerIntervals
 from stocksdb.gates import checks as c
 from stocksdb.jobs.base import JobContext, Outcome, Rejected
+from stocksdb.jobs.prices_hydrate import YearTable, plan_hydration
 from stocksdb.jobs.prices_merge import Payload, merge_day
 from stocksdb.jobs.prices_prepare import Prepared, prepare_session
 from stocksdb.jobs.prices_scope import (
@@ -62,6 +65,16 @@ class PricesTally:
     unknown_tickers: set[str] = field(default_factory=set)
     skipped_by_symbols: int = 0
     false_ticks: int = 0
+
+    def merge(self, other: PricesTally) -> None:
+        """Add the totals of a part of the run (a hydrated year) once it is committed."""
+        self.ok += other.ok
+        self.failed.update(other.failed)
+        self.missing += other.missing
+        self.rows += other.rows
+        self.rejected += other.rejected
+        self.unknown_tickers |= other.unknown_tickers
+        self.skipped_by_symbols += other.skipped_by_symbols
 
     def counts(self) -> dict[str, Any]:
         return {
@@ -154,16 +167,36 @@ def _write_session(ctx: JobContext, prep: Prepared, day: DayFile, *, rows: DayRo
         counts = merge_day(conn, payload, source=source, delete_missing=not opts.symbols,
                            keep=check.kept_ids)
         guard_shrink(session, counts, universe=prep.universe, max_shrink=opts.max_shrink)
-        stored = _stored_of(conn, session, check.kept_ids)
-        ctx.write_rejected(_rejected_rows(prep, day, session, source, stored))
-        conn.execute(_SOURCE_FILE, (source, day.key, rows.size, day.etag, rows.sha256,
-                                    prep.rows_read, ctx.run_id))
+        _record_session(ctx, prep, day, rows, source,
+                        stored=_stored_of(conn, session, check.kept_ids))
     return counts
 
 
+def _record_session(ctx: JobContext, prep: Prepared, day: DayFile, rows: DayRows, source: str,
+                    *, stored: set[int]) -> None:
+    """The date's rejected rows and its source_files row, in the date's transaction."""
+    ctx.write_rejected(_rejected_rows(prep, day, prep.session, source, stored))
+    ctx.conn.execute(_SOURCE_FILE, (source, day.key, rows.size, day.etag, rows.sha256,
+                                    prep.rows_read, ctx.run_id))
+
+
+def _hydrate_session(ctx: JobContext, year: YearTable, prep: Prepared, source: str
+                     ) -> MergeCounts:
+    """One date of a hydrated year: as _write_session, into the year's fresh table (nothing is
+    stored for the year, so nothing is merged, deleted or kept). A database error propagates:
+    it rolls back the whole year."""
+    assert prep.day is not None and prep.rows is not None and prep.payload is not None
+    ctx.conn.execute("SELECT pg_advisory_xact_lock(%s, %s)",
+                     (_LOCK_NAMESPACE, prep.session.toordinal()))
+    year.copy(ctx.conn, prep.payload)
+    _record_session(ctx, prep, prep.day, prep.rows, source, stored=set())
+    return MergeCounts(inserted=prep.payload.rows)
+
+
 def _load_session(ctx: JobContext, store: DayFileStore, prep: Prepared, *, opts: PricesOptions,
-                  tally: PricesTally) -> MergeCounts | str:
-    """Write one prepared session; returns its counts, or 'missing' / 'failed'."""
+                  tally: PricesTally, year: YearTable | None = None) -> MergeCounts | str:
+    """Write one prepared session (into `year`'s table when hydrating); returns its counts, or
+    'missing' / 'failed'."""
     session = prep.session
     if prep.failure is not None:
         tally.failed[session] = prep.failure
@@ -174,6 +207,11 @@ def _load_session(ctx: JobContext, store: DayFileStore, prep: Prepared, *, opts:
                     f"{session:%Y/%m/%Y-%m-%d}.csv.gz")
         return "missing"
     tally.skipped_by_symbols += prep.skipped
+    if year is not None:
+        counts = _hydrate_session(ctx, year, prep, store.source)
+        tally.rejected += prep.rejected_count
+        tally.unknown_tickers.update(prep.unknown)
+        return counts
     try:
         counts = _write_session(ctx, prep, prep.day, rows=prep.rows, check=prep.check,
                                 payload=prep.payload, source=store.source, opts=opts)
@@ -251,25 +289,105 @@ def run_prices_daily(ctx: JobContext, store: DayFileStore) -> Outcome:
     if progress:
         progress.total(len(sessions))
     t0 = time.monotonic()
-    ticks = _start_tick_scan(ctx, sessions, opts)
+    plan = plan_hydration(ctx.conn, sessions, symbols=opts.symbols,
+                          enabled=ctx.settings.hydrate)
+    _ensure_partitions(ctx, [s for s in sessions if s.year not in plan])
+    run = _Run(ctx, store, opts, intervals, tally, _start_tick_scan(ctx, sessions, opts))
     try:
-        for prep in _prepared(store, sessions, intervals, opts, ctx.run_id):
-            session = prep.session
-            outcome = _load_session(ctx, store, prep, opts=opts, tally=tally)
-            if isinstance(outcome, MergeCounts):
-                tally.ok.append(session)
-                tally.rows += outcome
-            elif outcome == "missing":
-                tally.missing.append(session)
-            ticks = _feed_tick_scan(ctx, ticks, prep, written=isinstance(outcome, MergeCounts))
-            if progress:
-                progress(session, "ok" if isinstance(outcome, MergeCounts) else outcome,
-                         outcome if isinstance(outcome, MergeCounts) else None)
-        tally.false_ticks = _flag_false_ticks(ctx, tally.ok, ticks)
+        preps = _prepared(store, sessions, intervals, opts, ctx.run_id)
+        for prep in preps:
+            days = plan.get(prep.session.year)
+            if days is not None and prep.session == days[0]:
+                run.hydrate(prep, preps, days)
+            else:
+                run.load(prep)
+        tally.false_ticks = _flag_false_ticks(ctx, tally.ok, run.ticks)
     finally:
-        if ticks is not None:
-            ticks.close()
+        if run.ticks is not None:
+            run.ticks.close()
     return _summarize(tally, time.monotonic() - t0)
+
+
+def _ensure_partitions(ctx: JobContext, sessions: list[date]) -> None:
+    """The yearly partitions the per-date loads of `sessions` write into."""
+    years = sorted({s.year for s in sessions})
+    if years:
+        with ctx.conn.transaction():
+            for y in years:
+                ensure_year_partitions(ctx.conn, "prices_daily", date(y, 1, 1), date(y, 12, 31))
+
+
+@dataclass
+class _Run:
+    """A run's loop state: the tally, and the false-tick scan fed as sessions are written."""
+
+    ctx: JobContext
+    store: DayFileStore
+    opts: PricesOptions
+    intervals: TickerIntervals
+    tally: PricesTally
+    ticks: RunTickScan | None
+
+    def load(self, prep: Prepared, year: YearTable | None = None,
+             tally: PricesTally | None = None) -> None:
+        """Write one session (per date, or into the year being hydrated) and count it."""
+        tally = tally or self.tally
+        outcome = _load_session(self.ctx, self.store, prep, opts=self.opts, tally=tally,
+                                year=year)
+        counts = outcome if isinstance(outcome, MergeCounts) else None
+        if counts is not None:
+            tally.ok.append(prep.session)
+            tally.rows += counts
+        elif outcome == "missing":
+            tally.missing.append(prep.session)
+        self.ticks = _feed_tick_scan(self.ctx, self.ticks, prep, written=counts is not None)
+        if self.ctx.progress:
+            self.ctx.progress(prep.session, "ok" if counts is not None else str(outcome), counts)
+
+    def hydrate(self, first: Prepared, rest: Iterator[Prepared], days: list[date]) -> None:
+        """Load a year with no stored bars in one transaction (jobs.prices_hydrate): `first`
+        and the next len(days) - 1 sessions of `rest`. On a database error the year is rolled
+        back and its sessions are loaded one date at a time."""
+        ctx, year = self.ctx, YearTable(days[0].year)
+        part = PricesTally()
+        rejected = dict(ctx.report.rejected)
+        kept = len(ctx.rejected_rows)
+        pending = itertools.islice(rest, len(days) - 1)
+        seen: list[date] = []
+        t0 = time.monotonic()
+        try:
+            with ctx.conn.transaction():
+                year.create(ctx.conn)
+                for prep in itertools.chain((first,), pending):
+                    seen.append(prep.session)
+                    self.load(prep, year, part)
+                year.attach(ctx.conn)
+        except psycopg.Error as exc:
+            self._fall_back(year.year, exc, seen, pending, rejected=rejected, kept=kept)
+            return
+        log.info("%d: hydrated %d session(s), %d bars, in %.1fs", year.year, len(seen),
+                 year.rows, time.monotonic() - t0)
+        self.tally.merge(part)
+
+    def _fall_back(self, year: int, exc: psycopg.Error, seen: list[date],
+                   pending: Iterator[Prepared], *, rejected: dict[str, int],
+                   kept: int) -> None:
+        ctx = self.ctx
+        log.warning("%d: hydration rolled back (database error: %s); loading its sessions one "
+                    "date at a time", year, str(exc).strip().splitlines()[0])
+        ctx.report.rejected.clear()
+        ctx.report.rejected.update(rejected)
+        del ctx.rejected_rows[kept:]
+        if self.ticks is not None:       # it saw sessions that were rolled back: read back
+            self.ticks.close()
+            self.ticks = None
+        if ctx.conn.broken or ctx.conn.closed:
+            ctx.reconnect()
+        _ensure_partitions(ctx, seen)
+        for prep in _prepared(self.store, seen, self.intervals, self.opts, ctx.run_id):
+            self.load(prep)
+        for prep in pending:
+            self.load(prep)
 
 
 def _start_tick_scan(ctx: JobContext, sessions: list[date],
