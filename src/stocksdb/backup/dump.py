@@ -34,10 +34,10 @@ from stocksdb.backup.tools import (
     archive_tables,
     find_client_tool,
     run_tool,
+    tables_lacking_data,
     tool_connection,
 )
 from stocksdb.db.connection import connect
-from stocksdb.db.partitions import PARTITIONED_BY_YEAR, parent_of
 from stocksdb.errors import BackupCopyError, BackupError, StocksdbError
 
 DUMP_OPTIONS = ("--format=custom", "--compress=9", "--no-owner", "--no-privileges")
@@ -84,11 +84,8 @@ def _run_pg_dump(tool: ClientTool, dsn: str, snapshot: str, out: Path) -> None:
 
 def _verify_archive(dump: Path, facts: DatabaseFacts, min_major: int) -> None:
     """pg_restore can list the archive, and it holds data for every table we counted."""
-    listed = {parent_of(t) for t in archive_tables(find_client_tool("pg_restore", min_major),
-                                                   dump)}
-    # A table partitioned by year has data only in its partitions, and none when it is empty.
-    missing = sorted(t for t, rows in facts.row_counts.items() if t not in listed
-                     and not (rows == 0 and t.rpartition(".")[2] in PARTITIONED_BY_YEAR))
+    missing = tables_lacking_data(
+        facts.row_counts, archive_tables(find_client_tool("pg_restore", min_major), dump))
     if missing:
         raise BackupError(
             f"dump {str(dump)!r} lacks data for {len(missing)} table(s), e.g. {missing[:5]}; "
