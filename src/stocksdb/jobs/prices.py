@@ -152,7 +152,7 @@ def _write_session(ctx: JobContext, prep: Prepared, day: DayFile, *, rows: DayRo
         conn.execute("SELECT pg_advisory_xact_lock(%s, %s)",
                      (_LOCK_NAMESPACE, session.toordinal()))
         counts = merge_day(conn, payload, source=source, delete_missing=not opts.symbols,
-                           keep=check.kept_ids)
+                           keep=check.kept_ids, bars=check.accepted)
         guard_shrink(session, counts, universe=prep.universe, max_shrink=opts.max_shrink)
         stored = _stored_of(conn, session, check.kept_ids)
         ctx.write_rejected(_rejected_rows(prep, day, session, source, stored))
