@@ -7,7 +7,7 @@ Ticker intervals come back as a domain.tickers.TickerIntervals, the one point-in
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import date
 from typing import Any
@@ -83,19 +83,27 @@ def _decode(buf: bytes | None, wire: str, n: int) -> np.ndarray[Any, Any]:
 
 
 def _read_columns(conn: psycopg.Connection[Any], table: str, columns: Sequence[str],
-                  where: Sequence[sql.Composable]) -> dict[str, np.ndarray[Any, Any]]:
+                  where: Sequence[sql.Composable], *,
+                  flags: Mapping[str, sql.Composable] | None = None
+                  ) -> dict[str, np.ndarray[Any, Any]]:
     """`columns` of the rows of `table` matching `where`, in (security_id, trade_date) order,
-    each read as one binary array (trade_date as days since 2000-01-01)."""
+    each read as one binary array (trade_date as days since 2000-01-01); `flags`: name -> a
+    boolean expression over the row, read as an int32 array of 1 (true) and 0."""
+    flags = flags or {}
     query = sql.SQL("SELECT count(*), {} FROM {} WHERE {}").format(
-        sql.SQL(", ").join(sql.SQL(_column(c)) for c in columns),
+        sql.SQL(", ").join([*(sql.SQL(_column(c)) for c in columns),
+                            *(sql.SQL("array_send(array_agg(coalesce(({}), false)::int "
+                                      "ORDER BY security_id, trade_date))").format(e)
+                              for e in flags.values())]),
         sql.Identifier("stocks_research", table),
         sql.SQL(" AND ").join(where or [sql.SQL("TRUE")]))
     with conn.cursor(binary=True) as cur:
         row = cur.execute(query).fetchone()
     assert row is not None
     n = int(row[0])
-    return {name: _decode(row[i + 1], _WIRE.get(name, ">f8"), n)
-            for i, name in enumerate(columns)}
+    wires = [*(_WIRE.get(name, ">f8") for name in columns), *(">i4" for _ in flags)]
+    return {name: _decode(row[i + 1], wire, n)
+            for i, (name, wire) in enumerate(zip([*columns, *flags], wires, strict=True))}
 
 
 def _keys(columns: dict[str, np.ndarray[Any, Any]]) -> np.ndarray[Any, Any]:
@@ -155,6 +163,18 @@ def read_prices_daily(conn: psycopg.Connection[Any], *, security_ids: list[int] 
     frame["transactions"] = frame["transactions"].astype("Int64").mask(
         frame["transactions"] < 0)
     return frame
+
+
+def read_session_bars(conn: psycopg.Connection[Any], session: date, *,
+                      source: str) -> dict[str, np.ndarray[Any, Any]]:
+    """The bars stored for `session` in security_id order, in one query: security_id, open,
+    high, low, close, volume, transactions (-1 where NULL) and `same_source` (1 where the
+    bar's source is `source`, else 0), each an array decoded by numpy."""
+    columns = ("security_id", "open", "high", "low", "close", "volume", "transactions")
+    return _read_columns(conn, "prices_daily", columns,
+                         [sql.SQL("trade_date = {}").format(sql.Literal(session))],
+                         flags={"same_source": sql.SQL("source = {}").format(
+                             sql.Literal(source))})
 
 
 @dataclass(frozen=True)

@@ -165,7 +165,7 @@ def _write_session(ctx: JobContext, prep: Prepared, day: DayFile, *, rows: DayRo
         conn.execute("SELECT pg_advisory_xact_lock(%s, %s)",
                      (_LOCK_NAMESPACE, session.toordinal()))
         counts = merge_day(conn, payload, source=source, delete_missing=not opts.symbols,
-                           keep=check.kept_ids)
+                           keep=check.kept_ids, bars=check.accepted)
         guard_shrink(session, counts, universe=prep.universe, max_shrink=opts.max_shrink)
         _record_session(ctx, prep, day, rows, source,
                         stored=_stored_of(conn, session, check.kept_ids))

@@ -9,6 +9,9 @@ this source's rows the file no longer holds are deleted, so vendor corrections p
 re-runs converge. Bars of `keep` (securities whose row in the file was rejected) are never
 deleted: a bad row must not cost a good stored bar. The caller compares the counts with what
 was stored before committing.
+Given the accepted bars as a frame too, a session with stored rows is first read back (one
+query) and compared in numpy: when the merge would change nothing (the common re-run of the
+same files) nothing is written, and the counts are those the merge would have returned.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import pandas as pd
 import psycopg
 from psycopg import sql
 
+from stocksdb.db.queries import read_session_bars
 from stocksdb.db.sync import MergeCounts, Scope, sync_from_stage
 
 _VALUES = ("open", "high", "low", "close", "volume", "transactions")
@@ -120,12 +124,50 @@ _COMPARED = (*_VALUES, "source")  # a bar from another source is replaced by thi
 _STAMP = {"run_id": sql.Identifier("s", "run_id"), "ingested_at": sql.SQL("now()")}
 
 
+def _unchanged(stored: dict[str, np.ndarray[Any, Any]], bars: pd.DataFrame, *,
+               delete_missing: bool, keep: Sequence[int]) -> bool:
+    """Whether merging `bars` (BAR_COLUMNS) leaves the stored rows (read_session_bars) as
+    they are: each bar has a stored row of its security with bitwise-equal values (NULL
+    transactions equal only NULL) and this source, and no stored row is in delete scope."""
+    sid = stored["security_id"]
+    ids = bars["security_id"].to_numpy(dtype=np.int64)
+    at = np.minimum(np.searchsorted(sid, ids), len(sid) - 1)   # sid: sorted, not empty
+    if not np.array_equal(sid[at], ids):
+        return False
+    # Bitwise: a float's bits differ whenever the merge's IS DISTINCT FROM could see a change
+    # (it treats -0.0 as 0.0; a bar found different here still gets the merge's verdict).
+    for name in ("open", "high", "low", "close"):
+        mine = np.ascontiguousarray(bars[name].to_numpy(dtype=np.float64)).view(np.int64)
+        if not np.array_equal(stored[name][at].view(np.int64), mine):
+            return False
+    if not (np.array_equal(stored["volume"][at], bars["volume"].to_numpy(dtype=np.int64))
+            and np.array_equal(stored["transactions"][at], bars["transactions"].to_numpy(
+                dtype=np.int64, na_value=-1)) and stored["same_source"][at].all()):
+        return False
+    if not delete_missing:
+        return True
+    doomed = stored["same_source"].astype(bool) & ~np.isin(sid, np.asarray(keep, np.int64))
+    doomed[at] = False
+    return not doomed.any()
+
+
 def merge_day(conn: psycopg.Connection[Any], payload: Payload, *, source: str,
-              delete_missing: bool, keep: Sequence[int] = ()) -> MergeCounts:
-    """Make prices_daily for the payload's session agree with it (see module docstring)."""
+              delete_missing: bool, keep: Sequence[int] = (),
+              bars: pd.DataFrame | None = None) -> MergeCounts:
+    """Make prices_daily for the payload's session agree with it (see module docstring).
+
+    bars: the accepted bars the payload encodes (BAR_COLUMNS of quality.prices), to skip the
+          merge when it would change nothing; without them every session is merged.
+    """
     session, n = payload.session, payload.rows
-    row = conn.execute(_STORED, (session,)).fetchone()
-    stored = int(row[0]) if row else 0
+    if bars is not None and len(bars) == n:
+        current = read_session_bars(conn, session, source=source)
+        stored = len(current["security_id"])
+        if stored and _unchanged(current, bars, delete_missing=delete_missing, keep=keep):
+            return MergeCounts(unchanged=n, stored_before=stored)
+    else:
+        row = conn.execute(_STORED, (session,)).fetchone()
+        stored = int(row[0]) if row else 0
     if not stored:
         if n:
             _copy_in(conn, _TABLE, payload.data)
