@@ -21,6 +21,7 @@ import pytest
 
 from stocksdb.config import Settings
 from stocksdb.db.connection import connect
+from stocksdb.db.partitions import ensure_year_partitions
 from stocksdb.db.sync import MergeCounts
 from stocksdb.jobs.prices_merge import encode_bars, merge_day
 from stocksdb.jobs.runner import RunRequest, run_job
@@ -47,6 +48,7 @@ def merge(dsn: str, rows: Sequence[Bar], *, run_id: int, source: str = "files",
     """merge_day of `rows` in one committed transaction; its counts, and whether it wrote."""
     bars = make_bars(rows)
     with connect(dsn) as conn, conn.transaction():
+        ensure_year_partitions(conn, "prices_daily", SESSION, SESSION)
         counts = merge_day(conn, encode_bars(bars, SESSION, source=source, run_id=run_id),
                            source=source, delete_missing=delete_missing, keep=keep, bars=bars)
         row = conn.execute("SELECT pg_current_xact_id_if_assigned() IS NOT NULL").fetchone()
