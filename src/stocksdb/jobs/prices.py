@@ -18,10 +18,11 @@ import logging
 import math
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
+import numpy as np
 import psycopg
 
 from stocksdb.db.lineage import Layer, Table
@@ -33,6 +34,7 @@ from stocksdb.domain.frames import records
 from stocksdb.domain.reasons import Reason
 from stocksdb.domain.tickers import TickerIntervals
 from stocksdb.gates import checks as c
+from stocksdb.gates.checks import RunCounts
 from stocksdb.jobs.base import JobContext, Outcome, Rejected
 from stocksdb.jobs.prices_hydrate import YearTable, plan_hydration
 from stocksdb.jobs.prices_merge import Payload, merge_day
@@ -65,6 +67,24 @@ class PricesTally:
     unknown_tickers: set[str] = field(default_factory=set)
     skipped_by_symbols: int = 0
     false_ticks: int = 0
+    # Bars stored by hydrated sessions (exactly their accepted bars): per date, and per
+    # security as a bincount over security_id; the post-gate's counts when the run hydrated all.
+    hydrated_by_date: dict[date, int] = field(default_factory=dict)
+    hydrated_by_security: np.ndarray[Any, Any] = field(
+        default_factory=lambda: np.zeros(0, dtype=np.int64))
+    fell_back: bool = False
+
+    def count_hydrated(self, session: date, ids: np.ndarray[Any, Any]) -> None:
+        """Count one hydrated session's stored bars."""
+        self.hydrated_by_date[session] = len(ids)
+        if len(ids):
+            self.count_hydrated_array(np.bincount(ids))
+
+    def run_counts(self) -> RunCounts:
+        """The post-gate's RunCounts (gates.checks.run_counts) from the hydrated bars."""
+        ids = np.flatnonzero(self.hydrated_by_security)
+        return RunCounts({int(i): int(self.hydrated_by_security[i]) for i in ids},
+                         {d: n for d, n in self.hydrated_by_date.items() if n})
 
     def merge(self, other: PricesTally) -> None:
         """Add the totals of a part of the run (a hydrated year) once it is committed."""
@@ -75,6 +95,18 @@ class PricesTally:
         self.rejected += other.rejected
         self.unknown_tickers |= other.unknown_tickers
         self.skipped_by_symbols += other.skipped_by_symbols
+        for d, n in other.hydrated_by_date.items():
+            self.hydrated_by_date[d] = n
+        if len(other.hydrated_by_security):
+            self.count_hydrated_array(other.hydrated_by_security)
+
+    def count_hydrated_array(self, counts: np.ndarray[Any, Any]) -> None:
+        """Add another bincount of bars per security."""
+        if len(counts) > len(self.hydrated_by_security):
+            grown = np.zeros(len(counts), dtype=np.int64)
+            grown[:len(self.hydrated_by_security)] = self.hydrated_by_security
+            self.hydrated_by_security = grown
+        self.hydrated_by_security[:len(counts)] += counts
 
     def counts(self) -> dict[str, Any]:
         return {
@@ -305,7 +337,11 @@ def run_prices_daily(ctx: JobContext, store: DayFileStore) -> Outcome:
     finally:
         if run.ticks is not None:
             run.ticks.close()
-    return _summarize(tally, time.monotonic() - t0)
+    outcome = _summarize(tally, time.monotonic() - t0)
+    if sessions and all(s.year in plan for s in sessions) and not tally.fell_back:
+        # every bar of the run's range was written by this run, and counted as it was
+        return replace(outcome, gate_facts={"run_counts": tally.run_counts()})
+    return outcome
 
 
 def _ensure_partitions(ctx: JobContext, sessions: list[date]) -> None:
@@ -338,6 +374,9 @@ class _Run:
         if counts is not None:
             tally.ok.append(prep.session)
             tally.rows += counts
+            if year is not None and prep.check is not None:
+                tally.count_hydrated(prep.session,
+                                     prep.check.accepted["security_id"].to_numpy())
         elif outcome == "missing":
             tally.missing.append(prep.session)
         self.ticks = _feed_tick_scan(self.ctx, self.ticks, prep, written=counts is not None)
@@ -373,6 +412,7 @@ class _Run:
                    pending: Iterator[Prepared], *, rejected: dict[str, int],
                    kept: int) -> None:
         ctx = self.ctx
+        self.tally.fell_back = True
         log.warning("%d: hydration rolled back (database error: %s); loading its sessions one "
                     "date at a time", year, str(exc).strip().splitlines()[0])
         ctx.report.rejected.clear()
