@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -159,6 +159,25 @@ def adjusted_market(db: str, market: Path) -> str:
     run_job(Settings(), db, RunRequest(job="corporate_actions", path=market))
     run_job(Settings(), db, RunRequest(job="adjustment_factors_daily"))
     return db
+
+
+_LOAD = {"hydrate": True}
+
+
+def load_settings() -> Settings:
+    """Settings for a prices_daily run on the load path under test (both_load_paths)."""
+    return Settings(hydrate=_LOAD["hydrate"])
+
+
+@pytest.fixture(params=[True, False], ids=["hydration", "per-date"])
+def both_load_paths(request: pytest.FixtureRequest) -> Iterator[bool]:
+    """Run the test twice: loads of years with no stored bars hydrate them (the default),
+    then every date goes through the per-date merge (STOCKSDB_HYDRATE=off)."""
+    _LOAD["hydrate"] = bool(request.param)
+    try:
+        yield _LOAD["hydrate"]
+    finally:
+        _LOAD["hydrate"] = True
 
 
 def load_reference(dsn: str, root: Path) -> None:

@@ -45,6 +45,9 @@ SETTING_HELP: dict[str, str] = {
     "sec_user_agent": "User-Agent for SEC EDGAR, required by the SEC (env STOCKSDB_SEC_USER_AGENT)",
     "sec_data_url": "SEC data API base URL (env STOCKSDB_SEC_DATA_URL, default https://data.sec.gov)",
     "sec_www_url": "SEC www base URL (env STOCKSDB_SEC_WWW_URL, default https://www.sec.gov)",
+    "hydrate": "Load a year with no stored bars into a fresh table, indexed once and attached "
+    "as its partition; off: every date through the per-date merge (env STOCKSDB_HYDRATE, "
+    "default on)",
     "max_file_bytes": "Largest day file the loader reads, decompressed; a bigger one fails its "
     "date with file_too_large (env STOCKSDB_MAX_FILE_BYTES, default 2 GiB)",
     "yahoo_url": "Yahoo chart API base URL (env STOCKSDB_YAHOO_URL, default "
@@ -232,6 +235,7 @@ class Settings:
     sec_data_url: str = "https://data.sec.gov"
     sec_www_url: str = "https://www.sec.gov"
     max_file_bytes: int = 2 << 30
+    hydrate: bool = True
     yahoo_url: str = "https://query2.finance.yahoo.com"
     alphavantage_url: str = "https://www.alphavantage.co"
     alphavantage_api_key: str | None = field(default=None, repr=False)
@@ -281,6 +285,7 @@ class Settings:
             sec_user_agent=get("STOCKSDB_SEC_USER_AGENT"),
             sec_data_url=get("STOCKSDB_SEC_DATA_URL", cls.sec_data_url) or cls.sec_data_url,
             sec_www_url=get("STOCKSDB_SEC_WWW_URL", cls.sec_www_url) or cls.sec_www_url,
+            hydrate=_bool(get("STOCKSDB_HYDRATE"), True, "STOCKSDB_HYDRATE"),
             max_file_bytes=_int(get("STOCKSDB_MAX_FILE_BYTES"), 2 << 30,
                                 "STOCKSDB_MAX_FILE_BYTES"),
             yahoo_url=get("STOCKSDB_YAHOO_URL", cls.yahoo_url) or cls.yahoo_url,

@@ -112,6 +112,8 @@ def test_read_prices_daily_with_a_method_joins_its_factors(db: str, market: Path
         run_job(Settings(), db, RunRequest(job=job, path=market))
     run_job(Settings(), db, RunRequest(job="prices_daily", path=market, start=date(2024, 1, 2)))
     with connect(db, autocommit=True) as c:
+        c.execute("SELECT ensure_year_partitions('adjustment_factors_daily', '2024-01-01', "
+                  "'2024-12-31')")
         for method, scale in (("crsp", 1.0), ("exdate_close", 3.0)):
             c.execute("INSERT INTO adjustment_factors_daily (security_id, trade_date, method, "
                       "price_factor, volume_factor, split_factor, dividend_factor) "

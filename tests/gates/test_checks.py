@@ -27,7 +27,7 @@ from tests.fix_data import (
     write_day,
     write_reference,
 )
-from tests.fix_pg import count_rows
+from tests.fix_pg import PgServer, count_rows
 
 
 def gate_rows(db: str) -> list[tuple[str, str, str, str]]:
@@ -81,6 +81,7 @@ def test_orphan_price_row_fails_the_post_gate(db: str, market: Path) -> None:
     for job in ("securities_master", "ticker_history"):
         run_job(Settings(), db, RunRequest(job=job, path=market))
     with connect(db, autocommit=True) as c:
+        c.execute("SELECT ensure_year_partitions('prices_daily', '2023-06-01', '2023-06-01')")
         c.execute("INSERT INTO prices_daily (security_id, trade_date, open, high, low, close, "
                   "volume, source) VALUES (999999, '2023-06-01', 1, 1, 1, 1, 0, 'x')")
     with pytest.raises(GateFailedError, match=r"prices_daily.no_orphans.*999999"):
@@ -149,3 +150,33 @@ def test_fundamentals_checks_judge_by_their_declared_day_windows(
                  "(%(s)s, '2025-04-05', '2025-05-05', '2025-06-01')", {"s": sid})
     assert raw_quarters_derived(conn, ctx).failed == 0
     assert yoy_where_prior_exists(conn, ctx).examples == ((sid, "2024-03-31"),)
+
+
+def test_post_gate_of_a_hydration_counts_from_the_load_as_a_scan_would(
+        db: str, pg_server: PgServer, template_db: str, tmp_path: Path) -> None:
+    """A run that hydrated its whole range hands its post-gate the bars it counted while
+    loading (no scan of the table): the coverage checks record exactly what the per-date
+    load's scan gives; a date missing 12 of its 60 bars is a date_coverage warning in both."""
+    root = tmp_path / "m"
+    generate_sample(root, securities=60, start=date(2024, 1, 2), end=date(2024, 3, 1), seed=5)
+    path = root / "flatfiles/us_stocks_sip/day_aggs_v1/2024/02/2024-02-01.csv.gz"
+    lines = gzip.decompress(path.read_bytes()).decode().splitlines()
+    path.write_bytes(gzip.compress(("\n".join(lines[:-12]) + "\n").encode(), mtime=0))
+    other = pg_server.dsn(pg_server.clone(template_db))
+    found = []
+    for dsn, hydrate in ((db, True), (other, False)):
+        for job in ("securities_master", "ticker_history"):
+            run_job(Settings(), dsn, RunRequest(job=job, path=root))
+        report = run_job(Settings(hydrate=hydrate), dsn,
+                         RunRequest(job="prices_daily", path=root, start=date(2024, 1, 2)))
+        assert report.status == "succeeded", report.as_dict()
+        with connect(dsn) as c:
+            found.append(c.execute(
+                "SELECT check_name, g.status, failed_count, examples, observed "
+                "FROM ingestion.gate_results g JOIN ingestion.job_runs j USING (run_id) "
+                "WHERE j.job = 'prices_daily' AND phase = 'post' AND check_name LIKE "
+                "'prices_daily.%coverage' ORDER BY 1").fetchall())
+    assert found[0] == found[1]
+    date_coverage = found[0][0]
+    assert date_coverage[:3] == ("prices_daily.date_coverage", "warn", 1)
+    assert date_coverage[3][0][0] == "2024-02-01"

@@ -21,8 +21,11 @@ from stocksdb.jobs.base import JobReport
 from stocksdb.jobs.runner import RunRequest, run_job
 from stocksdb.sample import generate_sample
 from tests.fix_cli import stocksdb
+from tests.fix_data import load_settings
 from tests.fix_pg import PgServer, checksums
 from tests.fix_sample import day_path
+
+pytestmark = pytest.mark.usefixtures("both_load_paths")
 
 START, END = date(2024, 1, 2), date(2024, 3, 15)
 DAY = "2024-03-11"
@@ -69,7 +72,7 @@ def loaded(pg_server: PgServer, loaded_template: str) -> Iterator[str]:
 def prices(dsn: str, root: Path, start: date = DAY_D, end: date = DAY_D,
            **kw: Any) -> JobReport:
     """Run the loader over start..end (by default only DAY, the date under study)."""
-    return run_job(Settings(), dsn, RunRequest(job="prices_daily", path=root, start=start,
+    return run_job(load_settings(), dsn, RunRequest(job="prices_daily", path=root, start=start,
                                                end=end, **kw))
 
 

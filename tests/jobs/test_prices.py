@@ -8,16 +8,17 @@ from pathlib import Path
 
 import pytest
 
-from stocksdb.config import Settings
 from stocksdb.db.connection import connect
 from stocksdb.jobs.base import JobReport
 from stocksdb.jobs.runner import RunRequest, run_job
-from tests.fix_data import load_reference, make_bar, ohlcv_bars, write_day
+from tests.fix_data import load_reference, load_settings, make_bar, ohlcv_bars, write_day
 from tests.fix_pg import checksums
+
+pytestmark = pytest.mark.usefixtures("both_load_paths")
 
 
 def prices(db: str, root: Path, **kw: object) -> JobReport:
-    return run_job(Settings(), db, RunRequest(job="prices_daily", path=root, **kw))  # type: ignore[arg-type]
+    return run_job(load_settings(), db, RunRequest(job="prices_daily", path=root, **kw))  # type: ignore[arg-type]
 
 
 def test_hydration_writes_every_bar_readable_through_ohlcv_daily(db: str, market: Path) -> None:
@@ -146,6 +147,31 @@ def test_database_error_rolls_back_that_date_and_continues(db: str, market: Path
         rejected = c.execute("SELECT count(*) FROM ingestion.rejected_rows "
                              "WHERE trade_date = '2024-01-03'").fetchone()
     assert rejected == (0,)
+
+
+def test_database_error_in_a_hydrated_year_loads_its_dates_one_by_one(db: str,
+                                                                      market: Path) -> None:
+    """A database error while a year is hydrated rolls the whole year back; its dates are then
+    loaded one per transaction: only the date the database refuses fails, the others are
+    stored with their source files, and rejected rows are not counted twice."""
+    for i, day in enumerate(("2024-01-02", "2024-01-03")):
+        write_day(market, day, [make_bar("AAPL", day, 180 + i), make_bar("IBM", day, 160 + i),
+                                make_bar("FB", day, 350 + i), make_bar("NOSUCH", day, 5)])
+    load_reference(db, market)
+    with connect(db, autocommit=True) as c:
+        c.execute("ALTER TABLE stocks_research.prices_daily ADD CONSTRAINT not_0103 "
+                  "CHECK (trade_date <> '2024-01-03')")
+    report = prices(db, market, start=date(2024, 1, 2))
+    assert report.status == "partial"
+    assert "not_0103" in report.extra["failed_dates"]["2024-01-03"]
+    assert {t for _, t, _ in ohlcv_bars(db)} == {"2024-01-02", "2024-01-04"}
+    with connect(db) as c:
+        files = c.execute("SELECT key FROM ingestion.source_files ORDER BY 1").fetchall()
+        rejected = c.execute("SELECT trade_date::text, count(*) FROM ingestion.rejected_rows "
+                             "GROUP BY 1 ORDER BY 1").fetchall()
+    assert [k[-17:-7] for (k,) in files] == ["2024-01-02", "2024-01-04"]
+    assert rejected == [("2024-01-02", 1)]     # the NOSUCH row; 2024-01-03's was rolled back
+    assert (report.counts["rows_rejected"], report.rejected) == (1, {"unknown_ticker": 1})
 
 
 BAD_ROWS = [

@@ -16,6 +16,7 @@ from stocksdb.jobs.runner import RunRequest, run_job
 from tests.fix_data import (
     RESOURCES,
     dividend,
+    load_settings,
     make_bar,
     make_interval,
     make_security,
@@ -23,6 +24,8 @@ from tests.fix_data import (
     write_day,
     write_reference,
 )
+
+pytestmark = pytest.mark.usefixtures("both_load_paths")
 
 FIGI = "BBG000000016"  # a well-formed FIGI made for these tests
 
@@ -75,7 +78,7 @@ def our_adjusted(db: str, root: Path, series: Series, method: str) -> dict[str, 
     days = sorted(series.adjusted)
     for job in ("securities_master", "ticker_history"):
         run_job(Settings(), db, RunRequest(job=job, path=root))
-    prices = run_job(Settings(), db, RunRequest(job="prices_daily", path=root,
+    prices = run_job(load_settings(), db, RunRequest(job="prices_daily", path=root,
                                                 start=date.fromisoformat(days[0]),
                                                 end=date.fromisoformat(days[-1])))
     assert prices.counts["rows_written"] == len(series.bars), prices.as_dict()

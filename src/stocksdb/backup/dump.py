@@ -34,6 +34,7 @@ from stocksdb.backup.tools import (
     archive_tables,
     find_client_tool,
     run_tool,
+    tables_lacking_data,
     tool_connection,
 )
 from stocksdb.db.connection import connect
@@ -83,8 +84,8 @@ def _run_pg_dump(tool: ClientTool, dsn: str, snapshot: str, out: Path) -> None:
 
 def _verify_archive(dump: Path, facts: DatabaseFacts, min_major: int) -> None:
     """pg_restore can list the archive, and it holds data for every table we counted."""
-    listed = archive_tables(find_client_tool("pg_restore", min_major), dump)
-    missing = sorted(set(facts.row_counts) - listed)
+    missing = tables_lacking_data(
+        facts.row_counts, archive_tables(find_client_tool("pg_restore", min_major), dump))
     if missing:
         raise BackupError(
             f"dump {str(dump)!r} lacks data for {len(missing)} table(s), e.g. {missing[:5]}; "

@@ -73,8 +73,10 @@ def read_database_facts(conn: psycopg.Connection[Any]) -> DatabaseFacts:
 def all_table_counts(conn: psycopg.Connection[Any]) -> dict[str, int]:
     """Rows per "schema.table" of every base table outside the system schemas."""
     rows = conn.execute(
-        "SELECT table_schema, table_name FROM information_schema.tables "
-        "WHERE table_type = 'BASE TABLE' "
-        "AND table_schema NOT IN ('pg_catalog', 'information_schema') "
-        "ORDER BY table_schema, table_name").fetchall()
+        "SELECT n.nspname::text, c.relname::text FROM pg_class c "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition "
+        "AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
+        "AND n.nspname NOT LIKE 'pg\\_%%' "
+        "ORDER BY 1, 2").fetchall()
     return {f"{s}.{t}": count_rows(conn, s, t) for s, t in rows}

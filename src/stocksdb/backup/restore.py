@@ -27,6 +27,7 @@ from stocksdb.backup.tools import (
     archive_tables,
     find_client_tool,
     run_tool,
+    tables_lacking_data,
     tool_connection,
 )
 from stocksdb.backup.validate import validate_restored, verify_backup_file
@@ -108,7 +109,7 @@ def not_confirmed(admin_dsn: str, target_dsn: str, dump: Path, *,
 
 def _check_archive(tool: ClientTool, dump: Path, manifest: Manifest) -> None:
     """pg_restore can read the archive and it has data for every table of the manifest."""
-    missing = sorted(set(manifest.row_counts) - archive_tables(tool, dump))
+    missing = tables_lacking_data(manifest.row_counts, archive_tables(tool, dump))
     if missing:
         raise BackupIntegrityError(
             f"backup {str(dump)!r} lacks data for {len(missing)} table(s) its manifest lists, "

@@ -13,7 +13,7 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -116,3 +116,14 @@ def archive_tables(tool: ClientTool, dump: Path) -> set[str]:
     """
     listing = run_tool(tool, ["--list", str(dump)], env=None, doing=f"listing {dump}")
     return {f"{schema}.{table}" for schema, table in _TABLE_DATA.findall(listing)}
+
+
+def tables_lacking_data(row_counts: Mapping[str, int], archived: set[str]) -> list[str]:
+    """The "schema.table"s of `row_counts` without data in an archive whose TABLE DATA entries
+    are `archived` (archive_tables). A table partitioned by year has its data in its
+    partitions' entries, and none at all when it is empty."""
+    from stocksdb.db.partitions import PARTITIONED_BY_YEAR, parent_of
+
+    held = {parent_of(t) for t in archived}
+    return sorted(t for t, rows in row_counts.items() if t not in held
+                  and not (rows == 0 and t.rpartition(".")[2] in PARTITIONED_BY_YEAR))

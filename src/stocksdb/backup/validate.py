@@ -67,11 +67,10 @@ def compare_checksums(expected: dict[str, str], actual: dict[str, str]) -> list[
 def find_orphans(conn: psycopg.Connection[Any]) -> list[str]:
     """One line per stocks_research table with security_ids missing from securities."""
     tables = [t for (t,) in conn.execute(
-        "SELECT c.table_name FROM information_schema.columns c "
-        "JOIN information_schema.tables t USING (table_schema, table_name) "
-        "WHERE c.table_schema = %s AND c.column_name = 'security_id' "
-        "AND t.table_type = 'BASE TABLE' AND c.table_name <> 'securities' "
-        "ORDER BY 1", (DATA_SCHEMA,))]
+        "SELECT c.relname::text FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid "
+        "WHERE c.relnamespace = %s::regnamespace AND a.attname = 'security_id' "
+        "AND NOT a.attisdropped AND c.relkind IN ('r', 'p') AND NOT c.relispartition "
+        "AND c.relname <> 'securities' ORDER BY 1", (DATA_SCHEMA,))]
     problems = []
     for table in tables:
         query = sql.SQL(

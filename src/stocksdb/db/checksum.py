@@ -29,10 +29,11 @@ class TableChecksum:
 
 
 def data_tables(conn: psycopg.Connection[Any], schema: str = DATA_SCHEMA) -> list[str]:
-    """Base tables of `schema`, sorted by name."""
+    """Tables of `schema`, sorted by name: a partitioned table once, never its partitions
+    (their rows are the table's)."""
     rows = conn.execute(
-        "SELECT table_name FROM information_schema.tables "
-        "WHERE table_schema = %s AND table_type = 'BASE TABLE' ORDER BY table_name",
+        "SELECT relname::text FROM pg_class WHERE relnamespace = %s::regnamespace "
+        "AND relkind IN ('r', 'p') AND NOT relispartition ORDER BY relname",
         (schema,),
     ).fetchall()
     return [r[0] for r in rows]

@@ -7,7 +7,7 @@ Ticker intervals come back as a domain.tickers.TickerIntervals, the one point-in
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import date
 from typing import Any
@@ -133,19 +133,26 @@ _KEY = "security_id * 8388608 + (trade_date - DATE '2000-01-01' + 4194304)"
 
 
 def _read_columns(conn: psycopg.Connection[Any], table: str, columns: Sequence[str],
-                  where: Sequence[sql.Composable], ids: _IdFilter
+                  where: Sequence[sql.Composable], ids: _IdFilter, *,
+                  flags: Mapping[str, sql.Composable] | None = None
                   ) -> dict[str, np.ndarray[Any, Any]]:
     """"key" (see _KEY) and `columns` of the rows of `table` matching `where` and `ids`, in
-    key order, each read as one binary array."""
+    key order, each read as one binary array; `flags`: name -> a boolean expression over the
+    row, read as an int32 array of 1 (true) and 0."""
+    flags = flags or {}
     query = sql.SQL("SELECT array_send(array_agg({})), {} FROM {}{} WHERE {}").format(
-        sql.SQL(_KEY), sql.SQL(", ").join(sql.SQL(_column(c)) for c in columns),
+        sql.SQL(_KEY),
+        sql.SQL(", ").join([*(sql.SQL(_column(c)) for c in columns),
+                            *(sql.SQL("array_send(array_agg(coalesce(({}), false)::int))"
+                                      ).format(e) for e in flags.values())]),
         sql.Identifier("stocks_research", table), ids.join,
         sql.SQL(" AND ").join(where or [sql.SQL("TRUE")]))
     with conn.cursor(binary=True) as cur:
         row = cur.execute(query).fetchone()
     assert row is not None
-    read = {name: decode_array(row[i], _WIRE.get(name, ">f8"))
-            for i, name in enumerate(("key", *columns))}
+    wires = [">i8", *(_WIRE.get(name, ">f8") for name in columns), *(">i4" for _ in flags)]
+    read = {name: decode_array(row[i], wire)
+            for i, (name, wire) in enumerate(zip(["key", *columns, *flags], wires, strict=True))}
     return _in_key_order(ids.apply(read))
 
 
@@ -229,6 +236,21 @@ def read_price_columns(conn: psycopg.Connection[Any], *,
             [*where, sql.SQL("method = {}").format(sql.Literal(method))], ids))
         values += FACTOR_COLUMNS
     return _split_key(read, values)
+
+
+def read_session_bars(conn: psycopg.Connection[Any], session: date, *,
+                      source: str) -> dict[str, np.ndarray[Any, Any]]:
+    """The bars stored for `session` in security_id order, in one query: security_id, open,
+    high, low, close, volume, transactions (-1 where NULL) and `same_source` (1 where the
+    bar's source is `source`, else 0), each an array decoded by numpy."""
+    columns = ("open", "high", "low", "close", "volume", "transactions")
+    read = _read_columns(conn, "prices_daily", columns,
+                         [sql.SQL("trade_date = {}").format(sql.Literal(session))],
+                         _IdFilter(conn, None),
+                         flags={"same_source": sql.SQL("source = {}").format(
+                             sql.Literal(source))})
+    return {"security_id": read["key"] >> 23, **{c: read[c] for c in columns},
+            "same_source": read["same_source"]}
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import shlex
 import socket
 import subprocess
@@ -47,6 +48,11 @@ _BASE_CONF = {
     "work_mem": "'32MB'",
     "maintenance_work_mem": "'256MB'",
     "max_wal_size": "'4GB'",
+    # No streaming replication or WAL archiving (backups are pg_dump): the hydration path's
+    # COPY into a table created in the same transaction, and its index builds, write no WAL;
+    # the relation is synced at commit instead (docs/schema.md).
+    "wal_level": "minimal",
+    "max_wal_senders": "0",
     "checkpoint_timeout": "'15min'",
     "timezone": "'UTC'",
     "log_timezone": "'UTC'",
@@ -120,6 +126,7 @@ class EmbeddedServer:
         """Start the server if needed (initialising first); returns its status and notices."""
         self.init()
         if not self.status().running:
+            self._add_settings()
             self._launch()
         notices, self._notices = self._notices, []
         started = self.status()
@@ -131,6 +138,20 @@ class EmbeddedServer:
                                     user=auth.SUPERUSER, dbname="postgres")
             notices.append(auth.migrate_trust_cluster(self.pgdata, self.passfile, trusted))
         return replace(started, notices=tuple(notices))
+
+    def _add_settings(self) -> None:
+        """Append the settings of _BASE_CONF a cluster made by an earlier version lacks (it is
+        stopped: they take effect as it starts)."""
+        conf = self.pgdata / "postgresql.conf"
+        text = conf.read_text(encoding="utf-8")
+        ours = text.partition("# --- stocksdb embedded server ---")[2]
+        missing = {k: v for k, v in _BASE_CONF.items()
+                   if not re.search(rf"^{k}\s*=", ours, re.MULTILINE)}
+        if ours and missing:
+            with conf.open("a", encoding="utf-8") as fh:
+                fh.write("".join(f"{k} = {v}\n" for k, v in missing.items()))
+            self._notices.append(f"settings added to {conf}: "
+                                 + ", ".join(f"{k} = {v}" for k, v in missing.items()))
 
     def _launch(self) -> None:
         """pg_ctl start on a free port, with the socket in a private folder."""

@@ -135,6 +135,7 @@ class TickerIntervals:
         by_security = np.lexsort((self._from, self._ids))
         self._spans = TickerSpans(self._ids[by_security], self._from[by_security],
                                   self._to[by_security], self._tickers[by_security])
+        self._live: tuple[bytes, tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]] | None = None
 
     def __len__(self) -> int:
         return len(self.intervals)
@@ -161,6 +162,23 @@ class TickerIntervals:
         later = [iv for iv in self._by_ticker.get(ticker.upper(), ()) if iv.valid_from > day]
         first = min(later, key=lambda iv: iv.valid_from, default=None)
         return SecurityId(first.security_id) if first else None
+
+    def live_on(self, day: date) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+        """on(day) as two arrays, tickers (object) and security ids (int64). Sessions read in
+        order mostly share their live intervals: the previous answer is kept and reused while
+        the same intervals are live (read-only arrays; safe across threads)."""
+        ordinal = day.toordinal()
+        key = ((self._from <= ordinal) & (ordinal < self._to)).tobytes()
+        cached = self._live
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        live = self.on(day)
+        answer = (np.array(list(live), dtype=object),
+                  np.fromiter(live.values(), dtype=np.int64, count=len(live)))
+        for a in answer:
+            a.flags.writeable = False
+        self._live = (key, answer)
+        return answer
 
     def on(self, day: date) -> dict[str, SecurityId]:
         """Every ticker valid on `day` -> the security it named (one entry per ticker)."""

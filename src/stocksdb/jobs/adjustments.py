@@ -16,6 +16,7 @@ import psycopg
 from psycopg import sql
 
 from stocksdb.db.lineage import Layer, Table
+from stocksdb.db.partitions import ensure_year_partitions
 from stocksdb.db.sync import Scope, sync_from_stage
 from stocksdb.domain.adjustments import DEFAULT_METHOD, AdjustmentMethod
 from stocksdb.gates import checks as c
@@ -33,6 +34,7 @@ INSERT INTO stocks_research.adjustment_factors_daily (security_id, trade_date, m
     price_factor, volume_factor, split_factor, dividend_factor, run_id)
 SELECT x.*, %(run_id)s FROM ({FACTORS}) x
 """
+_BAR_SPAN = "SELECT min(trade_date), max(trade_date) FROM stocks_research.prices_daily"
 _STAGE = f"CREATE TEMP TABLE stage_factors ON COMMIT DROP AS {FACTORS}"
 _TARGET = sql.Identifier("stocks_research", "adjustment_factors_daily")
 _KEY = ("security_id", "trade_date", "method")
@@ -42,6 +44,9 @@ _FACTOR_COLS = ("price_factor", "volume_factor", "split_factor", "dividend_facto
 def write_factors(conn: psycopg.Connection[Any], method: str, run_id: int) -> dict[str, int]:
     """Compute and store the method's factors for every bar; returns counts."""
     params = {"method": method, "run_id": run_id}
+    span = conn.execute(_BAR_SPAN).fetchone()
+    if span is not None and span[0] is not None:
+        ensure_year_partitions(conn, "adjustment_factors_daily", span[0], span[1])
     row = conn.execute(_HAS_ROWS, params).fetchone()
     if not (row and row[0]):
         inserted = conn.execute(_INSERT_ALL, params).rowcount

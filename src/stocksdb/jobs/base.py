@@ -111,6 +111,9 @@ class Outcome:
     counts: Mapping[str, int]
     sessions: tuple[date, ...] = ()
     partial: str | None = None
+    # What the job learnt while writing that spares its post-gate a scan, by the name under
+    # which a check caches it in GateContext.cache (prices_daily: "run_counts").
+    gate_facts: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def recorded(self) -> dict[str, Any]:
         """Extra JSON-ready fields kept with the run (job_runs.counts and --json)."""
@@ -168,6 +171,7 @@ class JobContext:
     conn: psycopg.Connection[Any]
     progress: ProgressFn | None = None
     sessions: tuple[date, ...] = ()     # what a dated job covered, for its post-gate
+    gate_facts: Mapping[str, Any] = field(default_factory=dict)   # Outcome.gate_facts
     keep_rejected: bool = False
     rejected_rows: list[Rejected] = field(default_factory=list)
 

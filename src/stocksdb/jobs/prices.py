@@ -13,17 +13,20 @@ After the sessions, false ticks over the run's range are stored as warnings (nev
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
+import numpy as np
 import psycopg
 
 from stocksdb.db.lineage import Layer, Table
+from stocksdb.db.partitions import ensure_year_partitions
 from stocksdb.db.queries import read_ticker_intervals
 from stocksdb.db.sessions import read_known_sessions
 from stocksdb.db.sync import MergeCounts
@@ -31,7 +34,9 @@ from stocksdb.domain.frames import records
 from stocksdb.domain.reasons import Reason
 from stocksdb.domain.tickers import TickerIntervals
 from stocksdb.gates import checks as c
+from stocksdb.gates.checks import RunCounts
 from stocksdb.jobs.base import JobContext, Outcome, Rejected
+from stocksdb.jobs.prices_hydrate import YearTable, plan_hydration
 from stocksdb.jobs.prices_merge import Payload, merge_day
 from stocksdb.jobs.prices_prepare import Prepared, prepare_session
 from stocksdb.jobs.prices_scope import (
@@ -62,6 +67,46 @@ class PricesTally:
     unknown_tickers: set[str] = field(default_factory=set)
     skipped_by_symbols: int = 0
     false_ticks: int = 0
+    # Bars stored by hydrated sessions (exactly their accepted bars): per date, and per
+    # security as a bincount over security_id; the post-gate's counts when the run hydrated all.
+    hydrated_by_date: dict[date, int] = field(default_factory=dict)
+    hydrated_by_security: np.ndarray[Any, Any] = field(
+        default_factory=lambda: np.zeros(0, dtype=np.int64))
+    fell_back: bool = False
+
+    def count_hydrated(self, session: date, ids: np.ndarray[Any, Any]) -> None:
+        """Count one hydrated session's stored bars."""
+        self.hydrated_by_date[session] = len(ids)
+        if len(ids):
+            self.count_hydrated_array(np.bincount(ids))
+
+    def run_counts(self) -> RunCounts:
+        """The post-gate's RunCounts (gates.checks.run_counts) from the hydrated bars."""
+        ids = np.flatnonzero(self.hydrated_by_security)
+        return RunCounts({int(i): int(self.hydrated_by_security[i]) for i in ids},
+                         {d: n for d, n in self.hydrated_by_date.items() if n})
+
+    def merge(self, other: PricesTally) -> None:
+        """Add the totals of a part of the run (a hydrated year) once it is committed."""
+        self.ok += other.ok
+        self.failed.update(other.failed)
+        self.missing += other.missing
+        self.rows += other.rows
+        self.rejected += other.rejected
+        self.unknown_tickers |= other.unknown_tickers
+        self.skipped_by_symbols += other.skipped_by_symbols
+        for d, n in other.hydrated_by_date.items():
+            self.hydrated_by_date[d] = n
+        if len(other.hydrated_by_security):
+            self.count_hydrated_array(other.hydrated_by_security)
+
+    def count_hydrated_array(self, counts: np.ndarray[Any, Any]) -> None:
+        """Add another bincount of bars per security."""
+        if len(counts) > len(self.hydrated_by_security):
+            grown = np.zeros(len(counts), dtype=np.int64)
+            grown[:len(self.hydrated_by_security)] = self.hydrated_by_security
+            self.hydrated_by_security = grown
+        self.hydrated_by_security[:len(counts)] += counts
 
     def counts(self) -> dict[str, Any]:
         return {
@@ -152,18 +197,38 @@ def _write_session(ctx: JobContext, prep: Prepared, day: DayFile, *, rows: DayRo
         conn.execute("SELECT pg_advisory_xact_lock(%s, %s)",
                      (_LOCK_NAMESPACE, session.toordinal()))
         counts = merge_day(conn, payload, source=source, delete_missing=not opts.symbols,
-                           keep=check.kept_ids)
+                           keep=check.kept_ids, bars=check.accepted)
         guard_shrink(session, counts, universe=prep.universe, max_shrink=opts.max_shrink)
-        stored = _stored_of(conn, session, check.kept_ids)
-        ctx.write_rejected(_rejected_rows(prep, day, session, source, stored))
-        conn.execute(_SOURCE_FILE, (source, day.key, rows.size, day.etag, rows.sha256,
-                                    prep.rows_read, ctx.run_id))
+        _record_session(ctx, prep, day, rows, source,
+                        stored=_stored_of(conn, session, check.kept_ids))
     return counts
 
 
+def _record_session(ctx: JobContext, prep: Prepared, day: DayFile, rows: DayRows, source: str,
+                    *, stored: set[int]) -> None:
+    """The date's rejected rows and its source_files row, in the date's transaction."""
+    ctx.write_rejected(_rejected_rows(prep, day, prep.session, source, stored))
+    ctx.conn.execute(_SOURCE_FILE, (source, day.key, rows.size, day.etag, rows.sha256,
+                                    prep.rows_read, ctx.run_id))
+
+
+def _hydrate_session(ctx: JobContext, year: YearTable, prep: Prepared, source: str
+                     ) -> MergeCounts:
+    """One date of a hydrated year: as _write_session, into the year's fresh table (nothing is
+    stored for the year, so nothing is merged, deleted or kept). A database error propagates:
+    it rolls back the whole year."""
+    assert prep.day is not None and prep.rows is not None and prep.payload is not None
+    ctx.conn.execute("SELECT pg_advisory_xact_lock(%s, %s)",
+                     (_LOCK_NAMESPACE, prep.session.toordinal()))
+    year.copy(ctx.conn, prep.payload)
+    _record_session(ctx, prep, prep.day, prep.rows, source, stored=set())
+    return MergeCounts(inserted=prep.payload.rows)
+
+
 def _load_session(ctx: JobContext, store: DayFileStore, prep: Prepared, *, opts: PricesOptions,
-                  tally: PricesTally) -> MergeCounts | str:
-    """Write one prepared session; returns its counts, or 'missing' / 'failed'."""
+                  tally: PricesTally, year: YearTable | None = None) -> MergeCounts | str:
+    """Write one prepared session (into `year`'s table when hydrating); returns its counts, or
+    'missing' / 'failed'."""
     session = prep.session
     if prep.failure is not None:
         tally.failed[session] = prep.failure
@@ -174,6 +239,11 @@ def _load_session(ctx: JobContext, store: DayFileStore, prep: Prepared, *, opts:
                     f"{session:%Y/%m/%Y-%m-%d}.csv.gz")
         return "missing"
     tally.skipped_by_symbols += prep.skipped
+    if year is not None:
+        counts = _hydrate_session(ctx, year, prep, store.source)
+        tally.rejected += prep.rejected_count
+        tally.unknown_tickers.update(prep.unknown)
+        return counts
     try:
         counts = _write_session(ctx, prep, prep.day, rows=prep.rows, check=prep.check,
                                 payload=prep.payload, source=store.source, opts=opts)
@@ -251,25 +321,113 @@ def run_prices_daily(ctx: JobContext, store: DayFileStore) -> Outcome:
     if progress:
         progress.total(len(sessions))
     t0 = time.monotonic()
-    ticks = _start_tick_scan(ctx, sessions, opts)
+    plan = plan_hydration(ctx.conn, sessions, symbols=opts.symbols,
+                          enabled=ctx.settings.hydrate)
+    _ensure_partitions(ctx, [s for s in sessions if s.year not in plan])
+    run = _Run(ctx, store, opts, intervals, tally, _start_tick_scan(ctx, sessions, opts))
     try:
-        for prep in _prepared(store, sessions, intervals, opts, ctx.run_id):
-            session = prep.session
-            outcome = _load_session(ctx, store, prep, opts=opts, tally=tally)
-            if isinstance(outcome, MergeCounts):
-                tally.ok.append(session)
-                tally.rows += outcome
-            elif outcome == "missing":
-                tally.missing.append(session)
-            ticks = _feed_tick_scan(ctx, ticks, prep, written=isinstance(outcome, MergeCounts))
-            if progress:
-                progress(session, "ok" if isinstance(outcome, MergeCounts) else outcome,
-                         outcome if isinstance(outcome, MergeCounts) else None)
-        tally.false_ticks = _flag_false_ticks(ctx, tally.ok, ticks)
+        preps = _prepared(store, sessions, intervals, opts, ctx.run_id)
+        for prep in preps:
+            days = plan.get(prep.session.year)
+            if days is not None and prep.session == days[0]:
+                run.hydrate(prep, preps, days)
+            else:
+                run.load(prep)
+        tally.false_ticks = _flag_false_ticks(ctx, tally.ok, run.ticks)
     finally:
-        if ticks is not None:
-            ticks.close()
-    return _summarize(tally, time.monotonic() - t0)
+        if run.ticks is not None:
+            run.ticks.close()
+    outcome = _summarize(tally, time.monotonic() - t0)
+    if sessions and all(s.year in plan for s in sessions) and not tally.fell_back:
+        # every bar of the run's range was written by this run, and counted as it was
+        return replace(outcome, gate_facts={"run_counts": tally.run_counts()})
+    return outcome
+
+
+def _ensure_partitions(ctx: JobContext, sessions: list[date]) -> None:
+    """The yearly partitions the per-date loads of `sessions` write into."""
+    years = sorted({s.year for s in sessions})
+    if years:
+        with ctx.conn.transaction():
+            for y in years:
+                ensure_year_partitions(ctx.conn, "prices_daily", date(y, 1, 1), date(y, 12, 31))
+
+
+@dataclass
+class _Run:
+    """A run's loop state: the tally, and the false-tick scan fed as sessions are written."""
+
+    ctx: JobContext
+    store: DayFileStore
+    opts: PricesOptions
+    intervals: TickerIntervals
+    tally: PricesTally
+    ticks: RunTickScan | None
+
+    def load(self, prep: Prepared, year: YearTable | None = None,
+             tally: PricesTally | None = None) -> None:
+        """Write one session (per date, or into the year being hydrated) and count it."""
+        tally = tally or self.tally
+        outcome = _load_session(self.ctx, self.store, prep, opts=self.opts, tally=tally,
+                                year=year)
+        counts = outcome if isinstance(outcome, MergeCounts) else None
+        if counts is not None:
+            tally.ok.append(prep.session)
+            tally.rows += counts
+            if year is not None and prep.check is not None:
+                tally.count_hydrated(prep.session,
+                                     prep.check.accepted["security_id"].to_numpy())
+        elif outcome == "missing":
+            tally.missing.append(prep.session)
+        self.ticks = _feed_tick_scan(self.ctx, self.ticks, prep, written=counts is not None)
+        if self.ctx.progress:
+            self.ctx.progress(prep.session, "ok" if counts is not None else str(outcome), counts)
+
+    def hydrate(self, first: Prepared, rest: Iterator[Prepared], days: list[date]) -> None:
+        """Load a year with no stored bars in one transaction (jobs.prices_hydrate): `first`
+        and the next len(days) - 1 sessions of `rest`. On a database error the year is rolled
+        back and its sessions are loaded one date at a time."""
+        ctx, year = self.ctx, YearTable(days[0].year)
+        part = PricesTally()
+        rejected = dict(ctx.report.rejected)
+        kept = len(ctx.rejected_rows)
+        pending = itertools.islice(rest, len(days) - 1)
+        seen: list[date] = []
+        t0 = time.monotonic()
+        try:
+            with ctx.conn.transaction():
+                year.create(ctx.conn)
+                for prep in itertools.chain((first,), pending):
+                    seen.append(prep.session)
+                    self.load(prep, year, part)
+                year.attach(ctx.conn)
+        except psycopg.Error as exc:
+            self._fall_back(year.year, exc, seen, pending, rejected=rejected, kept=kept)
+            return
+        log.info("%d: hydrated %d session(s), %d bars, in %.1fs", year.year, len(seen),
+                 year.rows, time.monotonic() - t0)
+        self.tally.merge(part)
+
+    def _fall_back(self, year: int, exc: psycopg.Error, seen: list[date],
+                   pending: Iterator[Prepared], *, rejected: dict[str, int],
+                   kept: int) -> None:
+        ctx = self.ctx
+        self.tally.fell_back = True
+        log.warning("%d: hydration rolled back (database error: %s); loading its sessions one "
+                    "date at a time", year, str(exc).strip().splitlines()[0])
+        ctx.report.rejected.clear()
+        ctx.report.rejected.update(rejected)
+        del ctx.rejected_rows[kept:]
+        if self.ticks is not None:       # it saw sessions that were rolled back: read back
+            self.ticks.close()
+            self.ticks = None
+        if ctx.conn.broken or ctx.conn.closed:
+            ctx.reconnect()
+        _ensure_partitions(ctx, seen)
+        for prep in _prepared(self.store, seen, self.intervals, self.opts, ctx.run_id):
+            self.load(prep)
+        for prep in pending:
+            self.load(prep)
 
 
 def _start_tick_scan(ctx: JobContext, sessions: list[date],

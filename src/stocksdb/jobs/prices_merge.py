@@ -9,42 +9,41 @@ this source's rows the file no longer holds are deleted, so vendor corrections p
 re-runs converge. Bars of `keep` (securities whose row in the file was rejected) are never
 deleted: a bad row must not cost a good stored bar. The caller compares the counts with what
 was stored before committing.
+Given the accepted bars as a frame too, a session with stored rows is first read back (one
+query) and compared in numpy: when the merge would change nothing (the common re-run of the
+same files) nothing is written, and the counts are those the merge would have returned.
 """
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import psycopg
 from psycopg import sql
 
+from stocksdb.db.queries import read_session_bars
 from stocksdb.db.sync import MergeCounts, Scope, sync_from_stage
 
 _VALUES = ("open", "high", "low", "close", "volume", "transactions")
 _INSERT_COLS = ("security_id", "trade_date", *_VALUES, "source", "run_id")
 
 
-def _csv(frame: pd.DataFrame) -> bytes:
-    """Frame as header-less CSV in COPY's format (empty = NULL), floats round-tripping."""
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
-
-    buf = io.BytesIO()
-    pacsv.write_csv(pa.Table.from_pandas(frame, preserve_index=False), buf,
-                    write_options=pacsv.WriteOptions(include_header=False))
-    return buf.getvalue()
-
-
 def _copy_in(conn: psycopg.Connection[Any], table: sql.Composable, payload: bytes) -> None:
-    stmt = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(
+    stmt = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT binary)").format(
         table, sql.SQL(", ").join(map(sql.Identifier, _INSERT_COLS)))
     with conn.cursor().copy(stmt) as cp:
         cp.write(payload)
+
+
+def copy_payload(conn: psycopg.Connection[Any], table: sql.Composable,
+                 payload: Payload) -> None:
+    """COPY a session's encoded bars into `table` (prices_daily's columns)."""
+    _copy_in(conn, table, payload.data)
 
 
 @dataclass(frozen=True)
@@ -57,12 +56,58 @@ class Payload:
 
 
 def encode_bars(bars: pd.DataFrame, session: date, *, source: str, run_id: int) -> Payload:
-    """The bars as COPY CSV in the column order of _INSERT_COLS."""
-    out = bars.loc[:, ["security_id", *_VALUES]].copy()
-    out.insert(1, "trade_date", session.isoformat())
-    out["source"] = source
-    out["run_id"] = run_id
-    return Payload(session, len(out), _csv(out.loc[:, list(_INSERT_COLS)]))
+    """The bars as one COPY ... (FORMAT binary) stream in the column order of _INSERT_COLS."""
+    return Payload(session, len(bars), copy_binary(bars, session, source=source, run_id=run_id))
+
+
+_PG_EPOCH = date(2000, 1, 1).toordinal()
+_HEADER = b"PGCOPY\n\xff\r\n\x00" + b"\x00" * 8     # signature, flags, header extension
+_TRAILER = b"\xff\xff"
+
+
+def _row_dtype(source_len: int, *, transactions: bool) -> np.dtype[Any]:
+    """One binary COPY tuple of _INSERT_COLS: a field count, then each field's length + value
+    (big-endian); a NULL transactions is length -1 and no value."""
+    fields: list[tuple[str, str]] = [("n", ">i2")]
+    for name, kind in (("security_id", ">i8"), ("trade_date", ">i4"), ("open", ">f8"),
+                       ("high", ">f8"), ("low", ">f8"), ("close", ">f8"), ("volume", ">i8"),
+                       ("transactions", ">i8"), ("source", f"S{source_len}"),
+                       ("run_id", ">i8")):
+        fields.append((f"len_{name}", ">i4"))
+        if name != "transactions" or transactions:
+            fields.append((name, kind))
+    return np.dtype(fields)
+
+
+def copy_binary(bars: pd.DataFrame, session: date, *, source: str, run_id: int) -> bytes:
+    """`bars` (security_id, open, high, low, close, volume, transactions; transactions may be
+    NA) as a whole COPY ... (FORMAT binary) stream of _INSERT_COLS for `session`. Row order is
+    not kept: the bars with transactions come first, then those without."""
+    src = source.encode()
+    trans = bars["transactions"]
+    known = ~trans.isna().to_numpy()
+    blocks = []
+    for has in (True, False):
+        pick = known if has else ~known
+        n = int(pick.sum())
+        if not n:
+            continue
+        out = np.empty(n, dtype=_row_dtype(len(src), transactions=has))
+        out["n"] = len(_INSERT_COLS)
+        for name in ("security_id", "open", "high", "low", "close", "volume"):
+            out[name] = bars[name].to_numpy()[pick]
+            out[f"len_{name}"] = 8
+        out["len_trade_date"] = 4
+        out["trade_date"] = session.toordinal() - _PG_EPOCH
+        out["len_transactions"] = 8 if has else -1
+        if has:
+            out["transactions"] = trans.to_numpy(dtype="int64", na_value=0)[pick]
+        out["len_source"] = len(src)
+        out["source"] = src
+        out["len_run_id"] = 8
+        out["run_id"] = run_id
+        blocks.append(out.tobytes())
+    return b"".join((_HEADER, *blocks, _TRAILER))
 
 
 _TABLE = sql.Identifier("stocks_research", "prices_daily")
@@ -79,12 +124,50 @@ _COMPARED = (*_VALUES, "source")  # a bar from another source is replaced by thi
 _STAMP = {"run_id": sql.Identifier("s", "run_id"), "ingested_at": sql.SQL("now()")}
 
 
+def _unchanged(stored: dict[str, np.ndarray[Any, Any]], bars: pd.DataFrame, *,
+               delete_missing: bool, keep: Sequence[int]) -> bool:
+    """Whether merging `bars` (BAR_COLUMNS) leaves the stored rows (read_session_bars) as
+    they are: each bar has a stored row of its security with bitwise-equal values (NULL
+    transactions equal only NULL) and this source, and no stored row is in delete scope."""
+    sid = stored["security_id"]
+    ids = bars["security_id"].to_numpy(dtype=np.int64)
+    at = np.minimum(np.searchsorted(sid, ids), len(sid) - 1)   # sid: sorted, not empty
+    if not np.array_equal(sid[at], ids):
+        return False
+    # Bitwise: a float's bits differ whenever the merge's IS DISTINCT FROM could see a change
+    # (it treats -0.0 as 0.0; a bar found different here still gets the merge's verdict).
+    for name in ("open", "high", "low", "close"):
+        mine = np.ascontiguousarray(bars[name].to_numpy(dtype=np.float64)).view(np.int64)
+        if not np.array_equal(stored[name][at].view(np.int64), mine):
+            return False
+    if not (np.array_equal(stored["volume"][at], bars["volume"].to_numpy(dtype=np.int64))
+            and np.array_equal(stored["transactions"][at], bars["transactions"].to_numpy(
+                dtype=np.int64, na_value=-1)) and stored["same_source"][at].all()):
+        return False
+    if not delete_missing:
+        return True
+    doomed = stored["same_source"].astype(bool) & ~np.isin(sid, np.asarray(keep, np.int64))
+    doomed[at] = False
+    return not doomed.any()
+
+
 def merge_day(conn: psycopg.Connection[Any], payload: Payload, *, source: str,
-              delete_missing: bool, keep: Sequence[int] = ()) -> MergeCounts:
-    """Make prices_daily for the payload's session agree with it (see module docstring)."""
+              delete_missing: bool, keep: Sequence[int] = (),
+              bars: pd.DataFrame | None = None) -> MergeCounts:
+    """Make prices_daily for the payload's session agree with it (see module docstring).
+
+    bars: the accepted bars the payload encodes (BAR_COLUMNS of quality.prices), to skip the
+          merge when it would change nothing; without them every session is merged.
+    """
     session, n = payload.session, payload.rows
-    row = conn.execute(_STORED, (session,)).fetchone()
-    stored = int(row[0]) if row else 0
+    if bars is not None and len(bars) == n:
+        current = read_session_bars(conn, session, source=source)
+        stored = len(current["security_id"])
+        if stored and _unchanged(current, bars, delete_missing=delete_missing, keep=keep):
+            return MergeCounts(unchanged=n, stored_before=stored)
+    else:
+        row = conn.execute(_STORED, (session,)).fetchone()
+        stored = int(row[0]) if row else 0
     if not stored:
         if n:
             _copy_in(conn, _TABLE, payload.data)

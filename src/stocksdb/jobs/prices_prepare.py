@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -25,7 +26,7 @@ from stocksdb.domain.reasons import Reason
 from stocksdb.domain.tickers import TickerIntervals
 from stocksdb.errors import InputFileError, SourceError
 from stocksdb.jobs.prices_merge import Payload, encode_bars
-from stocksdb.quality.prices import DayCheck, check_day, combine_checks
+from stocksdb.quality.prices import DayCheck, LiveTickers, check_day, combine_checks
 from stocksdb.sources.flatfiles import (
     DEFAULT_MAX_FILE_BYTES,
     DayFile,
@@ -34,12 +35,19 @@ from stocksdb.sources.flatfiles import (
     read_day_file,
 )
 
+_LIVE: list[tuple[np.ndarray[Any, Any], LiveTickers]] = []   # the last answer, by its tickers
 
-def tickers_on(intervals: TickerIntervals, session: date) -> pd.Series:
-    """security_id indexed by ticker, for the tickers valid on `session`."""
-    live = intervals.on(session)
-    return pd.Series(np.fromiter(live.values(), dtype=np.int64, count=len(live)),
-                     index=pd.Index(list(live), dtype=object))
+
+def tickers_on(intervals: TickerIntervals, session: date) -> LiveTickers:
+    """The tickers valid on `session` and the security each names (reused across sessions
+    whose live intervals are the same)."""
+    tickers, ids = intervals.live_on(session)
+    last = _LIVE[-1] if _LIVE else None
+    if last is not None and last[0] is tickers:
+        return last[1]
+    live = LiveTickers(pa.array(tickers, type=pa.string()), ids)
+    _LIVE[:] = [(tickers, live)]
+    return live
 
 
 @dataclass(frozen=True)
@@ -103,7 +111,7 @@ class _Checked:
     spool: Path | None = None
 
 
-def _check_whole(table: pa.Table, session: date, tickers: pd.Series,
+def _check_whole(table: pa.Table, session: date, tickers: LiveTickers,
                  symbols: tuple[str, ...] | None) -> _Checked:
     """A file read whole (one batch): checked at once, its rejected rows kept in memory."""
     kept, skipped = _filter_symbols(table, symbols)
@@ -112,7 +120,7 @@ def _check_whole(table: pa.Table, session: date, tickers: pd.Series,
                     table.num_rows)
 
 
-def _check_spooled(rows: DayRows, session: date, tickers: pd.Series,
+def _check_spooled(rows: DayRows, session: date, tickers: LiveTickers,
                    symbols: tuple[str, ...] | None) -> _Checked:
     """A big file, batch by batch: accepted bars folded across batches, rejected rows pickled
     to a temporary spool file as they come."""

@@ -81,7 +81,7 @@ def _run_body(ctx: JobContext) -> JobReport:
         _run_atomic(ctx)     # runs its post-gate inside the job's transaction
     else:
         outcome = job.run(ctx, job.read(ctx))
-        ctx.sessions = outcome.sessions
+        ctx.sessions, ctx.gate_facts = outcome.sessions, outcome.gate_facts
         report.take(outcome)
         if not _alive(ctx):
             report.status = "partial"
@@ -107,7 +107,7 @@ def _run_atomic(ctx: JobContext) -> None:
     try:
         with ctx.conn.transaction():
             outcome = job.run(ctx, job.read(ctx))
-            ctx.sessions = outcome.sessions
+            ctx.sessions, ctx.gate_facts = outcome.sessions, outcome.gate_facts
             ctx.report.take(outcome)
             gate = run_gate(ctx.conn, job.post_gate, "post", _gate_context(ctx))
             if not gate.passed:
@@ -124,7 +124,7 @@ def _run_atomic(ctx: JobContext) -> None:
 
 def _gate_context(ctx: JobContext) -> GateContext:
     return GateContext(ctx.job.name, ctx.sessions, ctx.request.source, ctx.report.run_id,
-                       ctx.request.method)
+                       ctx.request.method, cache=dict(ctx.gate_facts))
 
 
 def _gate(ctx: JobContext, phase: Phase) -> None:

@@ -1,0 +1,124 @@
+"""Hydration: a year of prices_daily with no stored bars, loaded as one fresh partition.
+
+Reads/writes: stocks_research.prices_daily_y<year> (created, filled, indexed and attached here),
+the parent prices_daily (the attach).
+A year qualifies when the run is authoritative (no --symbols), prices_daily has no user
+trigger (rows COPYed before the attach would not fire it) and the year has no stored bar: its
+partition is missing, or empty (then dropped first, in its own short transaction). The
+caller then, in ONE transaction: creates the partition's table unattached, without keys or
+indexes but with prices_daily's columns, defaults and CHECKs plus the year's bounds; COPYs
+each checked date into it (binary COPY, one statement per date, with that date's
+rejected_rows and source_files rows as a per-date load writes them); builds the primary key
+and the trade_date index once; and attaches the table as the year's partition. The bounds CHECK
+lets the attach skip its validating scan, and the attach adopts the two indexes as the
+partitions of the parent's. Until the commit no other session sees any of it, so a kill at any
+moment leaves no date of the year half-written. A database error rolls the whole year back and
+the caller loads its dates one by one instead.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from stocksdb.db.checksum import DATA_SCHEMA
+from stocksdb.db.partitions import partition_name
+from stocksdb.jobs.prices_merge import Payload, copy_payload
+
+log = logging.getLogger("stocksdb.jobs.prices")
+_PARENT = "prices_daily"
+_PARTITION_LOCK = 0x5044   # db.partitions' namespace: one creator of a year's partition
+
+
+# Rows COPYed into a table before it is attached fire none of the parent's row triggers.
+_TRIGGERS = ("SELECT string_agg(tgname, ', ') FROM pg_trigger "
+             "WHERE tgrelid = %s::regclass AND NOT tgisinternal")
+
+
+def plan_hydration(conn: psycopg.Connection[Any], sessions: Sequence[date], *,
+                   symbols: tuple[str, ...] | None, enabled: bool) -> dict[int, list[date]]:
+    """The years of `sessions` to hydrate, each with its sessions (in order); an empty
+    partition is dropped here so the hydration can attach its own."""
+    if not enabled or symbols or not sessions:
+        return {}
+    triggers = conn.execute(_TRIGGERS, (f"{DATA_SCHEMA}.{_PARENT}",)).fetchone()
+    if triggers and triggers[0]:
+        log.info("prices_daily has triggers (%s): every date is loaded one at a time, so "
+                 "they fire", triggers[0])
+        return {}
+    by_year: dict[int, list[date]] = {}
+    for s in sessions:
+        by_year.setdefault(s.year, []).append(s)
+    plan = {}
+    for year, days in by_year.items():
+        name = sql.Identifier(DATA_SCHEMA, partition_name(_PARENT, year))
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", (_PARTITION_LOCK, year))
+            found = conn.execute("SELECT to_regclass(%s)",
+                                 (f"{DATA_SCHEMA}.{partition_name(_PARENT, year)}",)).fetchone()
+            if found is not None and found[0] is not None:
+                stored = conn.execute(sql.SQL("SELECT EXISTS (SELECT 1 FROM {})").format(name)
+                                      ).fetchone()
+                if stored is None or stored[0]:
+                    continue
+                conn.execute(sql.SQL("DROP TABLE {}").format(name))
+        plan[year] = days
+    return plan
+
+
+@dataclass
+class YearTable:
+    """The year's partition being hydrated, inside the caller's transaction."""
+
+    year: int
+    rows: int = 0
+
+    @property
+    def name(self) -> str:
+        """The partition's table name (no schema)."""
+        return partition_name(_PARENT, self.year)
+
+    def _ident(self) -> sql.Identifier:
+        return sql.Identifier(DATA_SCHEMA, self.name)
+
+    def create(self, conn: psycopg.Connection[Any]) -> None:
+        """Create the unattached, unindexed table with the year's bounds as a CHECK."""
+        conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", (_PARTITION_LOCK, self.year))
+        conn.execute(sql.SQL(
+            "CREATE TABLE {t} (LIKE {parent} INCLUDING DEFAULTS INCLUDING CONSTRAINTS, "
+            "CONSTRAINT {bounds} CHECK (trade_date >= {lo} AND trade_date < {hi}))").format(
+            t=self._ident(), parent=sql.Identifier(DATA_SCHEMA, _PARENT),
+            bounds=sql.Identifier(f"{self.name}_bounds"), lo=self._lo(), hi=self._hi()))
+
+    def _lo(self) -> sql.Literal:
+        return sql.Literal(date(self.year, 1, 1))
+
+    def _hi(self) -> sql.Literal:
+        return sql.Literal(date(self.year + 1, 1, 1))
+
+    def copy(self, conn: psycopg.Connection[Any], payload: Payload) -> None:
+        """One date's checked bars, COPYed as they are."""
+        if payload.rows:
+            copy_payload(conn, self._ident(), payload)
+            self.rows += payload.rows
+
+    def attach(self, conn: psycopg.Connection[Any]) -> None:
+        """Build the key and index once, then attach as the year's partition."""
+        t = self._ident()
+        conn.execute("SET LOCAL maintenance_work_mem = '512MB'")
+        conn.execute(sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} PRIMARY KEY "
+                             "(security_id, trade_date)").format(
+            t, sql.Identifier(f"{self.name}_pkey")))
+        conn.execute(sql.SQL("CREATE INDEX {} ON {} (trade_date)").format(
+            sql.Identifier(f"{self.name}_trade_date_idx"), t))
+        conn.execute(sql.SQL("ALTER TABLE {} ATTACH PARTITION {} FOR VALUES FROM ({}) TO ({})"
+                             ).format(sql.Identifier(DATA_SCHEMA, _PARENT), t, self._lo(),
+                                      self._hi()))
+        conn.execute(sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(
+            t, sql.Identifier(f"{self.name}_bounds")))
