@@ -4,4 +4,5 @@ import sys
 
 from stocksdb.cli import main
 
-sys.exit(main())
+if __name__ == "__main__":   # a spawned worker process imports it too
+    sys.exit(main())

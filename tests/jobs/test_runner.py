@@ -177,10 +177,21 @@ def sequential(pg_server: PgServer, market: Market, jobs: tuple[str, ...]) -> di
         pg_server.drop(name)
 
 
+def slow_writes(dsn: str) -> None:
+    """Each write of a date into prices_daily takes 40 ms longer (a statement trigger), so a
+    load of the market outlasts the start-up of another process."""
+    with connect(dsn, autocommit=True) as c:
+        c.execute("CREATE FUNCTION slow_write() RETURNS trigger LANGUAGE plpgsql AS "
+                  "$$ BEGIN PERFORM pg_sleep(0.04); RETURN NULL; END $$")
+        c.execute("CREATE TRIGGER slow_write BEFORE INSERT ON stocks_research.prices_daily "
+                  "FOR EACH STATEMENT EXECUTE FUNCTION slow_write()")
+
+
 def test_factors_started_during_a_price_load_wait_for_it(pg_server: PgServer, fresh: str,
                                                          market: Market) -> None:
     """adjustment_factors_daily started mid-load waits for prices_daily, then computes over
     every bar: the final checksum equals prices then factors run one after the other."""
+    slow_writes(fresh)
     proc = load_prices(fresh, market.root)
     wait_until_loading(fresh, proc)
     factors = cli(fresh, "run", "adjustment_factors_daily")
@@ -210,6 +221,7 @@ def test_two_factor_runs_at_once_serialize(pg_server: PgServer, fresh: str,
 def test_no_wait_exits_1_naming_the_run_that_holds_the_table(fresh: str,
                                                             market: Market) -> None:
     """With --no-wait a second price load exits 1 at once, naming the running load."""
+    slow_writes(fresh)
     proc = load_prices(fresh, market.root)
     wait_until_loading(fresh, proc, dates=1)
     second = cli(fresh, "run", "prices_daily", "--path", str(market.root), "--start",
