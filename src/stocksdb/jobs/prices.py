@@ -35,7 +35,6 @@ from stocksdb.domain.reasons import Reason
 from stocksdb.domain.tickers import TickerIntervals
 from stocksdb.gates import checks as c
 from stocksdb.gates.checks import RunCounts
-from stocksdb.jobs import prices_workers
 from stocksdb.jobs.base import JobContext, Outcome, Rejected
 from stocksdb.jobs.prices_hydrate import YearTable, plan_hydration
 from stocksdb.jobs.prices_merge import Payload, merge_day
@@ -265,20 +264,14 @@ def _load_session(ctx: JobContext, store: DayFileStore, prep: Prepared, *, opts:
 
 
 def _prepared(store: DayFileStore, sessions: list[date], intervals: TickerIntervals,
-              opts: PricesOptions, run_id: int, *, processes: bool = False
-              ) -> Iterator[Prepared]:
+              opts: PricesOptions, run_id: int) -> Iterator[Prepared]:
     """Prepared sessions in order; the next one is read and checked in a worker thread while
     the caller writes the current one (pyarrow and the database wait release the GIL).
     At most two sessions are in memory at once, so memory stays flat in the range length.
-    With `processes` (a hydration), a long run is prepared in worker processes instead
-    (jobs.prices_workers)."""
+    (Worker processes were tried for hydrations: two spawned preparers competing with the
+    server for 2 cores made a year 10-20% slower than this thread; docs/performance.md.)"""
     from concurrent.futures import ThreadPoolExecutor
 
-    if processes and len(sessions) >= prices_workers.MIN_SESSIONS:
-        yield from prices_workers.prepared_in_processes(store, sessions, intervals,
-                                                        opts.symbols, run_id=run_id,
-                                                        max_bytes=opts.max_file_bytes)
-        return
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="prices-prep") as pool:
         pending = [pool.submit(prepare_session, store, s, intervals, opts.symbols, run_id,
                                max_bytes=opts.max_file_bytes) for s in sessions[:1]]
@@ -335,8 +328,7 @@ def run_prices_daily(ctx: JobContext, store: DayFileStore) -> Outcome:
     _ensure_partitions(ctx, [s for s in sessions if s.year not in plan])
     run = _Run(ctx, store, opts, intervals, tally, _start_tick_scan(ctx, sessions, opts))
     try:
-        preps = _prepared(store, sessions, intervals, opts, ctx.run_id,
-                          processes=bool(plan))
+        preps = _prepared(store, sessions, intervals, opts, ctx.run_id)
         for prep in preps:
             days = plan.get(prep.session.year)
             if days is not None and prep.session == days[0]:
