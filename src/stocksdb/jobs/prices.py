@@ -1,4 +1,5 @@
-"""prices_daily job: the canonical daily OHLCV loader (SPEC section 5), one transaction per date.
+"""prices_daily job: the canonical daily OHLCV loader (SPEC section 5), one transaction per date
+(a year with no stored bars: hydrated in one transaction, jobs.prices_hydrate).
 
 Reads:  day files (files: a local tree; massive: S3 through the local cache), ticker_history,
         trading_sessions (the expected sessions, where it covers the range; else the calendar)
@@ -518,8 +519,8 @@ def day_files_from_massive(ctx: JobContext) -> DayFileStore:
 
 JOB = Job[DayFileStore](
     name="prices_daily",
-    summary="The canonical daily OHLCV bars, one transaction per date; a bad file fails its "
-            "date, never the stored bars.",
+    summary="The canonical daily OHLCV bars, one transaction per date (a year with none "
+            "stored is hydrated in one); a bad file fails its date, never the stored bars.",
     run=run_prices_daily,
     sources={"files": day_files_from_files, "massive": day_files_from_massive},
     pre_gate=(c.schema_is_latest, c.securities_present, c.ticker_history_present,
