@@ -174,6 +174,27 @@ def test_database_error_in_a_hydrated_year_loads_its_dates_one_by_one(db: str,
     assert (report.counts["rows_rejected"], report.rejected) == (1, {"unknown_ticker": 1})
 
 
+def test_a_year_that_cannot_be_attached_is_loaded_date_by_date(
+        db: str, market: Path, both_load_paths: bool, caplog: pytest.LogCaptureFixture) -> None:
+    """A database error after every date of a hydrated year was written (its key's name is
+    taken by another relation) rolls the year back and loads each date on its own: every bar
+    is stored, each date's source file once, and the run succeeds."""
+    load_reference(db, market)
+    with connect(db, autocommit=True) as c:
+        c.execute("CREATE SEQUENCE stocks_research.prices_daily_y2024_pkey")
+    report = prices(db, market, start=date(2024, 1, 2))
+    assert report.status == "succeeded", report.as_dict()
+    assert report.counts["rows_written"] == 9 and report.counts["sessions_ok"] == 3
+    assert sorted({t for _, t, _ in ohlcv_bars(db)}) == ["2024-01-02", "2024-01-03",
+                                                         "2024-01-04"]
+    with connect(db) as c:
+        files = c.execute("SELECT count(*), count(DISTINCT key) FROM ingestion.source_files"
+                          ).fetchone()
+    assert files == (3, 3)
+    rolled_back = [r.message for r in caplog.records if "hydration rolled back" in r.message]
+    assert len(rolled_back) == (1 if both_load_paths else 0), rolled_back
+
+
 BAD_ROWS = [
     (make_bar("AAPL", "2024-01-02", open=0), "non_positive_price"),
     (make_bar("AAPL", "2024-01-02", high=9, low=9.5), "high_below_low"),

@@ -395,12 +395,13 @@ class _Run:
         rejected = dict(ctx.report.rejected)
         kept = len(ctx.rejected_rows)
         pending = itertools.islice(rest, len(days) - 1)
-        seen: list[date] = []
+        seen = [first.session]       # taken from the run's sessions: reloaded on a fallback
         t0 = time.monotonic()
         try:
             with ctx.conn.transaction():
                 year.create(ctx.conn)
-                for prep in itertools.chain((first,), pending):
+                self.load(first, year, part)
+                for prep in pending:
                     seen.append(prep.session)
                     self.load(prep, year, part)
                 year.attach(ctx.conn)
