@@ -35,6 +35,12 @@ def parent_of(name: str) -> str:
     return f"{schema}.{m['parent']}" if schema else m["parent"]
 
 
+def lock_year(conn: psycopg.Connection[Any], year: int) -> None:
+    """Hold `year`'s partition lock until the transaction ends: whoever creates, drops or
+    hydrates a year's partition holds it."""
+    conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", (_LOCK_NAMESPACE, year))
+
+
 def ensure_year_partitions(conn: psycopg.Connection[Any], table: str, first: date,
                            last: date) -> int:
     """Create the missing yearly partitions of `table` for first .. last; returns how many.
@@ -42,7 +48,7 @@ def ensure_year_partitions(conn: psycopg.Connection[Any], table: str, first: dat
     Serialised per year by an advisory transaction lock, so two loaders never race to create
     the same partition."""
     for year in range(first.year, last.year + 1):
-        conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", (_LOCK_NAMESPACE, year))
+        lock_year(conn, year)
     row = conn.execute(f"SELECT {DATA_SCHEMA}.ensure_year_partitions(%s, %s, %s)",
                        (table, first, last)).fetchone()
     return int(row[0]) if row else 0

@@ -96,8 +96,7 @@ class PricesTally:
         self.rejected += other.rejected
         self.unknown_tickers |= other.unknown_tickers
         self.skipped_by_symbols += other.skipped_by_symbols
-        for d, n in other.hydrated_by_date.items():
-            self.hydrated_by_date[d] = n
+        self.hydrated_by_date.update(other.hydrated_by_date)
         if len(other.hydrated_by_security):
             self.count_hydrated_array(other.hydrated_by_security)
 

@@ -28,12 +28,11 @@ import psycopg
 from psycopg import sql
 
 from stocksdb.db.checksum import DATA_SCHEMA
-from stocksdb.db.partitions import partition_name
+from stocksdb.db.partitions import lock_year, partition_name
 from stocksdb.jobs.prices_merge import Payload, copy_payload
 
 log = logging.getLogger("stocksdb.jobs.prices")
 _PARENT = "prices_daily"
-_PARTITION_LOCK = 0x5044   # db.partitions' namespace: one creator of a year's partition
 
 
 # Rows COPYed into a table before it is attached fire none of the parent's row triggers.
@@ -59,7 +58,7 @@ def plan_hydration(conn: psycopg.Connection[Any], sessions: Sequence[date], *,
     for year, days in by_year.items():
         name = sql.Identifier(DATA_SCHEMA, partition_name(_PARENT, year))
         with conn.transaction():
-            conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", (_PARTITION_LOCK, year))
+            lock_year(conn, year)
             found = conn.execute("SELECT to_regclass(%s)",
                                  (f"{DATA_SCHEMA}.{partition_name(_PARENT, year)}",)).fetchone()
             if found is not None and found[0] is not None:
@@ -89,7 +88,7 @@ class YearTable:
 
     def create(self, conn: psycopg.Connection[Any]) -> None:
         """Create the unattached, unindexed table with the year's bounds as a CHECK."""
-        conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", (_PARTITION_LOCK, self.year))
+        lock_year(conn, self.year)
         conn.execute(sql.SQL(
             "CREATE TABLE {t} (LIKE {parent} INCLUDING DEFAULTS INCLUDING CONSTRAINTS, "
             "CONSTRAINT {bounds} CHECK (trade_date >= {lo} AND trade_date < {hi}))").format(

@@ -33,17 +33,13 @@ _VALUES = ("open", "high", "low", "close", "volume", "transactions")
 _INSERT_COLS = ("security_id", "trade_date", *_VALUES, "source", "run_id")
 
 
-def _copy_in(conn: psycopg.Connection[Any], table: sql.Composable, payload: bytes) -> None:
-    stmt = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT binary)").format(
-        table, sql.SQL(", ").join(map(sql.Identifier, _INSERT_COLS)))
-    with conn.cursor().copy(stmt) as cp:
-        cp.write(payload)
-
-
 def copy_payload(conn: psycopg.Connection[Any], table: sql.Composable,
                  payload: Payload) -> None:
     """COPY a session's encoded bars into `table` (prices_daily's columns)."""
-    _copy_in(conn, table, payload.data)
+    stmt = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT binary)").format(
+        table, sql.SQL(", ").join(map(sql.Identifier, _INSERT_COLS)))
+    with conn.cursor().copy(stmt) as cp:
+        cp.write(payload.data)
 
 
 @dataclass(frozen=True)
@@ -170,11 +166,11 @@ def merge_day(conn: psycopg.Connection[Any], payload: Payload, *, source: str,
         stored = int(row[0]) if row else 0
     if not stored:
         if n:
-            _copy_in(conn, _TABLE, payload.data)
+            copy_payload(conn, _TABLE, payload)
         return MergeCounts(inserted=n)
     conn.execute(_STAGE)
     if n:
-        _copy_in(conn, _STAGE_NAME, payload.data)
+        copy_payload(conn, _STAGE_NAME, payload)
     # This source's bars of the session, but never those of `keep`; none with --symbols.
     scope = Scope(equal={"trade_date": session, "source": source},
                   exclude={"security_id": keep}) if delete_missing else None

@@ -149,28 +149,10 @@ def prepare_session(store: DayFileStore, session: date, intervals: TickerInterva
                     symbols: tuple[str, ...] | None, run_id: int, *,
                     max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> Prepared:
     """Locate, read and check one session's file (no database work; runs in a worker)."""
-    located = locate(store, session)
-    if not isinstance(located, DayFile):
-        return Prepared(session, failure=located)
-    return prepare_day(located, session, intervals, symbols, run_id, source=store.source,
-                       max_bytes=max_bytes)
-
-
-def locate(store: DayFileStore, session: date) -> DayFile | str | None:
-    """The session's file, fetched if needed; None when there is none; why, when it fails."""
     try:
-        return store.locate(session)
-    except (SourceError, InputFileError) as exc:
-        return str(exc)
-
-
-def prepare_day(day: DayFile | None, session: date, intervals: TickerIntervals,
-                symbols: tuple[str, ...] | None, run_id: int, *, source: str,
-                max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> Prepared:
-    """Read and check a located day file (None: the session has no file)."""
-    if day is None:
-        return Prepared(session)
-    try:
+        day = store.locate(session)
+        if day is None:
+            return Prepared(session)
         rows = read_day_file(day.path, max_bytes=max_bytes)
     except (SourceError, InputFileError) as exc:
         return Prepared(session, failure=str(exc))
@@ -180,7 +162,7 @@ def prepare_day(day: DayFile | None, session: date, intervals: TickerIntervals,
     tickers = tickers_on(intervals, session)
     done = _check_whole(rows.table, session, tickers, symbols) if rows.table is not None \
         else _check_spooled(rows, session, tickers, symbols)
-    payload = encode_bars(done.check.accepted, session, source=source, run_id=run_id)
+    payload = encode_bars(done.check.accepted, session, source=store.source, run_id=run_id)
     return Prepared(session, day, rows, done.check, payload, skipped=done.skipped,
                     universe=len(tickers), spool=done.spool, rejected_count=done.rejected_count,
                     unknown=done.unknown, rows_read=done.rows_read)
