@@ -101,6 +101,17 @@ def wait_until_loading(dsn: str, proc: subprocess.Popen[str], dates: int = 3) ->
     pytest.fail("the loader never got going")
 
 
+def wait_until_running(dsn: str, proc: subprocess.Popen[str]) -> None:
+    """Until the loader's job_runs row is written (process start-up is over)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()
+        if any(r[1] == "prices_daily" for r in runs(dsn)):
+            return
+        time.sleep(0.01)
+    pytest.fail("the loader never started its run")
+
+
 def test_sigkill_leaves_a_run_that_db_status_reports_abandoned(fresh: str,
                                                                 market: Market) -> None:
     """A killed loader's run is 'running' until the next `db status` marks it abandoned."""
@@ -242,7 +253,7 @@ class Clean:
     per_date: dict[date, int]
     checksums: dict[str, Any]
     writing: tuple[float, float]   # seconds after start when the first and the last date landed
-    hydrating: float               # seconds a hydrating load of the same files took
+    hydrating: float               # seconds a hydrating load ran after its job_runs row
     hydrated: dict[str, Any]       # and its checksums
 
 
@@ -273,8 +284,9 @@ def clean(pg_server: PgServer, template_db: str,
     first = min((t for t, n in seen if n > 0), default=0.2)
     last = min((t for t, n in seen if n >= len(final)), default=time.monotonic() - t0)
     hydrated = pg_server.clone(template, prefix="hyd_")
-    t0 = time.monotonic()
     proc = load_prices(pg_server.dsn(hydrated), root, hydrate=True)
+    wait_until_running(pg_server.dsn(hydrated), proc)
+    t0 = time.monotonic()            # the span from the run's start to its end
     out, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err
     yield Clean(root, template, final, checksums(pg_server.dsn(full)),
@@ -307,8 +319,10 @@ def trial(pg_server: PgServer, clean: Clean, seed: int, *, hydrate: bool = False
         proc = load_prices(dsn, clean.root, hydrate=hydrate)
         # a random moment of the span in which the clean load committed its dates (process
         # start-up and the checks after the last date are not what these trials test); a
-        # hydration commits all its dates at once, so any moment of its run
-        span = (0.2, clean.hydrating) if hydrate else clean.writing
+        # hydration commits all its dates at once, so any moment of its run once it started
+        if hydrate:
+            wait_until_running(dsn, proc)
+        span = (0.0, clean.hydrating) if hydrate else clean.writing
         time.sleep(random.Random(seed).uniform(*span))
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=60)
