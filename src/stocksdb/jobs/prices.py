@@ -208,20 +208,28 @@ def _record_session(ctx: JobContext, prep: Prepared, day: DayFile, rows: DayRows
                     *, stored: set[int]) -> None:
     """The date's rejected rows and its source_files row, in the date's transaction."""
     ctx.write_rejected(_rejected_rows(prep, day, prep.session, source, stored))
-    ctx.conn.execute(_SOURCE_FILE, (source, day.key, rows.size, day.etag, rows.sha256,
-                                    prep.rows_read, ctx.run_id))
+    ctx.conn.execute(_SOURCE_FILE, _source_file(ctx, prep, day, rows, source))
+
+
+def _source_file(ctx: JobContext, prep: Prepared, day: DayFile, rows: DayRows,
+                 source: str) -> tuple[Any, ...]:
+    return (source, day.key, rows.size, day.etag, rows.sha256, prep.rows_read, ctx.run_id)
 
 
 def _hydrate_session(ctx: JobContext, year: YearTable, prep: Prepared, source: str
                      ) -> MergeCounts:
     """One date of a hydrated year: as _write_session, into the year's fresh table (nothing is
-    stored for the year, so nothing is merged, deleted or kept). A database error propagates:
-    it rolls back the whole year."""
+    stored for the year, so nothing is merged, deleted or kept); its source_files row is
+    written when the year's COPY ends (Run.hydrate). A database error propagates: it rolls
+    back the whole year."""
     assert prep.day is not None and prep.rows is not None and prep.payload is not None
     # No per-date lock: the year's partition lock, held until the commit, already keeps
     # every other writer of the year's dates waiting (db.partitions).
     year.copy(ctx.conn, prep.payload)
-    _record_session(ctx, prep, prep.day, prep.rows, source, stored=set())
+    if prep.rejected_count or prep.spool is not None:
+        year.pause()
+        ctx.write_rejected(_rejected_rows(prep, prep.day, prep.session, source, set()))
+    year.files.append(_source_file(ctx, prep, prep.day, prep.rows, source))
     return MergeCounts(inserted=prep.payload.rows)
 
 
@@ -263,6 +271,9 @@ def _load_session(ctx: JobContext, store: DayFileStore, prep: Prepared, *, opts:
     return counts
 
 
+_PREPARERS = 1   # sessions read and checked ahead (two threads measured slower: the GIL)
+
+
 def _prepared(store: DayFileStore, sessions: list[date], intervals: TickerIntervals,
               opts: PricesOptions, run_id: int) -> Iterator[Prepared]:
     """Prepared sessions in order; the next one is read and checked in a worker thread while
@@ -270,17 +281,20 @@ def _prepared(store: DayFileStore, sessions: list[date], intervals: TickerInterv
     At most two sessions are in memory at once, so memory stays flat in the range length.
     (Worker processes were tried for hydrations: two spawned preparers competing with the
     server for 2 cores made a year 10-20% slower than this thread; docs/performance.md.)"""
+    from collections import deque
     from concurrent.futures import ThreadPoolExecutor
 
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="prices-prep") as pool:
-        pending = [pool.submit(prepare_session, store, s, intervals, opts.symbols, run_id,
-                               max_bytes=opts.max_file_bytes) for s in sessions[:1]]
-        for i in range(len(sessions)):
-            current = pending.pop()
-            if i + 1 < len(sessions):
-                pending.append(pool.submit(prepare_session, store, sessions[i + 1], intervals,
-                                           opts.symbols, run_id,
-                                           max_bytes=opts.max_file_bytes))
+    def submit(session: date) -> Any:
+        return pool.submit(prepare_session, store, session, intervals, opts.symbols, run_id,
+                           max_bytes=opts.max_file_bytes)
+
+    with ThreadPoolExecutor(max_workers=_PREPARERS, thread_name_prefix="prices-prep") as pool:
+        upcoming = iter(sessions)
+        pending = deque(submit(s) for s in itertools.islice(upcoming, _PREPARERS))
+        while pending:
+            current = pending.popleft()
+            for s in itertools.islice(upcoming, 1):
+                pending.append(submit(s))
             yield current.result()
 
 
@@ -381,7 +395,10 @@ class _Run:
                                      prep.check.accepted["security_id"].to_numpy())
         elif outcome == "missing":
             tally.missing.append(prep.session)
-        self.ticks = _feed_tick_scan(self.ctx, self.ticks, prep, written=counts is not None)
+        if year is not None and counts is None and self.ticks is not None:
+            year.pause()      # the scan reads the date's stored bars (none, in this year)
+        self.ticks = _feed_tick_scan(self.ctx, self.ticks, prep, written=counts is not None,
+                                     hydrated=year is not None)
         if self.ctx.progress:
             self.ctx.progress(prep.session, "ok" if counts is not None else str(outcome), counts)
 
@@ -398,12 +415,19 @@ class _Run:
         t0 = time.monotonic()
         try:
             with ctx.conn.transaction():
-                year.create(ctx.conn)
-                self.load(first, year, part)
-                for prep in pending:
-                    seen.append(prep.session)
-                    self.load(prep, year, part)
-                year.attach(ctx.conn)
+                try:
+                    year.create(ctx.conn)
+                    self.load(first, year, part)
+                    for prep in pending:
+                        seen.append(prep.session)
+                        self.load(prep, year, part)
+                    year.pause()
+                    if year.files:
+                        ctx.conn.cursor().executemany(_SOURCE_FILE, year.files)
+                    year.attach(ctx.conn)
+                except BaseException as exc:
+                    year.abort(exc)
+                    raise
         except psycopg.Error as exc:
             self._fall_back(year.year, exc, seen, pending, rejected=rejected, kept=kept)
             return
@@ -447,14 +471,16 @@ def _start_tick_scan(ctx: JobContext, sessions: list[date],
 
 
 def _feed_tick_scan(ctx: JobContext, scan: RunTickScan | None, prep: Prepared, *,
-                    written: bool) -> RunTickScan | None:
+                    written: bool, hydrated: bool = False) -> RunTickScan | None:
     """Feed one session to the scan; on a database error the scan is dropped (and the range
-    read back at the end)."""
+    read back at the end). A `hydrated` session has no stored bar to keep (nor to read back,
+    in the middle of the year's COPY)."""
     if scan is None:
         return None
     try:
         if written and prep.check is not None:
-            scan.written(ctx.conn, prep.session, prep.check.accepted, prep.check.kept_ids)
+            scan.written(ctx.conn, prep.session, prep.check.accepted,
+                         () if hydrated else prep.check.kept_ids)
         else:
             scan.not_written(ctx.conn, prep.session)
     except psycopg.Error as exc:

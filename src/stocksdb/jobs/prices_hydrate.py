@@ -7,8 +7,9 @@ trigger (rows COPYed before the attach would not fire it) and the year has no st
 partition is missing, or empty (then dropped first, in its own short transaction). The
 caller then, in ONE transaction: creates the partition's table unattached, without keys or
 indexes but with prices_daily's columns, defaults and CHECKs plus the year's bounds; COPYs
-each checked date into it (binary COPY, one statement per date, with that date's
-rejected_rows and source_files rows as a per-date load writes them); builds the primary key
+each checked date into it (binary COPY: the dates follow one another in one COPY statement
+while none has a rejected row to write; the dates' rejected_rows and source_files rows are
+those a per-date load writes, the latter written once the COPY ends); builds the primary key
 and the trade_date index once; and attaches the table as the year's partition. The bounds CHECK
 lets the attach skip its validating scan, and the attach adopts the two indexes as the
 partitions of the parent's. Until the commit no other session sees any of it, so a kill at any
@@ -20,16 +21,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from contextlib import ExitStack
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 import psycopg
-from psycopg import sql
+from psycopg import Copy, sql
 
 from stocksdb.db.checksum import DATA_SCHEMA
 from stocksdb.db.partitions import lock_year, partition_name
-from stocksdb.jobs.prices_merge import Payload, copy_payload
+from stocksdb.jobs.prices_merge import COPY_HEADER, COPY_TRAILER, Payload, copy_statement
 
 log = logging.getLogger("stocksdb.jobs.prices")
 _PARENT = "prices_daily"
@@ -73,10 +75,18 @@ def plan_hydration(conn: psycopg.Connection[Any], sessions: Sequence[date], *,
 
 @dataclass
 class YearTable:
-    """The year's partition being hydrated, inside the caller's transaction."""
+    """The year's partition being hydrated, inside the caller's transaction.
+
+    Its dates' bars go into one COPY left open from date to date (the server parses one
+    date while the next is checked), which `pause` ends whenever the connection must run a
+    statement; `abort` ends it on an error.
+    """
 
     year: int
     rows: int = 0
+    files: list[tuple[Any, ...]] = field(default_factory=list)   # source_files rows, deferred
+    _stream: ExitStack | None = field(default=None, repr=False)
+    _copy: Copy | None = field(default=None, repr=False)
 
     @property
     def name(self) -> str:
@@ -102,10 +112,34 @@ class YearTable:
         return sql.Literal(date(self.year + 1, 1, 1))
 
     def copy(self, conn: psycopg.Connection[Any], payload: Payload) -> None:
-        """One date's checked bars, COPYed as they are."""
-        if payload.rows:
-            copy_payload(conn, self._ident(), payload)
-            self.rows += payload.rows
+        """One date's checked bars, appended to the open COPY (opened here if none is)."""
+        if not payload.rows:
+            return
+        if self._copy is None:
+            stream = ExitStack()
+            self._copy = stream.enter_context(conn.cursor().copy(copy_statement(self._ident())))
+            self._stream = stream
+            self._copy.write(COPY_HEADER)
+        self._copy.write(payload.tuples())
+        self.rows += payload.rows
+
+    def pause(self) -> None:
+        """End the open COPY, if any (its rows are the server's once this returns)."""
+        if self._copy is not None and self._stream is not None:
+            copy, stream = self._copy, self._stream
+            self._copy = self._stream = None
+            copy.write(COPY_TRAILER)
+            stream.close()
+
+    def abort(self, exc: BaseException) -> None:
+        """End the open COPY, if any, as failed by `exc` (the caller rolls the year back)."""
+        if self._stream is not None:
+            stream = self._stream
+            self._copy = self._stream = None
+            try:
+                stream.__exit__(type(exc), exc, exc.__traceback__)
+            except BaseException as again:  # noqa: BLE001 - the caller raises `exc` itself
+                log.debug("ending the year's COPY after %s: %s", exc, again)
 
     def attach(self, conn: psycopg.Connection[Any]) -> None:
         """Build the key and index once, then attach as the year's partition."""

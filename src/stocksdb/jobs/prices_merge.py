@@ -33,12 +33,16 @@ _VALUES = ("open", "high", "low", "close", "volume", "transactions")
 _INSERT_COLS = ("security_id", "trade_date", *_VALUES, "source", "run_id")
 
 
+def copy_statement(table: sql.Composable) -> sql.Composed:
+    """COPY ... FROM STDIN (FORMAT binary) of prices_daily's columns into `table`."""
+    return sql.SQL("COPY {} ({}) FROM STDIN (FORMAT binary)").format(
+        table, sql.SQL(", ").join(map(sql.Identifier, _INSERT_COLS)))
+
+
 def copy_payload(conn: psycopg.Connection[Any], table: sql.Composable,
                  payload: Payload) -> None:
     """COPY a session's encoded bars into `table` (prices_daily's columns)."""
-    stmt = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT binary)").format(
-        table, sql.SQL(", ").join(map(sql.Identifier, _INSERT_COLS)))
-    with conn.cursor().copy(stmt) as cp:
+    with conn.cursor().copy(copy_statement(table)) as cp:
         cp.write(payload.data)
 
 
@@ -48,7 +52,12 @@ class Payload:
 
     session: date
     rows: int
-    data: bytes
+    data: bytearray   # the COPY stream (not copied into bytes: 1 MB a session)
+
+    def tuples(self) -> memoryview:
+        """The stream's tuples alone, without its header and trailer (to append them to a
+        COPY that carries its own: COPY_HEADER, then tuples, then COPY_TRAILER)."""
+        return memoryview(self.data)[len(COPY_HEADER):len(self.data) - len(COPY_TRAILER)]
 
 
 def encode_bars(bars: pd.DataFrame, session: date, *, source: str, run_id: int) -> Payload:
@@ -57,8 +66,8 @@ def encode_bars(bars: pd.DataFrame, session: date, *, source: str, run_id: int) 
 
 
 _PG_EPOCH = date(2000, 1, 1).toordinal()
-_HEADER = b"PGCOPY\n\xff\r\n\x00" + b"\x00" * 8     # signature, flags, header extension
-_TRAILER = b"\xff\xff"
+COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + b"\x00" * 8     # signature, flags, header extension
+COPY_TRAILER = b"\xff\xff"
 
 
 def _row_dtype(source_len: int, *, transactions: bool) -> np.dtype[Any]:
@@ -75,35 +84,52 @@ def _row_dtype(source_len: int, *, transactions: bool) -> np.dtype[Any]:
     return np.dtype(fields)
 
 
-def copy_binary(bars: pd.DataFrame, session: date, *, source: str, run_id: int) -> bytes:
+def _template(kind: np.dtype[Any], session: date, source: bytes, run_id: int
+              ) -> np.ndarray[Any, Any]:
+    """A tuple of `kind` with its field count, every length, the date, source and run id."""
+    row = np.zeros(1, dtype=kind)
+    row["n"] = len(_INSERT_COLS)
+    names = kind.names or ()
+    for name in names:
+        if name.startswith("len_"):
+            field = name[4:]
+            row[name] = (kind[field].itemsize if field in names else -1)
+    row["trade_date"] = session.toordinal() - _PG_EPOCH
+    row["source"] = source
+    row["run_id"] = run_id
+    return row
+
+
+def copy_binary(bars: pd.DataFrame, session: date, *, source: str, run_id: int) -> bytearray:
     """`bars` (security_id, open, high, low, close, volume, transactions; transactions may be
     NA) as a whole COPY ... (FORMAT binary) stream of _INSERT_COLS for `session`. Row order is
     not kept: the bars with transactions come first, then those without."""
     src = source.encode()
     trans = bars["transactions"]
-    known = ~trans.isna().to_numpy()
-    blocks = []
+    known = ~np.asarray(trans.isna(), dtype=bool)
+    counts = trans.to_numpy(dtype="int64", na_value=0)
+    columns = {name: bars[name].to_numpy() for name in
+               ("security_id", "open", "high", "low", "close", "volume")}
+    # One buffer: the header, each group's tuples as copies of its template (the fields alike
+    # in every row), the trailer; then the varying fields are written in place.
+    out = bytearray(COPY_HEADER)
+    groups = []
     for has in (True, False):
-        pick = known if has else ~known
-        n = int(pick.sum())
-        if not n:
-            continue
-        out = np.empty(n, dtype=_row_dtype(len(src), transactions=has))
-        out["n"] = len(_INSERT_COLS)
-        for name in ("security_id", "open", "high", "low", "close", "volume"):
-            out[name] = bars[name].to_numpy()[pick]
-            out[f"len_{name}"] = 8
-        out["len_trade_date"] = 4
-        out["trade_date"] = session.toordinal() - _PG_EPOCH
-        out["len_transactions"] = 8 if has else -1
+        n = int((known == has).sum())
+        if n:
+            kind = _row_dtype(len(src), transactions=has)
+            groups.append((has, n, kind, len(out)))
+            out += _template(kind, session, src, run_id).tobytes() * n
+    out += COPY_TRAILER
+    for has, n, kind, at in groups:
+        rows = np.frombuffer(out, dtype=kind, count=n, offset=at)
+        pick = slice(None) if n == len(known) else (known if has else ~known)
+        for name, values in columns.items():
+            rows[name] = values[pick]
         if has:
-            out["transactions"] = trans.to_numpy(dtype="int64", na_value=0)[pick]
-        out["len_source"] = len(src)
-        out["source"] = src
-        out["len_run_id"] = 8
-        out["run_id"] = run_id
-        blocks.append(out.tobytes())
-    return b"".join((_HEADER, *blocks, _TRAILER))
+            rows["transactions"] = counts[pick]
+        del rows
+    return out
 
 
 _TABLE = sql.Identifier("stocks_research", "prices_daily")

@@ -98,6 +98,8 @@ _UNKNOWN_SAMPLE = 10_000   # distinct unknown tickers remembered per file (for t
 
 
 def _unknown(rejected: pd.DataFrame) -> set[str]:
+    if rejected.empty:
+        return set()
     return set(rejected.loc[rejected["reason"] == Reason.UNKNOWN_TICKER.value, "ticker"].tolist())
 
 

@@ -2,7 +2,8 @@
 
 In:  the rows of one day file (pyarrow Table), its session date, the ticker -> security map
      valid on that date. Out: accepted bars keyed by security_id, and rejected rows.
-Vectorized over the rows (numpy masks over the pandas columns); each row gets at most one
+Vectorized over the rows (numpy masks over the Arrow columns; pandas only parses a file read
+as text and judges repeated tickers); each row gets at most one
 reason, the first that applies in the order: non-finite value (inf, NaN), unparseable value,
 out-of-range value, bad ticker, wrong window_start, duplicates, bar sanity, unknown ticker.
 Wrong-date rows are removed before duplicates are judged, so a vendor file carrying the
@@ -89,6 +90,45 @@ def _to_frame(table: pa.Table, tickers: pa.Array) -> pd.DataFrame:
     return frame
 
 
+def _typed(table: pa.Table) -> bool:
+    """Whether every numeric column was parsed as a number (every real file): its values are
+    then taken from Arrow as they are, with no DataFrame built for them."""
+    return all(pa.types.is_integer(table[n].type) or pa.types.is_floating(table[n].type)
+               for n in (*_NUMERIC, "transactions") if n in table.column_names)
+
+
+def _arrow_values(table: pa.Table) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """_values of a typed table, straight from Arrow (a null is NaN, as pandas makes it), and
+    window_start as pandas holds it: exact int64 when it has no null, else float64."""
+    import pyarrow.compute as pc
+
+    values: dict[str, np.ndarray] = {}
+    for name in (*_NUMERIC, "transactions"):
+        if name not in table.column_names:
+            values[name] = np.full(table.num_rows, np.nan)
+            continue
+        col = pc.cast(table[name], pa.float64(), safe=False)   # as pandas rounds int64
+        if col.null_count:
+            col = pc.fill_null(col, np.nan)
+        values[name] = np.asarray(col.to_numpy(), dtype=np.float64)
+    start = table["window_start"]
+    exact = pa.types.is_integer(start.type) and start.null_count == 0
+    window = np.asarray(pc.cast(start, pa.int64()).to_numpy(), dtype=np.int64) if exact \
+        else values["window_start"]
+    return values, window
+
+
+def _repeats(symbols: pa.Array, pos: np.ndarray, live: np.ndarray) -> bool:
+    """Whether a ticker occurs on more than one live row: among the tickers valid that day by
+    their position in the day's tickers (`pos`, -1 for any other), among the rest in Python
+    (a handful)."""
+    known = live & (pos >= 0)
+    if np.bincount(pos[known]).max(initial=0) > 1:
+        return True
+    others = symbols.filter(pa.array(live & (pos < 0))).to_pylist()
+    return len(set(others)) < len(others)
+
+
 def _non_finite(table: pa.Table) -> np.ndarray:
     """Rows holding inf or NaN in a numeric column (read before pandas turns nulls into NaN)."""
     import pyarrow.compute as pc
@@ -173,13 +213,17 @@ def _duplicate_reasons(f: pd.DataFrame, reasons: _Reasons) -> None:
     reasons.mark(same, Reason.DUPLICATE_ROW)
 
 
-def _resolve(live: LiveTickers, symbols: pa.Array) -> np.ndarray:
-    """security_id per row as float64 (NaN for a ticker not valid that day), by one hash
+def _positions(live: LiveTickers, symbols: pa.Array) -> np.ndarray:
+    """Each row's ticker's position among the tickers valid that day (-1: none), by one hash
     lookup in Arrow."""
     import pyarrow.compute as pc
 
-    pos = pc.index_in(symbols, value_set=live.tickers).fill_null(-1).to_numpy(
-        zero_copy_only=False)
+    return np.asarray(pc.index_in(symbols, value_set=live.tickers).fill_null(-1).to_numpy(
+        zero_copy_only=False), dtype=np.int64)
+
+
+def _resolve(live: LiveTickers, pos: np.ndarray) -> np.ndarray:
+    """security_id per row as float64 (NaN for a ticker not valid that day)."""
     if not len(live):
         return np.full(len(pos), np.nan)
     ids = live.ids.astype("float64")
@@ -198,24 +242,30 @@ def _valid_tickers(tickers: pa.Array) -> np.ndarray:
 def check_day(table: pa.Table, session: date, tickers: LiveTickers) -> DayCheck:
     """Split a day file's rows into accepted bars and rejected rows with reasons."""
     symbols = _tickers(table)
-    f = _to_frame(table, symbols)
-    values = _values(f)
-    reasons = _Reasons(len(f))
+    # A typed table (every real file) is checked in numpy over its Arrow columns; a file read
+    # as text goes through pandas to parse its numbers, and so does a day with a repeated
+    # ticker (to judge its copies).
+    f = None if _typed(table) else _to_frame(table, symbols)
+    values, window = _arrow_values(table) if f is None else \
+        (_values(f), f["window_start"].to_numpy())
+    reasons = _Reasons(table.num_rows)
     reasons.mark(_non_finite(table), Reason.NON_FINITE_VALUE)
     reasons.mark(np.isnan(np.vstack([values[n] for n in _NUMERIC])).any(axis=0),
                  Reason.UNPARSEABLE_VALUE)
     reasons.mark(_out_of_range(values), Reason.VALUE_OUT_OF_RANGE)
     reasons.mark(~_valid_tickers(symbols), Reason.INVALID_TICKER)
-    offset = f["window_start"] - session_midnight_ns(session)    # exact in int64 nanoseconds
-    reasons.mark(~((offset >= 0) & (offset < NS_PER_DAY)).to_numpy(dtype=bool),
-                 Reason.WINDOW_START_MISMATCH)
-    _duplicate_reasons(f, reasons)
+    offset = window - session_midnight_ns(session)    # exact in int64 nanoseconds
+    reasons.mark(~((offset >= 0) & (offset < NS_PER_DAY)), Reason.WINDOW_START_MISMATCH)
+    pos = _positions(tickers, symbols)
+    if _repeats(symbols, pos, reasons.live()):
+        _duplicate_reasons(_to_frame(table, symbols) if f is None else f, reasons)
     _bar_reasons(values, reasons)
-    ids = _resolve(tickers, symbols)
+    ids = _resolve(tickers, pos)
     reasons.mark(np.isnan(ids), Reason.UNKNOWN_TICKER)
     ok = reasons.live()
     accepted = pd.DataFrame({
-        "security_id": ids[ok].astype(np.int64), "ticker": f["ticker"].to_numpy()[ok],
+        "security_id": ids[ok].astype(np.int64),
+        "ticker": symbols.filter(pa.array(ok)).to_pandas(),
         **{c: values[c][ok] for c in ("open", "high", "low", "close")},
         "volume": np.round(values["volume"][ok]).astype(np.int64),
         "transactions": pd.array(np.round(values["transactions"][ok]), dtype="Int64")})
