@@ -104,11 +104,17 @@ def compute_robust_z(returns: np.ndarray, window: int) -> np.ndarray:
     return np.asarray(z)
 
 
-def _nanmedian_last(rows: np.ndarray, count: np.ndarray) -> np.ndarray:
+def _nanmedian_last(rows: np.ndarray, count: np.ndarray, *, in_place: bool = False
+                    ) -> np.ndarray:
     """np.nanmedian(rows, axis=-1) for rows holding `count` non-NaN values each, by one sort
     (NaN sorts last): the mean of the two middle values of the first `count`; NaN when count
-    is 0. Exact, and much faster than nanmedian's masked-array path."""
-    ordered = np.sort(rows, axis=-1)
+    is 0. Exact, and much faster than nanmedian's masked-array path. `in_place`: sort `rows`
+    itself (a scratch array of the caller's)."""
+    if in_place:
+        rows.sort(axis=-1)
+        ordered = rows
+    else:
+        ordered = np.sort(rows, axis=-1)
     lo = np.maximum(count - 1, 0) // 2
     hi = np.minimum(count // 2, rows.shape[-1] - 1)
     with warnings.catch_warnings():
@@ -165,7 +171,9 @@ class JumpScan:
     number of sessions.
 
     Feed every session's (security, log price) in date order, then call `finish`. For each
-    security the scan keeps its last log price and its last `window` log returns; return k
+    security the scan keeps its last log price and its last `window` log returns (in a ring:
+    return k in slot k % window, so a session writes one value per security and moves none);
+    return k
     is scored once return k + window - 1 - window // 2 arrives (its centred window is then
     complete), and the last returns of each series at `finish` with their windows cut at the
     series end, exactly as compute_robust_z does on the whole series. A jump counts from
@@ -183,6 +191,7 @@ class JumpScan:
         n = len(self.ids)
         self._last = np.full(n, np.nan)
         self._buf = np.full((n, window), np.nan)
+        self._scratch = np.empty((0, window))
         self._returns = np.zeros(n, dtype="int64")     # returns fed per security
         self._jumped = np.zeros(n, dtype=bool)
         self._half = window // 2
@@ -212,34 +221,49 @@ class JumpScan:
         self._last[pos] = logs
         if not len(rows):
             return
-        buf = self._buf
-        buf[rows, :-1] = buf[rows, 1:]
-        buf[rows, -1] = logs[had] - prev[had]
-        self._returns[rows] += 1
-        after = buf.shape[1] - 1 - self._half
-        self._score(rows, buf[rows], self._half, self._returns[rows] - 1 - after)
+        buf, width = self._buf, self._buf.shape[1]
+        fed = self._returns[rows]
+        buf[rows, fed % width] = logs[had] - prev[had]
+        fed += 1
+        self._returns[rows] = fed
+        index = fed - 1 - (width - 1 - self._half)     # the centred return's place
+        centred = np.where(index >= 0, buf[rows, index % width], np.nan)
+        # A window's median and MAD do not depend on the order of its returns. The windows
+        # are gathered into a scratch array kept from session to session (no fresh megabytes
+        # for the allocator to map and unmap each time).
+        if len(self._scratch) < len(rows):
+            self._scratch = np.empty((len(rows), width))
+        self._score(rows, np.take(buf, rows, axis=0, out=self._scratch[:len(rows)]), centred,
+                    index)
 
     def finish(self) -> np.ndarray:
         """The ids with a jump: the last returns of every series scored on cut windows."""
         rows, width = np.arange(len(self.ids)), self._buf.shape[1]
+        # Each series' last `width` returns in order (NaN before its first)
+        ordered = np.take_along_axis(
+            self._buf, (self._returns[:, None] - width + np.arange(width)) % width, axis=1)
+        ordered[(self._returns[:, None] - width + np.arange(width)) < 0] = np.nan
         for slot in range(self._half + 1, width):
-            self._score(rows, self._buf[:, slot - self._half:], self._half,
+            windows = ordered[:, slot - self._half:]
+            self._score(rows, windows.copy(), windows[:, self._half].copy(),
                         self._returns - width + slot)
         return self.ids[self._jumped]
 
-    def _score(self, rows: np.ndarray, windows: np.ndarray, slot: int,
+    def _score(self, rows: np.ndarray, windows: np.ndarray, centred: np.ndarray,
                index: np.ndarray) -> None:
-        """Score the return at `slot` of each row's window; `index`: its place in the row's
-        series of returns."""
-        centred = windows[:, slot]
-        count = np.sum(~np.isnan(windows), axis=-1)
+        """Score return `centred` of each row, whose window is `windows` (a scratch array,
+        sorted in place); `index`: its place in the row's series of returns."""
+        count = np.count_nonzero(~np.isnan(windows), axis=-1)
         live = ~np.isnan(centred) & (count >= self._min_count)
         if not live.any():
             return
-        windows, centred, count = windows[live], centred[live], count[live]
-        rows, index = rows[live], index[live]
-        center = _nanmedian_last(windows, count)
-        mad = _nanmedian_last(np.abs(windows - center[:, None]), count)
+        if not live.all():
+            windows, centred, count = windows[live], centred[live], count[live]
+            rows, index = rows[live], index[live]
+        center = _nanmedian_last(windows, count, in_place=True)
+        np.subtract(windows, center[:, None], out=windows)
+        np.abs(windows, out=windows)
+        mad = _nanmedian_last(windows, count, in_place=True)
         z = (centred - center) / np.maximum(MAD_TO_SIGMA * mad, MIN_SCALE)
         jump = np.abs(z) > self._cut
         if self._max_run is None:
