@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import logging
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ import pytest
 from stocksdb.config import Settings
 from stocksdb.db.connection import connect
 from stocksdb.errors import GateFailedError
+from stocksdb.gates.checks import GateContext, date_coverage, security_coverage
 from stocksdb.jobs.runner import RunRequest, run_job
 from stocksdb.sample import generate_sample
 from tests.fix_cli import stocksdb
@@ -27,7 +29,7 @@ from tests.fix_data import (
     write_day,
     write_reference,
 )
-from tests.fix_pg import PgServer, count_rows
+from tests.fix_pg import count_rows
 
 
 def gate_rows(db: str) -> list[tuple[str, str, str, str]]:
@@ -131,7 +133,7 @@ def test_fundamentals_checks_judge_by_their_declared_day_windows(
     """A raw 90-day period with revenue and no derived quarter fails covers_raw_periods; a
     181-day one is not a quarter. A quarter 366 days after another, without a YoY row, fails
     present_where_prior_exists; one 400 days after its predecessor is not judged."""
-    from stocksdb.gates.checks import GateContext, raw_quarters_derived, yoy_where_prior_exists
+    from stocksdb.gates.checks import raw_quarters_derived, yoy_where_prior_exists
 
     (sid,) = conn.execute("INSERT INTO stocks_research.securities (composite_figi) VALUES (%s) "
                           "RETURNING security_id", (IBM,)).fetchone() or (None,)
@@ -152,31 +154,57 @@ def test_fundamentals_checks_judge_by_their_declared_day_windows(
     assert yoy_where_prior_exists(conn, ctx).examples == ((sid, "2024-03-31"),)
 
 
-def test_post_gate_of_a_hydration_counts_from_the_load_as_a_scan_would(
-        db: str, pg_server: PgServer, template_db: str, tmp_path: Path) -> None:
-    """A run that hydrated its whole range hands its post-gate the bars it counted while
-    loading (no scan of the table): the coverage checks record exactly what the per-date
-    load's scan gives; a date missing 12 of its 60 bars is a date_coverage warning in both."""
+def _coverage_recorded(dsn: str, run_id: int) -> list[tuple[Any, ...]]:
+    with connect(dsn) as c:
+        return c.execute("SELECT check_name, status, failed_count, examples, observed "
+                         "FROM ingestion.gate_results WHERE run_id = %s AND phase = 'post' "
+                         "AND check_name LIKE 'prices_daily.%%coverage' ORDER BY 1",
+                         (run_id,)).fetchall()
+
+
+def _coverage_scanned(dsn: str, sessions: list[str]) -> list[tuple[Any, ...]]:
+    """The coverage checks run afresh on the table (no counts handed over: they scan)."""
+    ctx = GateContext("prices_daily", tuple(date.fromisoformat(d) for d in sessions))
+    with connect(dsn) as c:
+        found = [check(c, ctx) for check in (date_coverage, security_coverage)]
+    return [(r.check, r.status.value, r.failed,
+             json.loads(json.dumps([list(e) if isinstance(e, tuple) else e
+                                    for e in r.examples], default=str)),
+             json.loads(json.dumps(r.observed, default=str))) for r in found]
+
+
+@pytest.mark.parametrize("hydrate", [True, False], ids=["hydrated", "per_date"])
+def test_post_gate_counts_from_the_load_as_a_scan_would(
+        db: str, tmp_path: Path, hydrate: bool, caplog: pytest.LogCaptureFixture) -> None:
+    """A run that wrote every date of its span hands its post-gate the bars it counted while
+    writing (no scan of the table), whether it hydrated or merged date by date, and so does
+    its unchanged re-run: the coverage checks record exactly what a scan of the table gives;
+    a date missing 12 of its 60 bars is a date_coverage warning. A stray bar on a date
+    between two of the run's dates (which the run did not count) makes the gate scan."""
     root = tmp_path / "m"
     generate_sample(root, securities=60, start=date(2024, 1, 2), end=date(2024, 3, 1), seed=5)
     path = root / "flatfiles/us_stocks_sip/day_aggs_v1/2024/02/2024-02-01.csv.gz"
     lines = gzip.decompress(path.read_bytes()).decode().splitlines()
     path.write_bytes(gzip.compress(("\n".join(lines[:-12]) + "\n").encode(), mtime=0))
-    other = pg_server.dsn(pg_server.clone(template_db))
-    found = []
-    for dsn, hydrate in ((db, True), (other, False)):
-        for job in ("securities_master", "ticker_history"):
-            run_job(Settings(), dsn, RunRequest(job=job, path=root))
-        report = run_job(Settings(hydrate=hydrate), dsn,
-                         RunRequest(job="prices_daily", path=root, start=date(2024, 1, 2)))
+    for job in ("securities_master", "ticker_history"):
+        run_job(Settings(), db, RunRequest(job=job, path=root))
+    for attempt in ("first", "unchanged re-run", "stray bar"):
+        if attempt == "stray bar":
+            with connect(db, autocommit=True) as c:   # a Saturday inside the span
+                c.execute("INSERT INTO stocks_research.prices_daily (security_id, trade_date, "
+                          "open, high, low, close, volume, source) SELECT security_id, "
+                          "'2024-02-03', open, high, low, close, volume, source FROM "
+                          "stocks_research.prices_daily WHERE trade_date = '2024-02-02' "
+                          "ORDER BY security_id LIMIT 1")
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="stocksdb.gates"):
+            report = run_job(Settings(hydrate=hydrate), db,
+                             RunRequest(job="prices_daily", path=root, start=date(2024, 1, 2)))
         assert report.status == "succeeded", report.as_dict()
-        with connect(dsn) as c:
-            found.append(c.execute(
-                "SELECT check_name, g.status, failed_count, examples, observed "
-                "FROM ingestion.gate_results g JOIN ingestion.job_runs j USING (run_id) "
-                "WHERE j.job = 'prices_daily' AND phase = 'post' AND check_name LIKE "
-                "'prices_daily.%coverage' ORDER BY 1").fetchall())
-    assert found[0] == found[1]
-    date_coverage = found[0][0]
-    assert date_coverage[:3] == ("prices_daily.date_coverage", "warn", 1)
-    assert date_coverage[3][0][0] == "2024-02-01"
+        counted = any("no scan" in r.message for r in caplog.records)
+        assert counted == (attempt != "stray bar"), attempt
+        recorded = _coverage_recorded(db, report.run_id)
+        assert recorded == _coverage_scanned(db, report.extra["session_dates"]), attempt
+        date_coverage = recorded[0]
+        assert date_coverage[:3] == ("prices_daily.date_coverage", "warn", 1)
+        assert date_coverage[3][0][0] == "2024-02-01"

@@ -10,6 +10,7 @@ database.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -25,6 +26,8 @@ from stocksdb.gates.base import Found, GateCheck, gate_check
 from stocksdb.gates.base import GateContext as GateContext  # where runner and CLI import it
 from stocksdb.gates.sessions import judged_sessions
 from stocksdb.quality.result import Severity
+
+log = logging.getLogger("stocksdb.gates")
 
 COVERAGE_WARN = 0.90   # like the seeds' CoverageValidator
 COVERAGE_FAIL = 0.75
@@ -129,10 +132,13 @@ SELECT security_id, trade_date, count(*) FROM stocks_research.prices_daily
 
 @dataclass(frozen=True)
 class RunCounts:
-    """Bars of a run's date range by security and by date (one scan, shared by checks)."""
+    """Bars of a run's date range by security and by date (one scan, shared by checks).
+    `span`: the first and last date they count, when a job counted them while writing
+    (GateContext.cache; used only for the span the checks judge)."""
 
     by_security: dict[int, int]
     by_date: dict[date, int]
+    span: tuple[date, date] | None = None
 
 
 def judged(conn: psycopg.Connection[Any], ctx: GateContext) -> tuple[tuple[date, ...], str]:
@@ -145,11 +151,18 @@ def judged(conn: psycopg.Connection[Any], ctx: GateContext) -> tuple[tuple[date,
 
 
 def run_counts(conn: psycopg.Connection[Any], ctx: GateContext) -> RunCounts:
-    """Counts over the run's sessions, computed once per gate."""
+    """Counts over the run's sessions, computed once per gate (or as the job counted them,
+    when it counted the span judged)."""
+    sessions, _ = judged(conn, ctx)
+    facts = ctx.cache.get("run_counts")
+    if isinstance(facts, RunCounts) and facts.span is not None:
+        if sessions and facts.span == (min(sessions), max(sessions)):
+            log.info("post-gate: bars counted as the run wrote them (no scan)")
+        else:
+            del ctx.cache["run_counts"]
     if "run_counts" not in ctx.cache:
         by_security: dict[int, int] = {}
         by_date: dict[date, int] = {}
-        sessions, _ = judged(conn, ctx)
         if sessions:
             for sid, day, n in _rows(conn, _RUN_COUNTS, (min(sessions), max(sessions))):
                 if sid is not None:

@@ -38,7 +38,7 @@ from stocksdb.gates import checks as c
 from stocksdb.gates.checks import RunCounts
 from stocksdb.jobs.base import JobContext, Outcome, Rejected
 from stocksdb.jobs.prices_hydrate import YearTable, plan_hydration
-from stocksdb.jobs.prices_merge import Payload, merge_day
+from stocksdb.jobs.prices_merge import Payload, SessionMerge, merge_session
 from stocksdb.jobs.prices_prepare import Prepared, prepare_session
 from stocksdb.jobs.prices_scope import (
     DEFAULT_MAX_SHRINK,
@@ -68,24 +68,30 @@ class PricesTally:
     unknown_tickers: set[str] = field(default_factory=set)
     skipped_by_symbols: int = 0
     false_ticks: int = 0
-    # Bars stored by hydrated sessions (exactly their accepted bars): per date, and per
-    # security as a bincount over security_id; the post-gate's counts when the run hydrated all.
-    hydrated_by_date: dict[date, int] = field(default_factory=dict)
-    hydrated_by_security: np.ndarray[Any, Any] = field(
+    # The bars stored for each session written, as the write left them (any source): per
+    # date, and per security as a bincount over security_id; the post-gate's counts when
+    # every session of the run was counted (`uncounted` stays False).
+    stored_by_date: dict[date, int] = field(default_factory=dict)
+    stored_by_security: np.ndarray[Any, Any] = field(
         default_factory=lambda: np.zeros(0, dtype=np.int64))
+    uncounted: bool = False
     fell_back: bool = False
 
-    def count_hydrated(self, session: date, ids: np.ndarray[Any, Any]) -> None:
-        """Count one hydrated session's stored bars."""
-        self.hydrated_by_date[session] = len(ids)
+    def count_stored(self, session: date, ids: np.ndarray[Any, Any] | None) -> None:
+        """Count one written session's stored bars (None: not known, the gate scans)."""
+        if ids is None:
+            self.uncounted = True
+            return
+        self.stored_by_date[session] = len(ids)
         if len(ids):
-            self.count_hydrated_array(np.bincount(ids))
+            self.count_stored_array(np.bincount(ids))
 
     def run_counts(self) -> RunCounts:
-        """The post-gate's RunCounts (gates.checks.run_counts) from the hydrated bars."""
-        ids = np.flatnonzero(self.hydrated_by_security)
-        return RunCounts({int(i): int(self.hydrated_by_security[i]) for i in ids},
-                         {d: n for d, n in self.hydrated_by_date.items() if n})
+        """The post-gate's RunCounts (gates.checks.run_counts) from the counted bars."""
+        ids = np.flatnonzero(self.stored_by_security)
+        return RunCounts({int(i): int(self.stored_by_security[i]) for i in ids},
+                         {d: n for d, n in self.stored_by_date.items() if n},
+                         span=(min(self.ok), max(self.ok)))
 
     def merge(self, other: PricesTally) -> None:
         """Add the totals of a part of the run (a hydrated year) once it is committed."""
@@ -96,17 +102,18 @@ class PricesTally:
         self.rejected += other.rejected
         self.unknown_tickers |= other.unknown_tickers
         self.skipped_by_symbols += other.skipped_by_symbols
-        self.hydrated_by_date.update(other.hydrated_by_date)
-        if len(other.hydrated_by_security):
-            self.count_hydrated_array(other.hydrated_by_security)
+        self.stored_by_date.update(other.stored_by_date)
+        self.uncounted |= other.uncounted
+        if len(other.stored_by_security):
+            self.count_stored_array(other.stored_by_security)
 
-    def count_hydrated_array(self, counts: np.ndarray[Any, Any]) -> None:
+    def count_stored_array(self, counts: np.ndarray[Any, Any]) -> None:
         """Add another bincount of bars per security."""
-        if len(counts) > len(self.hydrated_by_security):
+        if len(counts) > len(self.stored_by_security):
             grown = np.zeros(len(counts), dtype=np.int64)
-            grown[:len(self.hydrated_by_security)] = self.hydrated_by_security
-            self.hydrated_by_security = grown
-        self.hydrated_by_security[:len(counts)] += counts
+            grown[:len(self.stored_by_security)] = self.stored_by_security
+            self.stored_by_security = grown
+        self.stored_by_security[:len(counts)] += counts
 
     def counts(self) -> dict[str, Any]:
         return {
@@ -191,17 +198,18 @@ ON CONFLICT (source, key) DO UPDATE SET size_bytes = EXCLUDED.size_bytes,
 
 def _write_session(ctx: JobContext, prep: Prepared, day: DayFile, *, rows: DayRows,
                    check: DayCheck, payload: Payload, source: str,
-                   opts: PricesOptions) -> MergeCounts:
+                   opts: PricesOptions) -> SessionMerge:
     session, conn = prep.session, ctx.conn
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s, %s)",
                      (_LOCK_NAMESPACE, session.toordinal()))
-        counts = merge_day(conn, payload, source=source, delete_missing=not opts.symbols,
-                           keep=check.kept_ids, bars=check.accepted)
-        guard_shrink(session, counts, universe=prep.universe, max_shrink=opts.max_shrink)
+        merged = merge_session(conn, payload, source=source, delete_missing=not opts.symbols,
+                               keep=check.kept_ids, bars=check.accepted)
+        guard_shrink(session, merged.counts, universe=prep.universe,
+                     max_shrink=opts.max_shrink)
         _record_session(ctx, prep, day, rows, source,
                         stored=_stored_of(conn, session, check.kept_ids))
-    return counts
+    return merged
 
 
 def _record_session(ctx: JobContext, prep: Prepared, day: DayFile, rows: DayRows, source: str,
@@ -217,7 +225,7 @@ def _source_file(ctx: JobContext, prep: Prepared, day: DayFile, rows: DayRows,
 
 
 def _hydrate_session(ctx: JobContext, year: YearTable, prep: Prepared, source: str
-                     ) -> MergeCounts:
+                     ) -> SessionMerge:
     """One date of a hydrated year: as _write_session, into the year's fresh table (nothing is
     stored for the year, so nothing is merged, deleted or kept); its source_files row is
     written when the year's COPY ends (Run.hydrate). A database error propagates: it rolls
@@ -230,11 +238,13 @@ def _hydrate_session(ctx: JobContext, year: YearTable, prep: Prepared, source: s
         year.pause()
         ctx.write_rejected(_rejected_rows(prep, prep.day, prep.session, source, set()))
     year.files.append(_source_file(ctx, prep, prep.day, prep.rows, source))
-    return MergeCounts(inserted=prep.payload.rows)
+    assert prep.check is not None
+    return SessionMerge(MergeCounts(inserted=prep.payload.rows),
+                        prep.check.accepted["security_id"].to_numpy(dtype=np.int64))
 
 
 def _load_session(ctx: JobContext, store: DayFileStore, prep: Prepared, *, opts: PricesOptions,
-                  tally: PricesTally, year: YearTable | None = None) -> MergeCounts | str:
+                  tally: PricesTally, year: YearTable | None = None) -> SessionMerge | str:
     """Write one prepared session (into `year`'s table when hydrating); returns its counts, or
     'missing' / 'failed'."""
     session = prep.session
@@ -248,12 +258,12 @@ def _load_session(ctx: JobContext, store: DayFileStore, prep: Prepared, *, opts:
         return "missing"
     tally.skipped_by_symbols += prep.skipped
     if year is not None:
-        counts = _hydrate_session(ctx, year, prep, store.source)
+        merged = _hydrate_session(ctx, year, prep, store.source)
         tally.rejected += prep.rejected_count
         tally.unknown_tickers.update(prep.unknown)
-        return counts
+        return merged
     try:
-        counts = _write_session(ctx, prep, prep.day, rows=prep.rows, check=prep.check,
+        merged = _write_session(ctx, prep, prep.day, rows=prep.rows, check=prep.check,
                                 payload=prep.payload, source=store.source, opts=opts)
     except DateRefused as exc:
         tally.failed[session] = str(exc)
@@ -267,8 +277,8 @@ def _load_session(ctx: JobContext, store: DayFileStore, prep: Prepared, *, opts:
         return "failed"
     tally.rejected += prep.rejected_count
     tally.unknown_tickers.update(prep.unknown)
-    log.debug("%s: %s", session, counts)
-    return counts
+    log.debug("%s: %s", session, merged.counts)
+    return merged
 
 
 _PREPARERS = 1   # sessions read and checked ahead (two threads measured slower: the GIL)
@@ -354,10 +364,34 @@ def run_prices_daily(ctx: JobContext, store: DayFileStore) -> Outcome:
         if run.ticks is not None:
             run.ticks.close()
     outcome = _summarize(tally, time.monotonic() - t0)
-    if sessions and all(s.year in plan for s in sessions) and not tally.fell_back:
-        # every bar of the run's range was written by this run, and counted as it was
+    if tally.ok and not (tally.uncounted or tally.fell_back) and \
+            _nothing_between(ctx, tally.ok):
+        # every bar of the run's span is on a date it wrote, and was counted as it stood
         return replace(outcome, gate_facts={"run_counts": tally.run_counts()})
     return outcome
+
+
+_BETWEEN = """
+SELECT EXISTS (SELECT 1 FROM unnest(%s::date[], %s::date[]) AS g(after, before)
+                WHERE EXISTS (SELECT 1 FROM stocks_research.prices_daily p
+                               WHERE p.trade_date > g.after AND p.trade_date < g.before))
+"""
+
+
+def _nothing_between(ctx: JobContext, written: list[date]) -> bool:
+    """Whether prices_daily holds no bar on a date between two consecutive dates of
+    `written` (one index probe per gap, not a scan); a database error answers False."""
+    days = sorted(written)
+    gaps = [(a, b) for a, b in itertools.pairwise(days) if (b - a).days > 1]
+    if not gaps:
+        return True
+    try:
+        row = ctx.conn.execute(_BETWEEN, ([a for a, _ in gaps], [b for _, b in gaps])
+                               ).fetchone()
+    except psycopg.Error as exc:
+        _recover(ctx, exc, "post-gate counts: the table is scanned instead")
+        return False
+    return bool(row is not None and not row[0])
 
 
 def _ensure_partitions(ctx: JobContext, sessions: list[date]) -> None:
@@ -386,15 +420,15 @@ class _Run:
         tally = tally or self.tally
         outcome = _load_session(self.ctx, self.store, prep, opts=self.opts, tally=tally,
                                 year=year)
-        counts = outcome if isinstance(outcome, MergeCounts) else None
-        if counts is not None:
+        counts = outcome.counts if isinstance(outcome, SessionMerge) else None
+        if isinstance(outcome, SessionMerge):
             tally.ok.append(prep.session)
-            tally.rows += counts
-            if year is not None and prep.check is not None:
-                tally.count_hydrated(prep.session,
-                                     prep.check.accepted["security_id"].to_numpy())
-        elif outcome == "missing":
-            tally.missing.append(prep.session)
+            tally.rows += outcome.counts
+            tally.count_stored(prep.session, outcome.stored_ids)
+        else:
+            tally.uncounted = True       # a date not written: its stored bars are not known
+            if outcome == "missing":
+                tally.missing.append(prep.session)
         if year is not None and counts is None and self.ticks is not None:
             year.pause()      # the scan reads the date's stored bars (none, in this year)
         self.ticks = _feed_tick_scan(self.ctx, self.ticks, prep, written=counts is not None,
@@ -503,7 +537,8 @@ def _flag_false_ticks(ctx: JobContext, sessions: list[date],
 
 def _recover(ctx: JobContext, exc: psycopg.Error, what: str, *,
              level: int = logging.WARNING) -> None:
-    """Log a database error of the false-tick scan (never fatal) and reconnect if needed."""
+    """Log a database error of a side task (the false-tick scan, the post-gate's counts;
+    never fatal) and reconnect if needed."""
     log.log(level, "%s: %s", what, str(exc).strip().splitlines()[0])
     if ctx.conn.broken or ctx.conn.closed:
         ctx.reconnect()

@@ -33,10 +33,12 @@ _VALUES = ("open", "high", "low", "close", "volume", "transactions")
 _INSERT_COLS = ("security_id", "trade_date", *_VALUES, "source", "run_id")
 
 
-def copy_statement(table: sql.Composable) -> sql.Composed:
-    """COPY ... FROM STDIN (FORMAT binary) of prices_daily's columns into `table`."""
-    return sql.SQL("COPY {} ({}) FROM STDIN (FORMAT binary)").format(
-        table, sql.SQL(", ").join(map(sql.Identifier, _INSERT_COLS)))
+def copy_statement(table: sql.Composable, *, freeze: bool = False) -> sql.Composed:
+    """COPY ... FROM STDIN (FORMAT binary) of prices_daily's columns into `table`; `freeze`:
+    its rows written frozen and its pages all-visible (a table created in this transaction)."""
+    return sql.SQL("COPY {} ({}) FROM STDIN (FORMAT binary{})").format(
+        table, sql.SQL(", ").join(map(sql.Identifier, _INSERT_COLS)),
+        sql.SQL(", FREEZE" if freeze else ""))
 
 
 def copy_payload(conn: psycopg.Connection[Any], table: sql.Composable,
@@ -173,33 +175,71 @@ def _unchanged(stored: dict[str, np.ndarray[Any, Any]], bars: pd.DataFrame, *,
     return not doomed.any()
 
 
+@dataclass(frozen=True)
+class SessionMerge:
+    """What merge_session did, and the security_id of every bar stored for the session
+    afterwards (any source; sorted), when the merge knows them (None: it does not)."""
+
+    counts: MergeCounts
+    stored_ids: np.ndarray[Any, Any] | None
+
+
 def merge_day(conn: psycopg.Connection[Any], payload: Payload, *, source: str,
               delete_missing: bool, keep: Sequence[int] = (),
               bars: pd.DataFrame | None = None) -> MergeCounts:
+    """merge_session's counts."""
+    return merge_session(conn, payload, source=source, delete_missing=delete_missing,
+                         keep=keep, bars=bars).counts
+
+
+def merge_session(conn: psycopg.Connection[Any], payload: Payload, *, source: str,
+                  delete_missing: bool, keep: Sequence[int] = (),
+                  bars: pd.DataFrame | None = None) -> SessionMerge:
     """Make prices_daily for the payload's session agree with it (see module docstring).
 
     bars: the accepted bars the payload encodes (BAR_COLUMNS of quality.prices), to skip the
-          merge when it would change nothing; without them every session is merged.
+          merge when it would change nothing, and to know the bars stored afterwards (the
+          post-gate counts them instead of scanning); without them every session is merged.
     """
     session, n = payload.session, payload.rows
     if bars is not None and len(bars) == n:
         current = read_session_bars(conn, session, source=source)
         stored = len(current["security_id"])
         if stored and _unchanged(current, bars, delete_missing=delete_missing, keep=keep):
-            return MergeCounts(unchanged=n, stored_before=stored)
+            return SessionMerge(MergeCounts(unchanged=n, stored_before=stored),
+                                current["security_id"])
+        after = _stored_after(current, bars, delete_missing=delete_missing, keep=keep)
     else:
         row = conn.execute(_STORED, (session,)).fetchone()
-        stored = int(row[0]) if row else 0
+        stored, after = (int(row[0]) if row else 0), None
     if not stored:
         if n:
             copy_payload(conn, _TABLE, payload)
-        return MergeCounts(inserted=n)
+        return SessionMerge(MergeCounts(inserted=n), after)
     conn.execute(_STAGE)
     if n:
         copy_payload(conn, _STAGE_NAME, payload)
     # This source's bars of the session, but never those of `keep`; none with --symbols.
     scope = Scope(equal={"trade_date": session, "source": source},
                   exclude={"security_id": keep}) if delete_missing else None
-    counts = sync_from_stage(conn, _TABLE, _KEY, _COMPARED, scope, stage=_STAGE_NAME,
-                             stamp=_STAMP, pin={"trade_date": session}, staged=n)
-    return replace(counts, stored_before=stored)
+    counts = replace(sync_from_stage(conn, _TABLE, _KEY, _COMPARED, scope, stage=_STAGE_NAME,
+                                     stamp=_STAMP, pin={"trade_date": session}, staged=n),
+                     stored_before=stored)
+    if after is not None and len(after) != counts.stored_after:
+        after = None    # not what the merge did: the post-gate scans instead
+    return SessionMerge(counts, after)
+
+
+def _stored_after(stored: dict[str, np.ndarray[Any, Any]], bars: pd.DataFrame, *,
+                  delete_missing: bool, keep: Sequence[int]) -> np.ndarray[Any, Any]:
+    """The security_id of the session's bars once `bars` are merged into `stored` (the rows
+    read_session_bars read): every bar, and every stored row the merge does not delete (this
+    source's rows without a bar, outside `keep`, when it deletes)."""
+    sid = stored["security_id"]
+    ids = bars["security_id"].to_numpy(dtype=np.int64)
+    kept = sid
+    if delete_missing:
+        doomed = stored["same_source"].astype(bool) & ~np.isin(sid, ids) & \
+            ~np.isin(sid, np.asarray(keep, np.int64))
+        kept = sid[~doomed]
+    return np.union1d(kept, ids)
