@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import psycopg
+import pyarrow as pa
 
 from stocksdb.db.names import SecurityNames, read_security_names
 from stocksdb.db.queries import MANY_IDS, read_price_columns, read_ticker_intervals
@@ -147,11 +148,24 @@ def _frame(conn: psycopg.Connection[Any], bars: dict[str, np.ndarray[Any, Any]],
     pf = bars["price_factor"] if adjusted else np.ones(len(ids))
     vf = bars["volume_factor"] if adjusted else np.ones(len(ids))
     columns = {
-        "symbol": symbols[at], "ticker": names.spans.tickers_of(ids, days),
-        "composite_figi": composite[at], "security_id": ids, "trade_date": days.astype(object),
+        "symbol": _text(symbols, at), "ticker": names.spans.tickers_of(ids, days),
+        "composite_figi": _text(composite, at), "security_id": ids,
+        "trade_date": _dates(days),
         **{c: bars[c] * pf for c in ("open", "high", "low", "close")},
         "volume": bars["volume"] * vf, "price_factor": pf, "volume_factor": vf}
-    return pd.DataFrame(columns, columns=list(COLUMNS))
+    return pd.DataFrame(columns, copy=False)      # in COLUMNS' order; every array is new
+
+
+def _text(values: np.ndarray[Any, Any], at: np.ndarray[Any, Any]) -> Any:
+    """values[at] as a column of text, taken in Arrow from the few distinct values (pandas
+    would convert each of len(at) strings)."""
+    return pa.array(values.tolist(), type=pa.string()).take(at).to_pandas()
+
+
+def _dates(days: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """datetime64[D] days as `date` objects, one made per distinct day."""
+    distinct, at = np.unique(days, return_inverse=True)
+    return np.asarray(distinct.astype(object)[at])
 
 
 def _parse_method(value: AdjustmentMethod | str | None) -> AdjustmentMethod:

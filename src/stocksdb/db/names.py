@@ -18,7 +18,7 @@ import numpy as np
 import psycopg
 from psycopg import sql
 
-from stocksdb.db.queries import decode_array, id_array
+from stocksdb.db.queries import PREPARED_IDS, decode_array, id_array
 from stocksdb.domain.tickers import DAY_BITS, OPEN_ORDINAL, TickerSpans
 from stocksdb.errors import DatabaseStateError
 
@@ -66,9 +66,18 @@ def read_security_names(conn: psycopg.Connection[Any], *,
         DatabaseStateError: an id that is not in securities (a bar naming no security).
     """
     chosen: sql.Composable = sql.SQL("")
-    if security_ids is not None:
+    params: dict[str, Any] | None = None
+    if security_ids is not None and len(security_ids) <= PREPARED_IDS:
+        # Few names: the statement's text is the same each time, planned once (queries.py)
+        params = {"ids": id_array(security_ids)}
+        chosen = sql.SQL(" JOIN unnest(%(ids)s::bigint[]) AS wanted(security_id) USING "
+                         "(security_id)")
+    elif security_ids is not None:
         chosen = sql.SQL(" JOIN unnest({}::bigint[]) AS wanted(security_id) USING "
                          "(security_id)").format(sql.Literal(id_array(security_ids)))
+    elif figis is not None and len(figis) <= PREPARED_IDS:
+        params = {"figis": list(figis)}
+        chosen = sql.SQL(" WHERE composite_figi = ANY(%(figis)s::text[])")
     elif figis is not None:
         chosen = sql.SQL(" WHERE composite_figi IN (SELECT unnest({}))").format(
             _text_array(figis))
@@ -77,7 +86,7 @@ def read_security_names(conn: psycopg.Connection[Any], *,
         chosen=chosen, open=sql.Literal(OPEN_ORDINAL), day_keys=sql.Literal(1 << DAY_BITS),
         tickers=sql.SQL("" if everyone else " JOIN chosen USING (security_id)"))
     with conn.cursor(binary=True) as cur:
-        row = cur.execute(query).fetchone()
+        row = cur.execute(query, params, prepare=params is not None).fetchone()
     assert row is not None
     names = _names(row, everyone)
     if security_ids is not None and len(names.security_ids) != len(security_ids):

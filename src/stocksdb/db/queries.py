@@ -8,7 +8,7 @@ Ticker intervals come back as a domain.tickers.TickerIntervals, the one point-in
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import date
 from typing import Any
 
@@ -100,11 +100,19 @@ class _IdFilter:
                  securities: int | None = None) -> None:
         self.kept: np.ndarray[Any, Any] | None = None
         self.join: sql.Composable = sql.SQL("")
+        self.params: dict[str, Any] = {}
         if security_ids is None:
             return
         ids = np.asarray(security_ids, dtype=np.int64)
         if not (ids[1:] > ids[:-1]).all():
             ids = np.unique(ids)
+        if len(ids) <= PREPARED_IDS:
+            # A parameter: the statement's text is the same for any few securities, so the
+            # server plans it once per connection (planning 5 partitions cost ~1 ms a read).
+            self.params = {"ids": id_array(ids)}
+            self.join = sql.SQL(" JOIN unnest(%(ids)s::bigint[]) AS wanted(security_id) USING "
+                                "(security_id)")
+            return
         if len(ids) > MANY_IDS:
             if securities is None:
                 row = conn.execute("SELECT count(*) FROM stocks_research.securities").fetchone()
@@ -126,34 +134,71 @@ class _IdFilter:
 
 # Above this many ids a read asks whether they are half the securities (see _IdFilter).
 MANY_IDS = 1_000
+# Up to this many ids a read is a prepared statement, its ids and dates parameters: a plan
+# that probes the key per security suits them all.
+PREPARED_IDS = 64
 
 
 # (security_id, trade_date) as one int64 that sorts like the pair: one aggregate, not two.
 _KEY = "security_id * 8388608 + (trade_date - DATE '2000-01-01' + 4194304)"
 
 
+@dataclass(frozen=True)
+class _Read:
+    """Columns of one table to read as arrays (see _read_columns)."""
+
+    table: str
+    columns: Sequence[str]
+    where: Sequence[sql.Composable]
+    extra: Mapping[str, sql.Composable] = field(default_factory=dict)
+
+    def query(self, ids: _IdFilter) -> sql.Composed:
+        return sql.SQL("SELECT array_send(array_agg({})), {} FROM {}{} WHERE {}").format(
+            sql.SQL(_KEY),
+            sql.SQL(", ").join([*(sql.SQL(_column(c)) for c in self.columns),
+                                *(sql.SQL("array_send(array_agg(({})::bigint))").format(e)
+                                  for e in self.extra.values())]),
+            sql.Identifier("stocks_research", self.table), ids.join,
+            sql.SQL(" AND ").join(self.where or [sql.SQL("TRUE")]))
+
+    def decode(self, row: Sequence[Any], ids: _IdFilter) -> dict[str, np.ndarray[Any, Any]]:
+        names = ["key", *self.columns, *self.extra]
+        wires = [">i8", *(_WIRE.get(name, ">f8") for name in self.columns),
+                 *(">i8" for _ in self.extra)]
+        read = {name: decode_array(row[i], wire)
+                for i, (name, wire) in enumerate(zip(names, wires, strict=True))}
+        return _in_key_order(ids.apply(read))
+
+
 def _read_columns(conn: psycopg.Connection[Any], table: str, columns: Sequence[str],
                   where: Sequence[sql.Composable], ids: _IdFilter, *,
-                  flags: Mapping[str, sql.Composable] | None = None
+                  extra: Mapping[str, sql.Composable] | None = None,
+                  bounds: Mapping[str, Any] | None = None
                   ) -> dict[str, np.ndarray[Any, Any]]:
     """"key" (see _KEY) and `columns` of the rows of `table` matching `where` and `ids`, in
-    key order, each read as one binary array; `flags`: name -> a boolean expression over the
-    row, read as an int32 array of 1 (true) and 0."""
-    flags = flags or {}
-    query = sql.SQL("SELECT array_send(array_agg({})), {} FROM {}{} WHERE {}").format(
-        sql.SQL(_KEY),
-        sql.SQL(", ").join([*(sql.SQL(_column(c)) for c in columns),
-                            *(sql.SQL("array_send(array_agg(coalesce(({}), false)::int))"
-                                      ).format(e) for e in flags.values())]),
-        sql.Identifier("stocks_research", table), ids.join,
-        sql.SQL(" AND ").join(where or [sql.SQL("TRUE")]))
+    key order, each read as one binary array; `extra`: name -> a bigint expression over the
+    row, read as an int64 array. With few `ids` (a parameter then), `where` may name the
+    parameters of `bounds` (%(name)s); else it holds literals only."""
+    return _read_all(conn, [_Read(table, columns, where, extra or {})], ids, bounds)[0]
+
+
+def _read_all(conn: psycopg.Connection[Any], reads: Sequence[_Read], ids: _IdFilter,
+              bounds: Mapping[str, Any] | None = None) -> list[dict[str, np.ndarray[Any, Any]]]:
+    """Each of `reads` (as _read_columns), in one statement."""
+    queries = [r.query(ids) for r in reads]
+    query = queries[0] if len(queries) == 1 else sql.SQL("SELECT * FROM {}").format(
+        sql.SQL(", ").join(sql.SQL("({}) {}").format(q, sql.Identifier(f"r{i}"))
+                           for i, q in enumerate(queries)))
+    params = {**ids.params, **(bounds or {})} if ids.params else None
     with conn.cursor(binary=True) as cur:
-        row = cur.execute(query).fetchone()
+        row = cur.execute(query, params, prepare=params is not None).fetchone()
     assert row is not None
-    wires = [">i8", *(_WIRE.get(name, ">f8") for name in columns), *(">i4" for _ in flags)]
-    read = {name: decode_array(row[i], wire)
-            for i, (name, wire) in enumerate(zip(["key", *columns, *flags], wires, strict=True))}
-    return _in_key_order(ids.apply(read))
+    out, at = [], 0
+    for r in reads:
+        width = 1 + len(r.columns) + len(r.extra)
+        out.append(r.decode(row[at:at + width], ids))
+        at += width
+    return out
 
 
 def _in_key_order(columns: dict[str, np.ndarray[Any, Any]]) -> dict[str, np.ndarray[Any, Any]]:
@@ -222,18 +267,32 @@ def read_price_columns(conn: psycopg.Connection[Any], *,
     trade_date always first), before any DataFrame is built: trade_date as datetime64[D], a
     NULL transactions count as -1. `securities`: the number of rows of securities, when the
     caller knows it."""
-    where = [sql.SQL(clause).format(sql.Literal(value)) for clause, value in (
-        ("trade_date = {}", trade_date), ("trade_date >= {}", start), ("trade_date <= {}", end))
-        if value is not None]
     ids = _IdFilter(conn, security_ids, securities)
+    bounds = {name: value for name, value in (("trade_date", trade_date), ("start", start),
+                                              ("end", end), ("method", method))
+              if value is not None}
+    where = [sql.SQL(clause).format(sql.Placeholder(name) if ids.params else
+                                    sql.Literal(bounds[name]))
+             for clause, name in (("trade_date = {}", "trade_date"), ("trade_date >= {}", "start"),
+                                  ("trade_date <= {}", "end")) if name in bounds]
     values = [c for c in columns if c not in ("security_id", "trade_date")]
-    read = _read_columns(conn, "prices_daily", values, where, ids)
-    if method is not None:
+    bars = _Read("prices_daily", values, where)
+    if method is None:
+        read = _read_all(conn, [bars], ids, bounds)[0]
+    else:
         # Two reads aligned in numpy: joining in SQL probes the factor index once per bar
-        # (1.4 s against 0.6 s for 500 securities' year).
-        read = _with_factors(read, _read_columns(
-            conn, "adjustment_factors_daily", FACTOR_COLUMNS,
-            [*where, sql.SQL("method = {}").format(sql.Literal(method))], ids))
+        # (1.4 s against 0.6 s for 500 securities' year). Few securities' reads are one
+        # statement (one round trip); more are two, the bars' arrays gone before the
+        # factors' come.
+        by_method = sql.SQL("method = {}").format(
+            sql.Placeholder("method") if ids.params else sql.Literal(method))
+        factors = _Read("adjustment_factors_daily", FACTOR_COLUMNS, [*where, by_method])
+        if ids.params:
+            read, factor_read = _read_all(conn, [bars, factors], ids, bounds)
+        else:
+            read = _read_all(conn, [bars], ids, bounds)[0]
+            factor_read = _read_all(conn, [factors], ids, bounds)[0]
+        read = _with_factors(read, factor_read)
         values += FACTOR_COLUMNS
     return _split_key(read, values)
 
@@ -241,16 +300,23 @@ def read_price_columns(conn: psycopg.Connection[Any], *,
 def read_session_bars(conn: psycopg.Connection[Any], session: date, *,
                       source: str) -> dict[str, np.ndarray[Any, Any]]:
     """The bars stored for `session` in security_id order, in one query: security_id, open,
-    high, low, close, volume, transactions (-1 where NULL) and `same_source` (1 where the
-    bar's source is `source`, else 0), each an array decoded by numpy."""
-    columns = ("open", "high", "low", "close", "volume", "transactions")
+    high, low, close, volume, transactions (-1 where NULL, or where the bar is another
+    source's) and `same_source` (1 where the bar's source is `source`, else 0), each an array
+    decoded by numpy."""
+    columns = ("open", "high", "low", "close", "volume")
+    # One array carries both the count and the source (-2: another source's bar): each
+    # array costs the server about as much as the whole scan (array_send, value by value).
     read = _read_columns(conn, "prices_daily", columns,
                          [sql.SQL("trade_date = {}").format(sql.Literal(session))],
                          _IdFilter(conn, None),
-                         flags={"same_source": sql.SQL("source = {}").format(
-                             sql.Literal(source))})
+                         extra={"counted": sql.SQL(
+                             "CASE WHEN source = {} THEN coalesce(transactions, -1) ELSE -2 "
+                             "END").format(sql.Literal(source))})
+    counted = read["counted"]
+    same = counted != -2
     return {"security_id": read["key"] >> 23, **{c: read[c] for c in columns},
-            "same_source": read["same_source"]}
+            "transactions": np.where(same, counted, -1),
+            "same_source": same.astype(np.int32)}
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ trigger (rows COPYed before the attach would not fire it) and the year has no st
 partition is missing, or empty (then dropped first, in its own short transaction). The
 caller then, in ONE transaction: creates the partition's table unattached, without keys or
 indexes but with prices_daily's columns, defaults and CHECKs plus the year's bounds; COPYs
-each checked date into it (binary COPY: the dates follow one another in one COPY statement
+each checked date into it (binary COPY FREEZE: the dates follow one another in one COPY statement
 while none has a rejected row to write; the dates' rejected_rows and source_files rows are
 those a per-date load writes, the latter written once the COPY ends); builds the primary key
 and the trade_date index once; and attaches the table as the year's partition. The bounds CHECK
@@ -35,6 +35,8 @@ from stocksdb.jobs.prices_merge import COPY_HEADER, COPY_TRAILER, Payload, copy_
 
 log = logging.getLogger("stocksdb.jobs.prices")
 _PARENT = "prices_daily"
+# What prices_daily's primary key carries besides its columns (migration 0017).
+KEY_INCLUDES = ("open", "high", "low", "close", "volume")
 
 
 # Rows COPYed into a table before it is attached fire none of the parent's row triggers.
@@ -117,7 +119,10 @@ class YearTable:
             return
         if self._copy is None:
             stream = ExitStack()
-            self._copy = stream.enter_context(conn.cursor().copy(copy_statement(self._ident())))
+            # FREEZE: the table is this transaction's, so its pages are written all-visible
+            # and the key's index-only scans need no VACUUM first.
+            self._copy = stream.enter_context(conn.cursor().copy(
+                copy_statement(self._ident(), freeze=True)))
             self._stream = stream
             self._copy.write(COPY_HEADER)
         self._copy.write(payload.tuples())
@@ -145,9 +150,11 @@ class YearTable:
         """Build the key and index once, then attach as the year's partition."""
         t = self._ident()
         conn.execute("SET LOCAL maintenance_work_mem = '512MB'")
+        # The parent's key exactly (migration 0017), or the attach would build another.
         conn.execute(sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} PRIMARY KEY "
-                             "(security_id, trade_date)").format(
-            t, sql.Identifier(f"{self.name}_pkey")))
+                             "(security_id, trade_date) INCLUDE ({})").format(
+            t, sql.Identifier(f"{self.name}_pkey"),
+            sql.SQL(", ").join(map(sql.Identifier, KEY_INCLUDES))))
         conn.execute(sql.SQL("CREATE INDEX {} ON {} (trade_date)").format(
             sql.Identifier(f"{self.name}_trade_date_idx"), t))
         conn.execute(sql.SQL("ALTER TABLE {} ATTACH PARTITION {} FOR VALUES FROM ({}) TO ({})"
