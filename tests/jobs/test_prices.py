@@ -36,6 +36,36 @@ def test_hydration_writes_every_bar_readable_through_ohlcv_daily(db: str, market
     assert ids == (1,), "the renamed security keeps one id across FB and META"
 
 
+def test_a_security_history_is_read_from_the_key_alone(db: str, market: Path,
+                                                       both_load_paths: bool) -> None:
+    """prices_daily's key carries the bar (migration 0017): a security's history is an
+    index-only scan. A hydrated year is written frozen, so it needs no heap page even before
+    any VACUUM (a year merged date by date visits the pages vacuum has not yet marked); its
+    partition has the parent's two indexes, adopted, not built twice."""
+    load_reference(db, market)
+    prices(db, market, start=date(2024, 1, 2))
+    if not both_load_paths:   # dates merged one by one: all-visible once vacuumed
+        with connect(db, autocommit=True) as c:
+            c.execute("VACUUM stocks_research.prices_daily")
+    with connect(db) as c:
+        indexes = c.execute("SELECT indexdef FROM pg_indexes WHERE schemaname = "
+                            "'stocks_research' AND tablename = 'prices_daily_y2024' "
+                            "ORDER BY indexname").fetchall()
+        c.execute("SET enable_seqscan = off")     # three rows: the planner would scan them
+        plan = "\n".join(r[0] for r in c.execute(
+            "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT trade_date, open, "
+            "high, low, close, volume FROM stocks_research.prices_daily WHERE security_id = "
+            "(SELECT security_id FROM stocks_research.ticker_history WHERE ticker = 'AAPL')"))
+    assert [i for (i,) in indexes] == [
+        "CREATE UNIQUE INDEX prices_daily_y2024_pkey ON stocks_research.prices_daily_y2024 "
+        "USING btree (security_id, trade_date) INCLUDE (open, high, low, close, volume)",
+        "CREATE INDEX prices_daily_y2024_trade_date_idx ON stocks_research.prices_daily_y2024 "
+        "USING btree (trade_date)"]
+    assert "Index Only Scan using prices_daily_y2024_pkey" in plan, plan
+    if both_load_paths:   # frozen by the hydration's COPY: no page to visit
+        assert "Heap Fetches: 0" in plan, plan
+
+
 def test_rerun_leaves_checksum_unchanged_and_writes_nothing(db: str, market: Path) -> None:
     """A second identical run counts every row unchanged and keeps every digest."""
     load_reference(db, market)
