@@ -17,8 +17,13 @@ import pandas as pd
 import psycopg
 import pyarrow as pa
 
-from stocksdb.db.names import SecurityNames, read_security_names
-from stocksdb.db.queries import MANY_IDS, read_price_columns, read_ticker_intervals
+from stocksdb.db.names import SecurityNames, read_names_and_prices, read_security_names
+from stocksdb.db.queries import (
+    MANY_IDS,
+    PREPARED_IDS,
+    read_price_columns,
+    read_ticker_intervals,
+)
 from stocksdb.domain.adjustments import DEFAULT_METHOD, AdjustmentMethod, parse_adjustment_method
 from stocksdb.errors import InputError
 
@@ -91,16 +96,25 @@ def read_prices_frame(conn: psycopg.Connection[Any], *, symbols: Sequence[str] |
                          cli_message=f"--start {start} is after --end {end}; pass a --start on "
                                      "or before --end")
     start, end = start or date(1900, 1, 1), end or date.today()
+    chosen = _parse_method(method)
+    if figis and not symbols and len(figis) <= PREPARED_IDS:
+        # A few FIGIs (a security's history): names and bars in one prepared statement.
+        few, bars = read_names_and_prices(conn, figis, start=start, end=end,
+                                          method=chosen if adjusted else None,
+                                          columns=_BAR_COLUMNS)
+        figi_ids = _figi_ids(figis, few)
+        if adjusted and not len(bars["security_id"]):
+            _require_factors(conn, chosen)
+        return _frame(conn, bars, _symbols_of({}, figis, figi_ids), few)
     named = (resolve_symbols(conn, symbols, as_of or end, as_of_given=as_of is not None)
              if symbols else {})
     # The names of the securities of the FIGIs resolve them and then name the bars; many
     # FIGIs (a date's cross-section of the universe) read every security's names, unjoined.
-    names = None
+    names: SecurityNames | None = None
     if figis:
         many = len(figis) > MANY_IDS
         names = read_security_names(conn, figis=None if many else figis)
     figi_ids = _figi_ids(figis, names) if figis and names else np.empty(0, dtype=np.int64)
-    chosen = _parse_method(method)
     ids = np.union1d(figi_ids, np.fromiter(named.values(), np.int64, len(named)))
     bars = read_price_columns(conn, security_ids=ids, start=start, end=end,
                               method=chosen if adjusted else None, columns=_BAR_COLUMNS,

@@ -254,3 +254,18 @@ def test_the_streamed_scan_sees_a_jump_at_every_position() -> None:
                     length, at_bar, run)
                 seen_runs += bool(flaggable)
     assert seen > 60 and seen_runs > 60
+
+
+def test_many_series_are_scored_in_blocks_as_each_is_alone() -> None:
+    """More returns than one block holds (the rows are then scored a block at a time): each
+    row's robust z is the one it gets scored alone, NaN padding and all."""
+    from stocksdb.foundation.false_ticks import _Z_BLOCK
+
+    rng = np.random.default_rng(7)
+    rows = rng.normal(0, 0.02, size=(_Z_BLOCK // 50 + 3, 60))
+    rows[::7, 45:] = np.nan                       # shorter series, padded
+    rows[3, 30] = 1.5                             # a jump
+    together = compute_robust_z(rows, 21)
+    alone = np.vstack([compute_robust_z(r, 21) for r in rows])
+    np.testing.assert_array_equal(together, alone)
+    assert abs(together[3, 30]) > 6

@@ -12,13 +12,20 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import numpy as np
 import psycopg
 from psycopg import sql
 
-from stocksdb.db.queries import PREPARED_IDS, decode_array, id_array
+from stocksdb.db.queries import (
+    PREPARED_IDS,
+    PRICE_COLUMNS,
+    decode_array,
+    id_array,
+    read_price_columns_with,
+)
 from stocksdb.domain.tickers import DAY_BITS, OPEN_ORDINAL, TickerSpans
 from stocksdb.errors import DatabaseStateError
 
@@ -82,9 +89,7 @@ def read_security_names(conn: psycopg.Connection[Any], *,
         chosen = sql.SQL(" WHERE composite_figi IN (SELECT unnest({}))").format(
             _text_array(figis))
     everyone = security_ids is None and figis is None
-    query = sql.SQL(_NAMES).format(
-        chosen=chosen, open=sql.Literal(OPEN_ORDINAL), day_keys=sql.Literal(1 << DAY_BITS),
-        tickers=sql.SQL("" if everyone else " JOIN chosen USING (security_id)"))
+    query = _names_query(chosen, everyone=everyone)
     with conn.cursor(binary=True) as cur:
         row = cur.execute(query, params, prepare=params is not None).fetchone()
     assert row is not None
@@ -94,6 +99,29 @@ def read_security_names(conn: psycopg.Connection[Any], *,
                                  f"{len(security_ids)} security ids of the bars read; a bar "
                                  "names no security")
     return names
+
+
+def _names_query(chosen: sql.Composable, *, everyone: bool) -> sql.Composed:
+    return sql.SQL(_NAMES).format(
+        chosen=chosen, open=sql.Literal(OPEN_ORDINAL), day_keys=sql.Literal(1 << DAY_BITS),
+        tickers=sql.SQL("" if everyone else " JOIN chosen USING (security_id)"))
+
+
+_NAMES_WIDTH = 5   # the columns of a row of _NAMES
+
+
+def read_names_and_prices(conn: psycopg.Connection[Any], figis: Sequence[str], *,
+                          start: date | None = None, end: date | None = None,
+                          method: str | None = None, columns: Sequence[str] = PRICE_COLUMNS
+                          ) -> tuple[SecurityNames, dict[str, np.ndarray[Any, Any]]]:
+    """The names of a few composite FIGIs' securities (at most PREPARED_IDS; those that name
+    one) and their price columns (queries.read_price_columns), in one round trip: a
+    security's history by FIGI in one prepared statement."""
+    head = _names_query(sql.SQL(" WHERE composite_figi = ANY(%(figis)s::text[])"),
+                        everyone=False)
+    row, bars = read_price_columns_with(conn, (head, _NAMES_WIDTH), figis, start=start,
+                                        end=end, method=method, columns=columns)
+    return _names(row, everyone=False), bars
 
 
 def _names(row: tuple[Any, ...], everyone: bool) -> SecurityNames:

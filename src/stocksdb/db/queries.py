@@ -123,6 +123,16 @@ class _IdFilter:
         self.join = sql.SQL(" JOIN unnest({}::bigint[]) AS wanted(security_id) USING "
                             "(security_id)").format(sql.Literal(id_array(ids)))
 
+    @classmethod
+    def of_figis(cls, figis: Sequence[str]) -> _IdFilter:
+        """The securities of a few composite FIGIs, found in the statement itself."""
+        found = cls.__new__(cls)
+        found.kept, found.params = None, {"figis": list(figis)}
+        found.join = sql.SQL(" JOIN (SELECT security_id FROM stocks_research.securities WHERE "
+                             "composite_figi = ANY(%(figis)s::text[])) AS wanted USING "
+                             "(security_id)")
+        return found
+
     def apply(self, columns: dict[str, np.ndarray[Any, Any]]) -> dict[str, np.ndarray[Any, Any]]:
         """`columns` without the rows of the securities not asked for."""
         if self.kept is None:
@@ -185,20 +195,29 @@ def _read_columns(conn: psycopg.Connection[Any], table: str, columns: Sequence[s
 def _read_all(conn: psycopg.Connection[Any], reads: Sequence[_Read], ids: _IdFilter,
               bounds: Mapping[str, Any] | None = None) -> list[dict[str, np.ndarray[Any, Any]]]:
     """Each of `reads` (as _read_columns), in one statement."""
-    queries = [r.query(ids) for r in reads]
-    query = queries[0] if len(queries) == 1 else sql.SQL("SELECT * FROM {}").format(
+    return _read_with(conn, None, reads, ids, bounds)[1]
+
+
+def _read_with(conn: psycopg.Connection[Any], head: tuple[sql.Composed, int] | None,
+               reads: Sequence[_Read], ids: _IdFilter, bounds: Mapping[str, Any] | None = None
+               ) -> tuple[tuple[Any, ...], list[dict[str, np.ndarray[Any, Any]]]]:
+    """`head` (a one-row statement and its width; its row comes back as it is) and each of
+    `reads`, in one statement."""
+    queries = [*([head[0]] if head else []), *(r.query(ids) for r in reads)]
+    query: sql.Composed = queries[0] if len(queries) == 1 else sql.SQL("SELECT * FROM {}").format(
         sql.SQL(", ").join(sql.SQL("({}) {}").format(q, sql.Identifier(f"r{i}"))
                            for i, q in enumerate(queries)))
     params = {**ids.params, **(bounds or {})} if ids.params else None
     with conn.cursor(binary=True) as cur:
         row = cur.execute(query, params, prepare=params is not None).fetchone()
     assert row is not None
-    out, at = [], 0
+    at = head[1] if head else 0
+    out: list[dict[str, np.ndarray[Any, Any]]] = []
     for r in reads:
         width = 1 + len(r.columns) + len(r.extra)
         out.append(r.decode(row[at:at + width], ids))
         at += width
-    return out
+    return tuple(row[:head[1]]) if head else (), out
 
 
 def _in_key_order(columns: dict[str, np.ndarray[Any, Any]]) -> dict[str, np.ndarray[Any, Any]]:
@@ -268,6 +287,36 @@ def read_price_columns(conn: psycopg.Connection[Any], *,
     NULL transactions count as -1. `securities`: the number of rows of securities, when the
     caller knows it."""
     ids = _IdFilter(conn, security_ids, securities)
+    reads, bounds, values = _price_reads(ids, trade_date=trade_date, start=start, end=end,
+                                         method=method, columns=columns)
+    if len(reads) == 1 or ids.params:   # few securities: one statement, one round trip
+        found = _read_all(conn, reads, ids, bounds)
+    else:   # the bars' arrays are gone before the factors' come
+        found = [_read_all(conn, [r], ids, bounds)[0] for r in reads]
+    return _price_columns(found, values)
+
+
+def read_price_columns_with(conn: psycopg.Connection[Any], head: tuple[sql.Composed, int],
+                            figis: Sequence[str], *, start: date | None = None,
+                            end: date | None = None, method: str | None = None,
+                            columns: Sequence[str] = PRICE_COLUMNS
+                            ) -> tuple[tuple[Any, ...], dict[str, np.ndarray[Any, Any]]]:
+    """read_price_columns of the securities of a few composite FIGIs (at most PREPARED_IDS),
+    in one prepared statement with `head` (a one-row statement of `figis`, as the parameter
+    %(figis)s, and its width): head's row, and the columns."""
+    assert len(figis) <= PREPARED_IDS
+    ids = _IdFilter.of_figis(figis)
+    reads, bounds, values = _price_reads(ids, trade_date=None, start=start, end=end,
+                                         method=method, columns=columns)
+    row, found = _read_with(conn, head, reads, ids, bounds)
+    return row, _price_columns(found, values)
+
+
+def _price_reads(ids: _IdFilter, *, trade_date: date | None, start: date | None,
+                 end: date | None, method: str | None, columns: Sequence[str]
+                 ) -> tuple[list[_Read], dict[str, Any], list[str]]:
+    """The reads of read_price_columns (the bars, then the factors of `method`), their
+    parameters (with few ids) and the value columns."""
     bounds = {name: value for name, value in (("trade_date", trade_date), ("start", start),
                                               ("end", end), ("method", method))
               if value is not None}
@@ -276,25 +325,21 @@ def read_price_columns(conn: psycopg.Connection[Any], *,
              for clause, name in (("trade_date = {}", "trade_date"), ("trade_date >= {}", "start"),
                                   ("trade_date <= {}", "end")) if name in bounds]
     values = [c for c in columns if c not in ("security_id", "trade_date")]
-    bars = _Read("prices_daily", values, where)
-    if method is None:
-        read = _read_all(conn, [bars], ids, bounds)[0]
-    else:
+    reads = [_Read("prices_daily", values, where)]
+    if method is not None:
         # Two reads aligned in numpy: joining in SQL probes the factor index once per bar
-        # (1.4 s against 0.6 s for 500 securities' year). Few securities' reads are one
-        # statement (one round trip); more are two, the bars' arrays gone before the
-        # factors' come.
+        # (1.4 s against 0.6 s for 500 securities' year).
         by_method = sql.SQL("method = {}").format(
             sql.Placeholder("method") if ids.params else sql.Literal(method))
-        factors = _Read("adjustment_factors_daily", FACTOR_COLUMNS, [*where, by_method])
-        if ids.params:
-            read, factor_read = _read_all(conn, [bars, factors], ids, bounds)
-        else:
-            read = _read_all(conn, [bars], ids, bounds)[0]
-            factor_read = _read_all(conn, [factors], ids, bounds)[0]
-        read = _with_factors(read, factor_read)
-        values += FACTOR_COLUMNS
-    return _split_key(read, values)
+        reads.append(_Read("adjustment_factors_daily", FACTOR_COLUMNS, [*where, by_method]))
+    return reads, bounds, values
+
+
+def _price_columns(found: list[dict[str, np.ndarray[Any, Any]]], values: list[str]
+                   ) -> dict[str, np.ndarray[Any, Any]]:
+    if len(found) == 1:
+        return _split_key(found[0], values)
+    return _split_key(_with_factors(found[0], found[1]), [*values, *FACTOR_COLUMNS])
 
 
 def read_session_bars(conn: psycopg.Connection[Any], session: date, *,

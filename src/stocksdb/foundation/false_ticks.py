@@ -88,10 +88,24 @@ def detect_false_ticks(frame: pd.DataFrame, window: int = 21, threshold: float =
     return ticks
 
 
+_Z_BLOCK = 16_384   # returns scored at once: each copy of their windows is ~2.8 MB
+
+
 def compute_robust_z(returns: np.ndarray, window: int) -> np.ndarray:
     """(r - rolling median) / max(1.4826 x rolling MAD, MIN_SCALE) over a centred window of
     `window` returns along the last axis (one series, or one series per row, NaN-padded);
-    NaN where fewer than max(5, window // 2) returns are in the window."""
+    NaN where fewer than max(5, window // 2) returns are in the window. Rows are scored a
+    block at a time, so memory stays a few copies of _Z_BLOCK windows however many rows."""
+    if returns.ndim == 2 and returns.size > _Z_BLOCK:
+        rows = max(1, _Z_BLOCK // max(returns.shape[1], 1))
+        out = np.empty(returns.shape)
+        for at in range(0, len(returns), rows):
+            out[at:at + rows] = _robust_z(returns[at:at + rows], window)
+        return out
+    return _robust_z(returns, window)
+
+
+def _robust_z(returns: np.ndarray, window: int) -> np.ndarray:
     half = window // 2
     pad = [(0, 0)] * (returns.ndim - 1) + [(half, window - 1 - half)]
     padded = np.pad(returns, pad, constant_values=np.nan)

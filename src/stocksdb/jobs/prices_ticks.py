@@ -49,7 +49,7 @@ FALSE_TICKS_CHECK = "prices.false_ticks"
 WINDOW = 21          # sessions of the robust window (detect_false_ticks' default)
 THRESHOLD = 6.0      # robust z of a jump
 MAX_RUN = 3          # bars a false tick may last before the price comes back
-CHUNK_BARS = 250_000  # bars read and scored at a time: 1,000 securities' year
+CHUNK_BARS = 100_000  # bars read and scored at a time: 400 securities' year, ~20 MB
 # Calendar days read after the run's last session, so that a backfill finds the bar that
 # brings a tick at its end back (MAX_RUN sessions fit in 7 days bar a long holiday).
 _AFTER = timedelta(days=7)
