@@ -57,6 +57,27 @@ def test_a_miss_loads_and_stores_then_a_hit_skips_the_loader(query_cache: QueryC
     assert other == {"rows": 3} and load.calls == 2, "other parameters are another entry"
 
 
+def test_a_hit_decoded_before_is_a_copy_and_another_process_bump_is_seen_at_once(
+        query_cache: QueryCache, valkey_server: EmbeddedValkey) -> None:
+    """Hits of an entry this process already decoded are served from the decoded value (the
+    versions are still read from the server), each as a copy its caller may change; a bump
+    made by another client is seen by the very next fetch."""
+    load = Loader({"rows": [1, 2]})
+
+    def fetch() -> Any:
+        return query_cache.fetch("q", {}, ["prices_daily"], load, JSON)
+
+    fetch()                       # the miss
+    first = fetch()               # a hit, decoded
+    first["rows"].append(3)       # the caller changes its copy
+    assert fetch() == {"rows": [1, 2]} and fetch() is not fetch()
+    load.value = {"rows": [9]}
+    with QueryCache.from_url(valkey_server.url(), namespace=query_cache.namespace) as other:
+        other.bump(["prices_daily"])
+    assert fetch() == {"rows": [9]} and load.calls == 2
+    assert counts(query_cache)[:2] == (4, 2)
+
+
 def test_bump_invalidates_exactly_the_queries_of_the_bumped_tables(
         query_cache: QueryCache) -> None:
     """After bump(['prices_daily']) a query reading prices_daily reloads (new value), one

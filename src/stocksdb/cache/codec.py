@@ -27,6 +27,10 @@ class Codec(Protocol[T]):
 
     def loads(self, data: bytes) -> T: ...
 
+    def copy(self, value: T) -> T:
+        """A copy of `value` its receiver may change without changing `value`."""
+        ...
+
 
 class FrameCodec:
     """DataFrames as one Arrow IPC stream.
@@ -77,6 +81,10 @@ class FrameCodec:
         return frame
 
 
+    def copy(self, value: pd.DataFrame) -> pd.DataFrame:
+        return value.copy(deep=True)
+
+
 def _plain(frame: pd.DataFrame) -> bool:
     """The default index and unique string column names with no name on the column index:
     nothing pandas' metadata would add."""
@@ -96,6 +104,9 @@ class JsonCodec:
 
     def loads(self, data: bytes) -> Any:
         return json.loads(data)
+
+    def copy(self, value: Any) -> Any:
+        return json.loads(json.dumps(value))
 
 
 FRAMES = FrameCodec()

@@ -7,7 +7,9 @@ Keys. Each table has a data-version counter, `stocksdb:version:<table>` (no TTL)
 stored under `stocksdb:query:<name>:<digest>`, the digest covering the parameters, the tables
 the query reads, the codec's format name and the stocksdb version; the entry's first line is
 the versions of those tables it was made at, the result follows. A fetch reads the counters
-and the entry in one MGET and uses the entry only when its versions are the current ones.
+and the entry in one MGET and uses the entry only when its versions are the current ones; an
+entry this process decoded before at those versions is not decoded again (its value is kept,
+and every hit is handed a copy).
 After an ingest commits, `bump(tables)` increments the counters of the tables it changed: from
 then on every query reading one of them misses (and stores its new result in place), while
 queries of other tables keep hitting. Entries carry a TTL (`ttl_s`, a day by default) and are
@@ -88,6 +90,46 @@ class _Unavailable(Exception):
     """Redis did not answer (connection refused, timeout, authentication)."""
 
 
+class _Decoded:
+    """The values this process last decoded from entries, by key, with the versions (stamp)
+    and size of the entry each came from: a hit on the same entry at the same versions (a
+    result is a function of its parameters and its tables' versions) is handed a copy of the
+    value instead of decoding the entry again. Redis is still asked for the versions on every
+    fetch, so a bump anywhere is seen at once. At most MAX_ENTRIES values and MAX_BYTES of
+    entries are kept, the least recently used going first."""
+
+    MAX_ENTRIES = 64
+    MAX_BYTES = 64 << 20
+
+    def __init__(self) -> None:
+        from collections import OrderedDict
+
+        self._values: OrderedDict[str, tuple[bytes, int, Any]] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: str, stamp: bytes, size: int) -> Any | None:
+        with self._lock:
+            found = self._values.get(key)
+            if found is None or found[:2] != (stamp, size):
+                return None
+            self._values.move_to_end(key)
+            return found[2]
+
+    def put(self, key: str, stamp: bytes, size: int, value: Any) -> None:
+        if size > self.MAX_BYTES:
+            return
+        with self._lock:
+            old = self._values.pop(key, None)
+            if old is not None:
+                self._bytes -= old[1]
+            self._values[key] = (stamp, size, value)
+            self._bytes += size
+            while len(self._values) > self.MAX_ENTRIES or self._bytes > self.MAX_BYTES:
+                _, (_, gone, _) = self._values.popitem(last=False)
+                self._bytes -= gone
+
+
 class QueryCache:
     """Read-through cache of query results over one Redis connection pool."""
 
@@ -107,6 +149,7 @@ class QueryCache:
         self._failed_at: float | None = None   # when Redis last failed; None: it answers
         self._pending: set[str] = set()         # tables whose bump has not reached Redis
         self._last_refusal = ""
+        self._decoded = _Decoded()
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> QueryCache:
@@ -164,13 +207,18 @@ class QueryCache:
         if data is not None:
             head, _, body = bytes(data).partition(b"\n")
             if head == stamp:
+                known = self._decoded.get(key, stamp, len(body))
+                if known is not None:    # decoded here before, at these very versions
+                    self._count("hits")
+                    return codec.copy(known)
                 try:
                     value = codec.loads(body)
                 except Exception as exc:  # noqa: BLE001 - any doubt about an entry is a miss
                     log.warning("cache entry %s unreadable (%s); reloading", key, exc)
                 else:
                     self._count("hits")
-                    return value
+                    self._decoded.put(key, stamp, len(body), value)
+                    return codec.copy(value)
         self._count("misses")
         value = loader()
         try:
