@@ -199,3 +199,24 @@ def test_same_day_dividend_is_per_post_split_share(db: str, tmp_path: Path) -> N
 def test_renamed_security_carries_factors_across_both_tickers(db: str, tmp_path: Path) -> None:
     """OLD's dividend and NEW's split land on one security; the ticker's next holder gets 1."""
     assert_matches_answers(db, tmp_path, RENAMED_SECURITY)
+
+
+def test_a_first_run_on_no_factors_leaves_the_indexes_as_the_migrations_made_them(
+        db: str, tmp_path: Path) -> None:
+    """The first factors of an empty table are written before the date index is built (it is
+    dropped and made again in the run's transaction): afterwards the table's indexes, and its
+    partitions', are those the migrations define, and the answers hold."""
+    query = ("SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = "
+             "'stocks_research' AND tablename = 'adjustment_factors_daily' ORDER BY 2")
+    with connect(db) as c:
+        migrated = c.execute(query).fetchall()
+    assert [name for _, name, _ in migrated] == ["adjustment_factors_daily_date_idx",
+                                                 "adjustment_factors_daily_pkey"]
+    assert_matches_answers(db, tmp_path, FORWARD_SPLIT)
+    with connect(db) as c:
+        assert c.execute(query).fetchall() == migrated
+        partitions = c.execute(
+            "SELECT count(*) FILTER (WHERE indexdef LIKE '%(method, trade_date, security_id) "
+            "INCLUDE (price_factor, volume_factor)'), count(DISTINCT tablename) FROM "
+            "pg_indexes WHERE tablename LIKE 'adjustment_factors_daily_y%'").fetchone()
+    assert partitions is not None and partitions[0] == partitions[1] > 0, partitions

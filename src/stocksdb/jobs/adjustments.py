@@ -35,6 +35,11 @@ INSERT INTO stocks_research.adjustment_factors_daily (security_id, trade_date, m
 SELECT x.*, %(run_id)s FROM ({FACTORS}) x
 """
 _BAR_SPAN = "SELECT min(trade_date), max(trade_date) FROM stocks_research.prices_daily"
+_EMPTY = "SELECT NOT EXISTS (SELECT 1 FROM stocks_research.adjustment_factors_daily)"
+_DROP_DATE_INDEX = "DROP INDEX stocks_research.adjustment_factors_daily_date_idx"
+_DATE_INDEX = ("CREATE INDEX adjustment_factors_daily_date_idx ON "
+               "stocks_research.adjustment_factors_daily (method, trade_date, security_id) "
+               "INCLUDE (price_factor, volume_factor)")   # as migration 0016 made it
 _STAGE = f"CREATE TEMP TABLE stage_factors ON COMMIT DROP AS {FACTORS}"
 _TARGET = sql.Identifier("stocks_research", "adjustment_factors_daily")
 _KEY = ("security_id", "trade_date", "method")
@@ -49,7 +54,17 @@ def write_factors(conn: psycopg.Connection[Any], method: str, run_id: int) -> di
         ensure_year_partitions(conn, "adjustment_factors_daily", span[0], span[1])
     row = conn.execute(_HAS_ROWS, params).fetchone()
     if not (row and row[0]):
-        inserted = conn.execute(_INSERT_ALL, params).rowcount
+        empty = conn.execute(_EMPTY).fetchone()
+        if empty and empty[0]:
+            # No factor of any method: the date index (migration 0016) is built once after
+            # the insert instead of taking the rows one by one in another order than the
+            # job writes them (1 year: 16.6 s against 26-34 s). Its DROP holds the table
+            # (empty until this commits) until then; a rollback restores it.
+            conn.execute(_DROP_DATE_INDEX)
+            inserted = conn.execute(_INSERT_ALL, params).rowcount
+            conn.execute(_DATE_INDEX)
+        else:
+            inserted = conn.execute(_INSERT_ALL, params).rowcount
         return {"inserted": inserted, "updated": 0, "deleted": 0, "unchanged": 0}
     conn.execute(_STAGE, params)
     counts = sync_from_stage(conn, _TARGET, _KEY, _FACTOR_COLS, Scope(equal={"method": method}),
