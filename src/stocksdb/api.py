@@ -161,25 +161,17 @@ def _frame(conn: psycopg.Connection[Any], bars: dict[str, np.ndarray[Any, Any]],
     adjusted = "price_factor" in bars
     pf = bars["price_factor"] if adjusted else np.ones(len(ids))
     vf = bars["volume_factor"] if adjusted else np.ones(len(ids))
-    columns = {
-        "symbol": _text(symbols, at), "ticker": names.spans.tickers_of(ids, days),
-        "composite_figi": _text(composite, at), "security_id": ids,
-        "trade_date": _dates(days),
+    # One Arrow table, converted once: text and dates are made in Arrow's C++ (the symbols
+    # and FIGIs taken from the few distinct ones), the numbers are not copied.
+    table = pa.table({
+        "symbol": pa.array(symbols.tolist(), type=pa.string()).take(at),
+        "ticker": pa.array(names.spans.tickers_of(ids, days), type=pa.string()),
+        "composite_figi": pa.array(composite.tolist(), type=pa.string()).take(at),
+        "security_id": ids, "trade_date": days,
         **{c: bars[c] * pf for c in ("open", "high", "low", "close")},
-        "volume": bars["volume"] * vf, "price_factor": pf, "volume_factor": vf}
-    return pd.DataFrame(columns, copy=False)      # in COLUMNS' order; every array is new
-
-
-def _text(values: np.ndarray[Any, Any], at: np.ndarray[Any, Any]) -> Any:
-    """values[at] as a column of text, taken in Arrow from the few distinct values (pandas
-    would convert each of len(at) strings)."""
-    return pa.array(values.tolist(), type=pa.string()).take(at).to_pandas()
-
-
-def _dates(days: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-    """datetime64[D] days as `date` objects, one made per distinct day."""
-    distinct, at = np.unique(days, return_inverse=True)
-    return np.asarray(distinct.astype(object)[at])
+        "volume": bars["volume"] * vf, "price_factor": pf, "volume_factor": vf})
+    frame: pd.DataFrame = table.to_pandas(use_threads=False)   # in COLUMNS' order
+    return frame
 
 
 def _parse_method(value: AdjustmentMethod | str | None) -> AdjustmentMethod:
