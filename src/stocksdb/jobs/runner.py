@@ -166,9 +166,14 @@ def _alive(ctx: JobContext) -> bool:
 
 def _finish(ctx: JobContext, status: str, error: str | None) -> JobReport:
     """Record the end of a run, reconnecting (and retrying once) if the connection broke or
-    was left unusable, e.g. by an interrupt in the middle of a statement."""
+    was left unusable, e.g. by an interrupt in the middle of a statement, or inside a
+    transaction an interrupt kept from ending (the record would be a savepoint of it, never
+    committed; closing the connection rolls that transaction back)."""
+    from psycopg.pq import TransactionStatus
+
     for attempt in (1, 2):
-        if ctx.conn.broken or ctx.conn.closed or attempt == 2:
+        if ctx.conn.broken or ctx.conn.closed or attempt == 2 or \
+                ctx.conn.info.transaction_status != TransactionStatus.IDLE:
             ctx.reconnect(relock=False)
         try:
             return finish_run(ctx.conn, ctx.report, status, error)
