@@ -102,10 +102,10 @@ def read_prices_frame(conn: psycopg.Connection[Any], *, symbols: Sequence[str] |
         few, bars = read_names_and_prices(conn, figis, start=start, end=end,
                                           method=chosen if adjusted else None,
                                           columns=_BAR_COLUMNS)
-        figi_ids = _figi_ids(figis, few)
+        _figi_ids(figis, few)          # every FIGI names a security, or InputError
         if adjusted and not len(bars["security_id"]):
             _require_factors(conn, chosen)
-        return _frame(conn, bars, _symbols_of({}, figis, figi_ids), few)
+        return _frame(conn, bars, {}, few)   # each bar named by its FIGI
     named = (resolve_symbols(conn, symbols, as_of or end, as_of_given=as_of is not None)
              if symbols else {})
     # The names of the securities of the FIGIs resolve them and then name the bars; many

@@ -1,4 +1,4 @@
-"""merge_day on hand-made sessions: an unchanged re-run writes nothing, any difference merges.
+"""merge_session on hand-made sessions: an unchanged re-run writes nothing, any difference merges.
 
 Every expected count and stored row below is worked out by hand from STORED and the change a
 test makes. "Writes nothing" is checked twice: the stored rows keep their run_id and
@@ -23,7 +23,7 @@ from stocksdb.config import Settings
 from stocksdb.db.connection import connect
 from stocksdb.db.partitions import ensure_year_partitions
 from stocksdb.db.sync import MergeCounts
-from stocksdb.jobs.prices_merge import encode_bars, merge_day
+from stocksdb.jobs.prices_merge import encode_bars, merge_session
 from stocksdb.jobs.runner import RunRequest, run_job
 from tests.fix_data import load_reference
 
@@ -45,12 +45,14 @@ def make_bars(rows: Sequence[Bar]) -> pd.DataFrame:
 
 def merge(dsn: str, rows: Sequence[Bar], *, run_id: int, source: str = "files",
           delete_missing: bool = True, keep: Sequence[int] = ()) -> tuple[MergeCounts, bool]:
-    """merge_day of `rows` in one committed transaction; its counts, and whether it wrote."""
+    """merge_session of `rows` in one committed transaction; its counts, and whether it
+    wrote."""
     bars = make_bars(rows)
     with connect(dsn) as conn, conn.transaction():
         ensure_year_partitions(conn, "prices_daily", SESSION, SESSION)
-        counts = merge_day(conn, encode_bars(bars, SESSION, source=source, run_id=run_id),
-                           source=source, delete_missing=delete_missing, keep=keep, bars=bars)
+        counts = merge_session(conn, encode_bars(bars, SESSION, source=source, run_id=run_id),
+                               source=source, delete_missing=delete_missing, keep=keep,
+                               bars=bars).counts
         row = conn.execute("SELECT pg_current_xact_id_if_assigned() IS NOT NULL").fetchone()
     assert row is not None
     return counts, bool(row[0])

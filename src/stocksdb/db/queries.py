@@ -137,7 +137,7 @@ class _IdFilter:
         """`columns` without the rows of the securities not asked for."""
         if self.kept is None:
             return columns
-        ids = columns["key"] >> 23
+        ids = _key_ids(columns["key"])
         hit = self.kept[np.minimum(np.searchsorted(self.kept, ids), len(self.kept) - 1)] == ids
         return columns if hit.all() else {name: v[hit] for name, v in columns.items()}
 
@@ -149,8 +149,16 @@ MANY_IDS = 1_000
 PREPARED_IDS = 64
 
 
-# (security_id, trade_date) as one int64 that sorts like the pair: one aggregate, not two.
-_KEY = "security_id * 8388608 + (trade_date - DATE '2000-01-01' + 4194304)"
+# (security_id, trade_date) as one int64 that sorts like the pair: one aggregate, not two. The
+# low _DATE_BITS hold the day (days since 2000-01-01, offset to be positive), the rest the id.
+_DATE_BITS = 23
+_KEY = (f"security_id * {1 << _DATE_BITS} "
+        f"+ (trade_date - DATE '2000-01-01' + {1 << (_DATE_BITS - 1)})")
+
+
+def _key_ids(keys: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """The security_id of each _KEY."""
+    return keys >> _DATE_BITS
 
 
 @dataclass(frozen=True)
@@ -232,8 +240,8 @@ def _split_key(columns: dict[str, np.ndarray[Any, Any]], names: Sequence[str]
                ) -> dict[str, np.ndarray[Any, Any]]:
     """security_id and trade_date (datetime64[D]) from "key", then `names` of `columns`."""
     keys = columns["key"]
-    days = (keys & ((1 << 23) - 1)) - (1 << 22)
-    return {"security_id": keys >> 23, "trade_date": _PG_EPOCH + days.astype("timedelta64[D]"),
+    days = (keys & ((1 << _DATE_BITS) - 1)) - (1 << (_DATE_BITS - 1))
+    return {"security_id": _key_ids(keys), "trade_date": _PG_EPOCH + days.astype("timedelta64[D]"),
             **{name: columns[name] for name in names}}
 
 
@@ -359,7 +367,7 @@ def read_session_bars(conn: psycopg.Connection[Any], session: date, *,
                              "END").format(sql.Literal(source))})
     counted = read["counted"]
     same = counted != -2
-    return {"security_id": read["key"] >> 23, **{c: read[c] for c in columns},
+    return {"security_id": _key_ids(read["key"]), **{c: read[c] for c in columns},
             "transactions": np.where(same, counted, -1),
             "same_source": same.astype(np.int32)}
 

@@ -281,30 +281,24 @@ def _load_session(ctx: JobContext, store: DayFileStore, prep: Prepared, *, opts:
     return merged
 
 
-_PREPARERS = 1   # sessions read and checked ahead (two threads measured slower: the GIL)
-
-
 def _prepared(store: DayFileStore, sessions: list[date], intervals: TickerIntervals,
               opts: PricesOptions, run_id: int) -> Iterator[Prepared]:
     """Prepared sessions in order; the next one is read and checked in a worker thread while
     the caller writes the current one (pyarrow and the database wait release the GIL).
     At most two sessions are in memory at once, so memory stays flat in the range length.
-    (Worker processes were tried for hydrations: two spawned preparers competing with the
-    server for 2 cores made a year 10-20% slower than this thread; docs/performance.md.)"""
-    from collections import deque
+    (Worker processes, and a second preparing thread, were tried for hydrations: both made a
+    year slower than this one thread on 2 cores; docs/performance.md.)"""
     from concurrent.futures import ThreadPoolExecutor
 
-    def submit(session: date) -> Any:
-        return pool.submit(prepare_session, store, session, intervals, opts.symbols, run_id,
-                           max_bytes=opts.max_file_bytes)
-
-    with ThreadPoolExecutor(max_workers=_PREPARERS, thread_name_prefix="prices-prep") as pool:
-        upcoming = iter(sessions)
-        pending = deque(submit(s) for s in itertools.islice(upcoming, _PREPARERS))
-        while pending:
-            current = pending.popleft()
-            for s in itertools.islice(upcoming, 1):
-                pending.append(submit(s))
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="prices-prep") as pool:
+        pending = [pool.submit(prepare_session, store, s, intervals, opts.symbols, run_id,
+                               max_bytes=opts.max_file_bytes) for s in sessions[:1]]
+        for i in range(len(sessions)):
+            current = pending.pop()
+            if i + 1 < len(sessions):
+                pending.append(pool.submit(prepare_session, store, sessions[i + 1], intervals,
+                                           opts.symbols, run_id,
+                                           max_bytes=opts.max_file_bytes))
             yield current.result()
 
 
@@ -420,10 +414,11 @@ class _Run:
         tally = tally or self.tally
         outcome = _load_session(self.ctx, self.store, prep, opts=self.opts, tally=tally,
                                 year=year)
-        counts = outcome.counts if isinstance(outcome, SessionMerge) else None
+        counts = None
         if isinstance(outcome, SessionMerge):
+            counts = outcome.counts
             tally.ok.append(prep.session)
-            tally.rows += outcome.counts
+            tally.rows += counts
             tally.count_stored(prep.session, outcome.stored_ids)
         else:
             tally.uncounted = True       # a date not written: its stored bars are not known

@@ -168,11 +168,16 @@ def _unchanged(stored: dict[str, np.ndarray[Any, Any]], bars: pd.DataFrame, *,
             and np.array_equal(stored["transactions"][at], bars["transactions"].to_numpy(
                 dtype=np.int64, na_value=-1)) and stored["same_source"][at].all()):
         return False
-    if not delete_missing:
-        return True
-    doomed = stored["same_source"].astype(bool) & ~np.isin(sid, np.asarray(keep, np.int64))
-    doomed[at] = False
-    return not doomed.any()
+    return not (delete_missing and _doomed(stored, ids, keep).any())
+
+
+def _doomed(stored: dict[str, np.ndarray[Any, Any]], ids: np.ndarray[Any, Any],
+            keep: Sequence[int]) -> np.ndarray[Any, Any]:
+    """Which stored rows (read_session_bars) a deleting merge of bars of `ids` removes: this
+    source's rows with no bar, outside `keep`."""
+    sid = stored["security_id"]
+    return stored["same_source"].astype(bool) & ~np.isin(sid, ids) & \
+        ~np.isin(sid, np.asarray(keep, np.int64))
 
 
 @dataclass(frozen=True)
@@ -182,14 +187,6 @@ class SessionMerge:
 
     counts: MergeCounts
     stored_ids: np.ndarray[Any, Any] | None
-
-
-def merge_day(conn: psycopg.Connection[Any], payload: Payload, *, source: str,
-              delete_missing: bool, keep: Sequence[int] = (),
-              bars: pd.DataFrame | None = None) -> MergeCounts:
-    """merge_session's counts."""
-    return merge_session(conn, payload, source=source, delete_missing=delete_missing,
-                         keep=keep, bars=bars).counts
 
 
 def merge_session(conn: psycopg.Connection[Any], payload: Payload, *, source: str,
@@ -237,9 +234,5 @@ def _stored_after(stored: dict[str, np.ndarray[Any, Any]], bars: pd.DataFrame, *
     source's rows without a bar, outside `keep`, when it deletes)."""
     sid = stored["security_id"]
     ids = bars["security_id"].to_numpy(dtype=np.int64)
-    kept = sid
-    if delete_missing:
-        doomed = stored["same_source"].astype(bool) & ~np.isin(sid, ids) & \
-            ~np.isin(sid, np.asarray(keep, np.int64))
-        kept = sid[~doomed]
+    kept = sid[~_doomed(stored, ids, keep)] if delete_missing else sid
     return np.union1d(kept, ids)

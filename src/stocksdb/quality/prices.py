@@ -12,7 +12,6 @@ next day's rows (the 2019-08-12 defect) loses only those rows.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
@@ -42,12 +41,6 @@ class LiveTickers:
 
     def __len__(self) -> int:
         return len(self.ids)
-
-    @classmethod
-    def of(cls, mapping: Mapping[str, int]) -> LiveTickers:
-        """From a ticker -> security_id mapping."""
-        return cls(pa.array(list(mapping), type=pa.string()),
-                   np.fromiter(mapping.values(), dtype=np.int64, count=len(mapping)))
 
 
 @dataclass(frozen=True)
