@@ -115,7 +115,8 @@ def read_prices_frame(conn: psycopg.Connection[Any], *, symbols: Sequence[str] |
         many = len(figis) > MANY_IDS
         names = read_security_names(conn, figis=None if many else figis)
     figi_ids = _figi_ids(figis, names) if figis and names else np.empty(0, dtype=np.int64)
-    ids = np.union1d(figi_ids, np.fromiter(named.values(), np.int64, len(named)))
+    ids = np.sort(np.concatenate((figi_ids, np.fromiter(named.values(), np.int64, len(named)))))
+    ids = ids[np.concatenate(([True], ids[1:] != ids[:-1]))] if len(ids) else ids
     bars = read_price_columns(conn, security_ids=ids, start=start, end=end,
                               method=chosen if adjusted else None, columns=_BAR_COLUMNS,
                               securities=len(names.security_ids)
@@ -154,19 +155,23 @@ def _frame(conn: psycopg.Connection[Any], bars: dict[str, np.ndarray[Any, Any]],
     unique, at = ids[first], np.cumsum(first) - 1
     if names is None or not np.isin(unique, names.security_ids).all():   # symbols named some
         names = read_security_names(conn, security_ids=unique)
-    composite = names.figis_of(unique)
-    symbols = composite.copy()
-    for sid, symbol in by_symbol.items():
-        symbols[np.searchsorted(unique, sid)] = symbol
+    # The FIGIs as Arrow strings of the names (made once for names kept between reads).
+    composite = names.figis_arrow.take(np.searchsorted(names.security_ids, unique))
+    symbols = composite
+    if by_symbol:
+        named = composite.to_numpy(zero_copy_only=False)
+        for sid, symbol in by_symbol.items():
+            named[np.searchsorted(unique, sid)] = symbol
+        symbols = pa.array(named.tolist(), type=pa.string())
     adjusted = "price_factor" in bars
     pf = bars["price_factor"] if adjusted else np.ones(len(ids))
     vf = bars["volume_factor"] if adjusted else np.ones(len(ids))
     # One Arrow table, converted once: text and dates are made in Arrow's C++ (the symbols
     # and FIGIs taken from the few distinct ones), the numbers are not copied.
     table = pa.table({
-        "symbol": pa.array(symbols.tolist(), type=pa.string()).take(at),
+        "symbol": symbols.take(at),
         "ticker": pa.array(names.spans.tickers_of(ids, days), type=pa.string()),
-        "composite_figi": pa.array(composite.tolist(), type=pa.string()).take(at),
+        "composite_figi": composite.take(at),
         "security_id": ids, "trade_date": days,
         **{c: bars[c] * pf for c in ("open", "high", "low", "close")},
         "volume": bars["volume"] * vf, "price_factor": pf, "volume_factor": vf})

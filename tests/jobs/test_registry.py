@@ -16,8 +16,10 @@ from tests.fix_cli import stocksdb
 # prices whose range and dates it checks.
 SPEC_ORDER = ["securities_master", "ticker_history", "prices_daily", "corporate_actions",
               "adjustment_factors_daily", "fundamentals_quarterly_raw", "fundamentals_derived"]
-# Then the macro jobs (issue 14), which depend on none, and trading_sessions (after prices).
-ALL_JOBS = [*SPEC_ORDER, "macro_calendar", "macro_observations", "trading_sessions"]
+# cross_sections (issue 16) right after the factors it copies; then the macro jobs (issue 14),
+# which depend on none, and trading_sessions (after prices).
+ALL_JOBS = [*SPEC_ORDER[:5], "cross_sections", *SPEC_ORDER[5:], "macro_calendar",
+            "macro_observations", "trading_sessions"]
 
 
 def _noop(_: JobContext, __: None) -> Outcome:

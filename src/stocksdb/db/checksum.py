@@ -17,6 +17,9 @@ from psycopg import sql
 
 DATA_SCHEMA = "stocks_research"
 _EXCLUDED = {"run_id"}
+# Tables of DATA_SCHEMA that hold no data: names_changed (migration 0018) says when the names
+# of securities last changed, for readers that keep them; one row from the start.
+BOOKKEEPING = ("names_changed",)
 
 
 @dataclass(frozen=True)
@@ -30,11 +33,12 @@ class TableChecksum:
 
 def data_tables(conn: psycopg.Connection[Any], schema: str = DATA_SCHEMA) -> list[str]:
     """Tables of `schema`, sorted by name: a partitioned table once, never its partitions
-    (their rows are the table's)."""
+    (their rows are the table's), and none of BOOKKEEPING."""
     rows = conn.execute(
         "SELECT relname::text FROM pg_class WHERE relnamespace = %s::regnamespace "
-        "AND relkind IN ('r', 'p') AND NOT relispartition ORDER BY relname",
-        (schema,),
+        "AND relkind IN ('r', 'p') AND NOT relispartition AND relname <> ALL(%s) "
+        "ORDER BY relname",
+        (schema, list(BOOKKEEPING)),
     ).fetchall()
     return [r[0] for r in rows]
 

@@ -1,6 +1,7 @@
 """Names of securities as arrays, for reads of many securities at once.
 
-Reads: stocks_research.securities, ticker_history.
+Reads: stocks_research.securities, ticker_history, names_changed (every security's names are
+kept per database while it stays the same).
 Out: `SecurityNames` (the composite FIGIs and ticker intervals of some or all securities, as
 numpy arrays) and the security_id of composite FIGIs, with no Python object per security or
 interval. Stored FIGIs and tickers hold no newline (both are validated on the way in), so a
@@ -13,10 +14,12 @@ import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import cached_property
 from typing import Any
 
 import numpy as np
 import psycopg
+import pyarrow as pa
 from psycopg import sql
 
 from stocksdb.db.queries import (
@@ -42,8 +45,17 @@ class SecurityNames:
 
     def figi_ids(self, figis: Sequence[str]) -> np.ndarray[Any, Any]:
         """The security_id of each of `figis` (int64, -1 where none of these securities)."""
-        lookup = dict(zip(self.figis.tolist(), self.security_ids.tolist(), strict=True))
+        lookup = self._by_figi
         return np.fromiter(map(lookup.get, figis, itertools.repeat(-1)), np.int64, len(figis))
+
+    @cached_property
+    def figis_arrow(self) -> pa.StringArray:
+        """`figis` as an Arrow string array."""
+        return pa.array(self.figis.tolist(), type=pa.string())
+
+    @cached_property
+    def _by_figi(self) -> dict[str, int]:
+        return dict(zip(self.figis.tolist(), self.security_ids.tolist(), strict=True))
 
     def figis_of(self, security_ids: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
         """The composite FIGI of each of `security_ids`, all of them among these."""
@@ -52,15 +64,20 @@ class SecurityNames:
 
 _NAMES = """
 WITH chosen AS (SELECT security_id, composite_figi FROM stocks_research.securities{chosen})
-SELECT f.*, t.*
+SELECT *
   FROM (SELECT array_send(array_agg(security_id)), string_agg(composite_figi, E'\n')
           FROM chosen) f,
        (SELECT array_send(array_agg(security_id * {day_keys}
                                     + (valid_from - DATE '0001-01-01' + 1))),
                array_send(array_agg(coalesce(valid_to - DATE '0001-01-01' + 1, {open}))),
                string_agg(ticker, E'\n')
-          FROM stocks_research.ticker_history{tickers}) t
+          FROM stocks_research.ticker_history{tickers}) t{changed}
 """
+# When names last changed (migration 0018), read with every security's names.
+_CHANGED = "SELECT changed_at FROM stocks_research.names_changed"
+# Every security's names, per database (host, port, name): when names_changed said so, and
+# the names then.
+_EVERYONE: dict[tuple[Any, ...], tuple[Any, SecurityNames]] = {}
 
 
 def read_security_names(conn: psycopg.Connection[Any], *,
@@ -89,6 +106,8 @@ def read_security_names(conn: psycopg.Connection[Any], *,
         chosen = sql.SQL(" WHERE composite_figi IN (SELECT unnest({}))").format(
             _text_array(figis))
     everyone = security_ids is None and figis is None
+    if everyone:
+        return _every_name(conn)
     query = _names_query(chosen, everyone=everyone)
     with conn.cursor(binary=True) as cur:
         row = cur.execute(query, params, prepare=params is not None).fetchone()
@@ -101,10 +120,31 @@ def read_security_names(conn: psycopg.Connection[Any], *,
     return names
 
 
+def _every_name(conn: psycopg.Connection[Any]) -> SecurityNames:
+    """Every security's names: those this process read last from this database while
+    names_changed has not moved since (one small query), else read with the moment it says."""
+    info = conn.info
+    where = (info.host, info.port, info.dbname)
+    kept = _EVERYONE.get(where)
+    if kept is not None:
+        row = conn.execute(_CHANGED).fetchone()
+        if row is not None and row[0] == kept[0]:
+            return kept[1]
+    with conn.cursor(binary=True) as cur:
+        row = cur.execute(_names_query(sql.SQL(""), everyone=True)).fetchone()
+    assert row is not None
+    names = _names(row, everyone=True)
+    names.security_ids.setflags(write=False)   # shared by every later read: never changed
+    names.figis.setflags(write=False)
+    _EVERYONE[where] = (row[_NAMES_WIDTH], names)
+    return names
+
+
 def _names_query(chosen: sql.Composable, *, everyone: bool) -> sql.Composed:
     return sql.SQL(_NAMES).format(
         chosen=chosen, open=sql.Literal(OPEN_ORDINAL), day_keys=sql.Literal(1 << DAY_BITS),
-        tickers=sql.SQL("" if everyone else " JOIN chosen USING (security_id)"))
+        tickers=sql.SQL("" if everyone else " JOIN chosen USING (security_id)"),
+        changed=sql.SQL(f", ({_CHANGED}) c" if everyone else ""))
 
 
 _NAMES_WIDTH = 5   # the columns of a row of _NAMES

@@ -18,6 +18,7 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 
+from stocksdb.db.cross_sections import CrossSection, read_cross_section
 from stocksdb.domain.fundamentals import QuarterVersion, YoyVersion
 from stocksdb.domain.identifiers import format_cik
 from stocksdb.domain.tickers import Interval, TickerIntervals
@@ -101,11 +102,13 @@ class _IdFilter:
         self.kept: np.ndarray[Any, Any] | None = None
         self.join: sql.Composable = sql.SQL("")
         self.params: dict[str, Any] = {}
+        self.every = True   # the read takes every security's rows (kept: then drops some)
         if security_ids is None:
             return
         ids = np.asarray(security_ids, dtype=np.int64)
         if not (ids[1:] > ids[:-1]).all():
             ids = np.unique(ids)
+        self.every = False
         if len(ids) <= PREPARED_IDS:
             # A parameter: the statement's text is the same for any few securities, so the
             # server plans it once per connection (planning 5 partitions cost ~1 ms a read).
@@ -118,7 +121,7 @@ class _IdFilter:
                 row = conn.execute("SELECT count(*) FROM stocks_research.securities").fetchone()
                 securities = int(row[0]) if row else 0
             if 2 * len(ids) >= securities:
-                self.kept = ids
+                self.kept, self.every = ids, True
                 return
         self.join = sql.SQL(" JOIN unnest({}::bigint[]) AS wanted(security_id) USING "
                             "(security_id)").format(sql.Literal(id_array(ids)))
@@ -127,7 +130,7 @@ class _IdFilter:
     def of_figis(cls, figis: Sequence[str]) -> _IdFilter:
         """The securities of a few composite FIGIs, found in the statement itself."""
         found = cls.__new__(cls)
-        found.kept, found.params = None, {"figis": list(figis)}
+        found.kept, found.params, found.every = None, {"figis": list(figis)}, False
         found.join = sql.SQL(" JOIN (SELECT security_id FROM stocks_research.securities WHERE "
                              "composite_figi = ANY(%(figis)s::text[])) AS wanted USING "
                              "(security_id)")
@@ -249,6 +252,8 @@ def _with_factors(bars: dict[str, np.ndarray[Any, Any]],
                   factors: dict[str, np.ndarray[Any, Any]]) -> dict[str, np.ndarray[Any, Any]]:
     """The bars that have a factor row, each with its FACTOR_COLUMNS (both in key order)."""
     bar_keys, factor_keys = bars["key"], factors["key"]
+    if np.array_equal(bar_keys, factor_keys):   # a factor for every bar (the usual case)
+        return {**bars, **{c: factors[c] for c in FACTOR_COLUMNS}}
     at = np.searchsorted(factor_keys, bar_keys)
     hit = at < len(factor_keys)
     hit[hit] = factor_keys[at[hit]] == bar_keys[hit]
@@ -295,6 +300,12 @@ def read_price_columns(conn: psycopg.Connection[Any], *,
     NULL transactions count as -1. `securities`: the number of rows of securities, when the
     caller knows it."""
     ids = _IdFilter(conn, security_ids, securities)
+    values = [c for c in columns if c not in ("security_id", "trade_date")]
+    day = trade_date if start is None and end is None else start if start == end else None
+    if day is not None and ids.every:   # a date's cross-section: its copy, if it has one
+        copy = read_cross_section(conn, day, method, transactions="transactions" in values)
+        if copy is not None:
+            return _price_columns([ids.apply(c) for c in _keyed(copy, day)], values)
     reads, bounds, values = _price_reads(ids, trade_date=trade_date, start=start, end=end,
                                          method=method, columns=columns)
     if len(reads) == 1 or ids.params:   # few securities: one statement, one round trip
@@ -302,6 +313,31 @@ def read_price_columns(conn: psycopg.Connection[Any], *,
     else:   # the bars' arrays are gone before the factors' come
         found = [_read_all(conn, [r], ids, bounds)[0] for r in reads]
     return _price_columns(found, values)
+
+
+def _keyed(copy: CrossSection, day: date) -> list[dict[str, np.ndarray[Any, Any]]]:
+    """A cross-section's bars (and factors) as the reads of _price_reads give them: "key"
+    (see _KEY) first."""
+    offset = (day - date(2000, 1, 1)).days + (1 << (_DATE_BITS - 1))
+    parts = [copy.bars] if copy.factors is None else [copy.bars, copy.factors]
+    return [{"key": (p["security_id"] << _DATE_BITS) + offset,
+             **{name: v for name, v in p.items() if name != "security_id"}} for p in parts]
+
+
+def read_cross_section_rows(conn: psycopg.Connection[Any], day: date, methods: Sequence[str]
+                            ) -> tuple[dict[str, np.ndarray[Any, Any]],
+                                       dict[str, dict[str, np.ndarray[Any, Any]]]]:
+    """A date's bars (security_id and every value column, a NULL transactions count as -1)
+    and each method's factors (security_id and FACTOR_COLUMNS), read from the rows in one
+    statement: what db.cross_sections packs into a copy."""
+    on = sql.SQL("trade_date = {}").format(sql.Literal(day))
+    reads = [_Read("prices_daily", PRICE_COLUMNS[2:], [on]),
+             *(_Read("adjustment_factors_daily", FACTOR_COLUMNS,
+                     [on, sql.SQL("method = {}").format(sql.Literal(m))]) for m in methods)]
+    found = _read_all(conn, reads, _IdFilter(conn, None))
+    out = [{"security_id": _key_ids(f["key"]), **{n: v for n, v in f.items() if n != "key"}}
+           for f in found]
+    return out[0], dict(zip(methods, out[1:], strict=True))
 
 
 def read_price_columns_with(conn: psycopg.Connection[Any], head: tuple[sql.Composed, int],

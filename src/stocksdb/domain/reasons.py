@@ -89,6 +89,8 @@ class GateReason(StrEnum):
     MISSING_EXDATE_CLOSE = "missing_exdate_close"
     FACTORS_NOT_REPRODUCIBLE = "factors_not_reproducible"
     ADJUSTED_JUMP_AT_EVENT = "adjusted_jump_at_event"
+    # cross-section copies
+    CROSS_SECTION_MISMATCH = "cross_section_mismatch"
     # trading sessions
     NOT_A_SESSION = "not_a_session"
     SESSION_WITHOUT_DAY_FILE = "session_without_day_file"

@@ -3,7 +3,8 @@
 Reads/writes: stocks_research.prices_daily_y<year> (created, filled, indexed and attached here),
 the parent prices_daily (the attach).
 A year qualifies when the run is authoritative (no --symbols), prices_daily has no user
-trigger (rows COPYed before the attach would not fire it) and the year has no stored bar: its
+trigger but migration 0018's (rows COPYed before the attach would not fire it; the attach
+deletes the year's cross-section copies itself) and the year has no stored bar: its
 partition is missing, or empty (then dropped first, in its own short transaction). The
 caller then, in ONE transaction: creates the partition's table unattached, without keys or
 indexes but with prices_daily's columns, defaults and CHECKs plus the year's bounds; COPYs
@@ -30,6 +31,7 @@ import psycopg
 from psycopg import Copy, sql
 
 from stocksdb.db.checksum import DATA_SCHEMA
+from stocksdb.db.cross_sections import forget_cross_sections
 from stocksdb.db.partitions import lock_year, partition_name
 from stocksdb.jobs.prices_merge import COPY_HEADER, COPY_TRAILER, Payload, copy_statement
 
@@ -39,9 +41,11 @@ _PARENT = "prices_daily"
 KEY_INCLUDES = ("open", "high", "low", "close", "volume")
 
 
-# Rows COPYed into a table before it is attached fire none of the parent's row triggers.
+# Rows COPYed into a table before it is attached fire none of the parent's triggers. Those of
+# migration 0018 (cross_sections_*: forget a changed date's copy) are done by the attach.
 _TRIGGERS = ("SELECT string_agg(tgname, ', ') FROM pg_trigger "
-             "WHERE tgrelid = %s::regclass AND NOT tgisinternal")
+             "WHERE tgrelid = %s::regclass AND NOT tgisinternal "
+             "AND tgname NOT LIKE 'cross\\_sections\\_forget\\_%%'")
 
 
 def plan_hydration(conn: psycopg.Connection[Any], sessions: Sequence[date], *,
@@ -162,3 +166,6 @@ class YearTable:
                                       self._hi()))
         conn.execute(sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(
             t, sql.Identifier(f"{self.name}_bounds")))
+        # No trigger sees an attach: the year's cross-section copies go here (it had no bars,
+        # so it has none unless rows were removed without a statement on prices_daily).
+        forget_cross_sections(conn, date(self.year, 1, 1), date(self.year + 1, 1, 1))
