@@ -11,10 +11,11 @@ bench/data/market5y and reused. On the bench server, in one run:
   re-run     the whole range again, files unchanged (goal: >= 1.0 x the first load's rows/s)
   RSS        the loader's peak RSS over 5 years against one month (goal <= 1.2 x)
   factors    adjustment_factors_daily (crsp) over every bar, then a re-run after one new
-             dividend: the rows it rewrote, against that security's bars before the ex-date
+             dividend: the rows it rewrote, against that security's bars before the ex-date;
+             the cross_sections job after each (the dates' copies it wrote, and its seconds)
   reads      read_prices_frame, adjusted, on a held connection: one security's 5-year history
              (median of 50, goal < 5 ms) and one date's cross-section of every security by FIGI
-             (median of 20, goal < 10 ms)
+             (median of 20, goal < 10 ms; read from the dates' copies, then without them)
 
 Printed, and written to bench/data/scale-results.json; docs/performance.md keeps the figures.
 """
@@ -103,6 +104,7 @@ def factors(dsn: str, market: Path) -> dict[str, Any]:
         report = run_job(Settings(), dsn, RunRequest(job="adjustment_factors_daily",
                                                      method=crsp))
     assert report.status == "succeeded", report.as_dict()
+    copies_first = copies(dsn)
     with connect(dsn) as conn:
         row = conn.execute(
             "SELECT th.ticker, p.security_id, count(*) FROM prices_daily p "
@@ -133,12 +135,23 @@ def factors(dsn: str, market: Path) -> dict[str, Any]:
     finally:
         path.write_bytes(original)
     assert rerun.status == "succeeded", rerun.as_dict()
+    copies_again = copies(dsn)
     return {"rows": int(report.counts["inserted"]), "first_s": round(first(), 1),
             "rows_s": round(int(report.counts["inserted"]) / first()),
             "dividend_rerun_s": round(again(), 1), "dividend_ticker": ticker,
             "dividend_ex_date": ex[0].isoformat(),
             "rewritten": {k: rerun.counts.get(k) for k in ("inserted", "updated", "deleted")},
-            "bars_before_ex_date": int(before[0])}
+            "bars_before_ex_date": int(before[0]),
+            "copies_first": copies_first, "copies_after_dividend": copies_again}
+
+
+def copies(dsn: str) -> dict[str, Any]:
+    """The cross_sections job: the copies it wrote, and its seconds."""
+    with timed() as took:
+        report = run_job(Settings(), dsn, RunRequest(job="cross_sections"))
+    assert report.status == "succeeded", report.as_dict()
+    return {"written": int(report.counts["inserted"]), "kept": int(report.counts["unchanged"]),
+            "s": round(took(), 1)}
 
 
 def reads(dsn: str) -> dict[str, float]:
@@ -155,8 +168,12 @@ def reads(dsn: str) -> dict[str, float]:
         history = median_ms(lambda f: read_prices_frame(conn, figis=[f]), picked)
         cross = median_ms(lambda d: read_prices_frame(conn, figis=figis, start=d, end=d), days)
         size = len(read_prices_frame(conn, figis=figis, start=days[0], end=days[0]))
+    with connect(dsn) as conn:   # the same dates without their copies (rolled back after)
+        conn.execute("DELETE FROM stocks_research.cross_sections")
+        rows = median_ms(lambda d: read_prices_frame(conn, figis=figis, start=d, end=d), days)
+        conn.rollback()
     return {"history_5y_ms": round(history, 2), "cross_section_ms": round(cross, 2),
-            "cross_section_rows": size}
+            "cross_section_rows": size, "cross_section_from_rows_ms": round(rows, 2)}
 
 
 def print_results(out: dict[str, Any]) -> None:
@@ -180,9 +197,12 @@ def print_results(out: dict[str, Any]) -> None:
           f"({f['rows_s']:,} rows/s); one new {f['dividend_ticker']} dividend "
           f"({f['dividend_ex_date']}): re-run {f['dividend_rerun_s']}s rewrote "
           f"{f['rewritten']} of {f['bars_before_ex_date']} bars before its ex-date")
+    c1, c2 = f["copies_first"], f["copies_after_dividend"]
+    print(f"cross_sections job      {c1['written']:,} dates' copies in {c1['s']}s; after the "
+          f"dividend re-run, {c2['written']:,} rebuilt in {c2['s']}s ({c2['kept']:,} kept)")
     print(f"reads (read_prices)     one security's 5 years {r['history_5y_ms']} ms (goal < 5), "
           f"a date's cross-section of {r['cross_section_rows']:,} rows {r['cross_section_ms']} "
-          "ms (goal < 10)")
+          f"ms (goal < 10; {r['cross_section_from_rows_ms']} ms from the rows, with no copy)")
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ from stocksdb.errors import InputError
 COLUMNS = ("symbol", "ticker", "composite_figi", "security_id", "trade_date", "open", "high",
            "low", "close", "volume", "price_factor", "volume_factor")
 _BAR_COLUMNS = ("security_id", "trade_date", "open", "high", "low", "close", "volume")
+_TEXT = pd.StringDtype("pyarrow", na_value=np.nan)   # pandas' str, what Arrow strings become
 
 
 def resolve_symbols(conn: psycopg.Connection[Any], symbols: Sequence[str],
@@ -166,16 +167,17 @@ def _frame(conn: psycopg.Connection[Any], bars: dict[str, np.ndarray[Any, Any]],
     adjusted = "price_factor" in bars
     pf = bars["price_factor"] if adjusted else np.ones(len(ids))
     vf = bars["volume_factor"] if adjusted else np.ones(len(ids))
-    # One Arrow table, converted once: text and dates are made in Arrow's C++ (the symbols
-    # and FIGIs taken from the few distinct ones), the numbers are not copied.
-    table = pa.table({
-        "symbol": symbols.take(at),
-        "ticker": pa.array(names.spans.tickers_of(ids, days), type=pa.string()),
-        "composite_figi": composite.take(at),
-        "security_id": ids, "trade_date": days,
+    # Text is made in Arrow's C++ (the symbols and FIGIs taken from the few distinct ones) and
+    # kept as pandas' Arrow-backed strings; dates become datetime.date in numpy's C loop; the
+    # numbers are not copied.
+    frame = pd.DataFrame({
+        "symbol": pd.array(symbols.take(at), dtype=_TEXT),
+        "ticker": pd.array(pa.array(names.spans.tickers_of(ids, days), type=pa.string()),
+                           dtype=_TEXT),
+        "composite_figi": pd.array(composite.take(at), dtype=_TEXT),
+        "security_id": ids, "trade_date": days.astype(object),
         **{c: bars[c] * pf for c in ("open", "high", "low", "close")},
-        "volume": bars["volume"] * vf, "price_factor": pf, "volume_factor": vf})
-    frame: pd.DataFrame = table.to_pandas(use_threads=False)   # in COLUMNS' order
+        "volume": bars["volume"] * vf, "price_factor": pf, "volume_factor": vf}, copy=False)
     return frame
 
 
