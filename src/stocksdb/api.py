@@ -154,10 +154,12 @@ def _frame(conn: psycopg.Connection[Any], bars: dict[str, np.ndarray[Any, Any]],
     days = bars["trade_date"]
     first = np.concatenate(([True], ids[1:] != ids[:-1]))   # bars come in key order
     unique, at = ids[first], np.cumsum(first) - 1
-    if names is None or not np.isin(unique, names.security_ids).all():   # symbols named some
+    at_name = None if names is None else _positions(names.security_ids, unique)
+    if names is None or at_name is None:   # symbols named some, or a bar names no security
         names = read_security_names(conn, security_ids=unique)
+        at_name = np.arange(len(unique))
     # The FIGIs as Arrow strings of the names (made once for names kept between reads).
-    composite = names.figis_arrow.take(np.searchsorted(names.security_ids, unique))
+    composite = names.figis_arrow.take(at_name)
     symbols = composite
     if by_symbol:
         named = composite.to_numpy(zero_copy_only=False)
@@ -179,6 +181,15 @@ def _frame(conn: psycopg.Connection[Any], bars: dict[str, np.ndarray[Any, Any]],
         **{c: bars[c] * pf for c in ("open", "high", "low", "close")},
         "volume": bars["volume"] * vf, "price_factor": pf, "volume_factor": vf}, copy=False)
     return frame
+
+
+def _positions(sorted_ids: np.ndarray[Any, Any], ids: np.ndarray[Any, Any]
+               ) -> np.ndarray[Any, Any] | None:
+    """Where each of `ids` is in `sorted_ids`, or None when one is not there."""
+    if not len(sorted_ids):
+        return None
+    at = np.minimum(np.searchsorted(sorted_ids, ids), len(sorted_ids) - 1)
+    return at if (sorted_ids[at] == ids).all() else None
 
 
 def _parse_method(value: AdjustmentMethod | str | None) -> AdjustmentMethod:

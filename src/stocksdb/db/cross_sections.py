@@ -78,11 +78,18 @@ def aligned(bar_ids: np.ndarray[Any, Any], factors: dict[str, np.ndarray[Any, An
 @dataclass(frozen=True)
 class CrossSection:
     """One date's bars (security_id, BAR_VALUES and, when asked for, transactions; in
-    security_id order) and, when read for a method, the bars with a factor of it (security_id
-    and FACTOR_VALUES)."""
+    security_id order) and, when read for a method, its factors of the same bars (security_id
+    and FACTOR_VALUES, NaN where a bar has no factor row)."""
 
     bars: dict[str, np.ndarray[Any, Any]]
     factors: dict[str, np.ndarray[Any, Any]] | None
+
+    def with_factor(self) -> np.ndarray[Any, Any] | None:
+        """Which bars have a factor row (None: all of them, or read for no method)."""
+        if self.factors is None:
+            return None
+        has = ~np.isnan(self.factors["price_factor"])
+        return None if has.all() else has
 
 
 def read_cross_section(conn: psycopg.Connection[Any], day: date, method: str | None, *,
@@ -102,14 +109,9 @@ def read_cross_section(conn: psycopg.Connection[Any], day: date, method: str | N
     bars = unpack(row[0], ("security_id", *BAR_VALUES))
     if row[1] is not None:
         bars |= unpack(row[1], ("transactions",))
-    if row[2] is None:
-        return CrossSection(bars, None)
-    factors = unpack(row[2], FACTOR_VALUES)
-    has = ~np.isnan(factors["price_factor"])
-    if has.all():
-        return CrossSection(bars, {"security_id": bars["security_id"], **factors})
-    return CrossSection(bars, {"security_id": bars["security_id"][has],
-                               **{name: v[has] for name, v in factors.items()}})
+    factors = None if row[2] is None else \
+        {"security_id": bars["security_id"], **unpack(row[2], FACTOR_VALUES)}
+    return CrossSection(bars, factors)
 
 
 def build_cross_sections(conn: psycopg.Connection[Any], methods: Sequence[str],

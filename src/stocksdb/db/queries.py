@@ -305,7 +305,7 @@ def read_price_columns(conn: psycopg.Connection[Any], *,
     if day is not None and ids.every:   # a date's cross-section: its copy, if it has one
         copy = read_cross_section(conn, day, method, transactions="transactions" in values)
         if copy is not None:
-            return _price_columns([ids.apply(c) for c in _keyed(copy, day)], values)
+            return _from_copy(copy, day, values, ids.kept)
     reads, bounds, values = _price_reads(ids, trade_date=trade_date, start=start, end=end,
                                          method=method, columns=columns)
     if len(reads) == 1 or ids.params:   # few securities: one statement, one round trip
@@ -315,13 +315,23 @@ def read_price_columns(conn: psycopg.Connection[Any], *,
     return _price_columns(found, values)
 
 
-def _keyed(copy: CrossSection, day: date) -> list[dict[str, np.ndarray[Any, Any]]]:
-    """A cross-section's bars (and factors) as the reads of _price_reads give them: "key"
-    (see _KEY) first."""
-    offset = (day - date(2000, 1, 1)).days + (1 << (_DATE_BITS - 1))
-    parts = [copy.bars] if copy.factors is None else [copy.bars, copy.factors]
-    return [{"key": (p["security_id"] << _DATE_BITS) + offset,
-             **{name: v for name, v in p.items() if name != "security_id"}} for p in parts]
+def _from_copy(copy: CrossSection, day: date, values: Sequence[str],
+               kept: np.ndarray[Any, Any] | None) -> dict[str, np.ndarray[Any, Any]]:
+    """read_price_columns' arrays from a date's copy: its bars that have a factor (when read
+    for a method) and are among `kept` (sorted ids; None: all)."""
+    ids = copy.bars["security_id"]
+    keep = copy.with_factor()
+    if kept is not None and not np.array_equal(kept, ids):
+        hit = kept[np.minimum(np.searchsorted(kept, ids), len(kept) - 1)] == ids
+        keep = hit if keep is None else keep & hit
+    columns = {"security_id": ids, **{name: copy.bars[name] for name in values},
+               **({} if copy.factors is None else
+                  {name: copy.factors[name] for name in FACTOR_COLUMNS})}
+    if keep is not None:
+        columns = {name: v[keep] for name, v in columns.items()}
+    sids = columns.pop("security_id")
+    return {"security_id": sids, "trade_date": np.full(len(sids), np.datetime64(day, "D")),
+            **columns}
 
 
 def read_cross_section_rows(conn: psycopg.Connection[Any], day: date, methods: Sequence[str]
