@@ -159,8 +159,8 @@ def reads(dsn: str) -> dict[str, float]:
     from stocksdb.api import read_prices_frame
 
     with connect(dsn, autocommit=True) as conn:
-        conn.execute("VACUUM ANALYZE prices_daily")
-        conn.execute("VACUUM ANALYZE adjustment_factors_daily")
+        for table in ("prices_daily", "adjustment_factors_daily", "cross_sections"):
+            conn.execute(f"VACUUM ANALYZE {table}")   # not an autovacuum during the reads
         figis = [r[0] for r in conn.execute("SELECT composite_figi FROM securities")]
         days = [r[0] for r in conn.execute("SELECT d FROM (SELECT DISTINCT trade_date AS d "
                                            "FROM prices_daily) x ORDER BY random() LIMIT 20")]
