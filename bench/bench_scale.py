@@ -4,9 +4,11 @@ The market (10,000 securities, 2020-01-02 .. 2024-12-31) is generated once under
 bench/data/market5y and reused. On the bench server, in one run:
 
   hydration  prices_daily over every session but the last, into an empty table, in its own
-             process (rows/s and peak RSS), against (g), the physical limit measured on the same
-             rows in this run: binary COPY into an unindexed table + its key and index (goal: the
-             hydration >= 0.5 x (g))
+             process (rows/s and peak RSS; three times: the median time, the largest RSS),
+             against (g), the physical limit measured on the same rows in this run (median of
+             3): binary COPY into an unindexed table + its key (as prices_daily's, with its
+             INCLUDE columns) and index (goal: the hydration >= 0.5 x (g)); and against (g)
+             as measured when the issue was filed
   increment  the last session onto the loaded rows, end to end with its gates (goal < 2 s)
   re-run     the whole range again, files unchanged (goal: >= 1.0 x the first load's rows/s)
   RSS        the loader's peak RSS over 5 years against one month (goal <= 1.2 x)
@@ -55,13 +57,18 @@ def main() -> None:
     last = sessions[-1]
     month = bp.peak_rss(server, market, sessions[20].isoformat(),
                         start=sessions[0].isoformat(), template="scale_ref")
-    first = bp.peak_rss(server, market, sessions[-2].isoformat(),
-                        start=sessions[0].isoformat(), template="scale_ref")
+    # The hydration three times (the figure swings by ±30% here): its median time, its
+    # largest peak RSS; the last run's database is kept for what follows.
+    firsts = [bp.peak_rss(server, market, sessions[-2].isoformat(),
+                          start=sessions[0].isoformat(), template="scale_ref")
+              for _ in range(3)]
+    first = {"seconds": sorted(f["seconds"] for f in firsts)[1],
+             "peak_rss_mb": max(f["peak_rss_mb"] for f in firsts), "rows": firsts[-1]["rows"]}
     dsn = server.dsn("bench_rss")          # the database peak_rss loaded, kept
     rows = int(first["rows"])
-    limit_rows, t_copy, t_index = bp.physical_limit(dsn)
+    limit_rows, t_copy, t_index = bp.median_limit(dsn)
     assert limit_rows == rows, (limit_rows, rows)
-    _, t_copy_wal, t_index_wal = bp.physical_limit(dsn, same_transaction=False)
+    _, t_copy_wal, t_index_wal = bp.physical_limit(dsn, as_filed=True)
     with timed() as increment:
         report = run_job(Settings(), dsn, RunRequest(job="prices_daily", path=market,
                                                      start=last, end=last))
@@ -72,6 +79,7 @@ def main() -> None:
     limit = rows / (t_copy + t_index)
     out["prices_daily"] = {
         "rows": rows, "hydration_s": first["seconds"], "hydration_rows_s": round(hydration),
+        "hydration_trials_s": [f["seconds"] for f in firsts],
         "g_copy_s": round(t_copy, 2), "g_index_s": round(t_index, 2),
         "g_physical_limit_rows_s": round(limit), "ratio_hydration_over_g": hydration / limit,
         "g_wal_copy_s": round(t_copy_wal, 2), "g_wal_index_s": round(t_index_wal, 2),
@@ -182,12 +190,13 @@ def print_results(out: dict[str, Any]) -> None:
     print(f"hydration (first load)  {p['hydration_rows_s']:>10,} rows/s  {p['hydration_s']}s; "
           f"(g) physical limit {p['g_physical_limit_rows_s']:,} rows/s (COPY {p['g_copy_s']}s "
           f"+ key and index {p['g_index_s']}s) -> {p['ratio_hydration_over_g']:.2f} x (g)   "
-          "goal >= 0.5")
+          "goal >= 0.5  (medians of 3; hydrations "
+          f"{', '.join(str(t) for t in p.get('hydration_trials_s', []))} s)")
     if "g_wal_rows_s" in p:
-        print(f"                        (g) with its table created beforehand, as when issue 16 "
-              f"was filed (the COPY writes WAL): {p['g_wal_rows_s']:,} rows/s (COPY "
-              f"{p['g_wal_copy_s']}s + key and index {p['g_wal_index_s']}s) -> "
-              f"{p['ratio_hydration_over_g_wal']:.2f} x")
+        print(f"                        (g) as when issue 16 was filed (its table created "
+              f"beforehand, so the COPY writes WAL, and the key without 0017's INCLUDE): "
+              f"{p['g_wal_rows_s']:,} rows/s (COPY {p['g_wal_copy_s']}s + key and index "
+              f"{p['g_wal_index_s']}s) -> {p['ratio_hydration_over_g_wal']:.2f} x")
     print(f"increment, one session  {p['increment_s']}s end to end   goal < 2 s")
     print(f"unchanged re-run        {p['rerun_rows_s']:>10,} rows/s -> "
           f"{p['ratio_rerun_over_first']:.2f} x the first load   goal >= 1.0")

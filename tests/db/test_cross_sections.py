@@ -195,3 +195,13 @@ def test_a_date_without_a_copy_is_read_from_its_rows(adjusted_market: str,
         assert read_cross_section(c, D3, method) is None
         bars = read_price_columns(c, trade_date=D3, method=method)
     assert _by_figi(adjusted_market, bars, "close") == {AAPL: 182.0, IBM: 162.0, META: 88.0}
+
+
+def test_a_date_outside_the_range_also_asked_for_reads_nothing(adjusted_market: str) -> None:
+    """trade_date D1 with start = end = D2 matches no row: the copy of D2 is not used for it."""
+    _build(adjusted_market)
+    with connect(adjusted_market) as c:
+        both = read_price_columns(c, trade_date=D1, start=D2, end=D2)
+        one = read_price_columns(c, trade_date=D1, start=D1)
+    assert len(both["close"]) == 0
+    assert _by_figi(adjusted_market, one, "close") == {AAPL: 180.0, IBM: 160.0, META: 350.0}

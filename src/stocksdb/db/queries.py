@@ -301,7 +301,8 @@ def read_price_columns(conn: psycopg.Connection[Any], *,
     caller knows it."""
     ids = _IdFilter(conn, security_ids, securities)
     values = [c for c in columns if c not in ("security_id", "trade_date")]
-    day = trade_date if start is None and end is None else start if start == end else None
+    one_day = trade_date is None and start is not None and start == end
+    day = start if one_day else trade_date if start is None and end is None else None
     if day is not None and ids.every:   # a date's cross-section: its copy, if it has one
         copy = read_cross_section(conn, day, method, transactions="transactions" in values)
         if copy is not None:
