@@ -42,7 +42,8 @@ def test_names_by_all_ids_and_figis_agree_with_the_resolver(db: str, tmp_path: P
     want = resolver.tickers_of(grid_ids, grid_days)
     for how, names in reads.items():
         assert list(names.security_ids) == list(ids), how
-        assert list(names.figis_of(ids)) == [stored[i] for i in ids], how
+        assert list(names.figis) == [stored[i] for i in ids], how
+        assert names.figis_arrow.to_pylist() == [stored[i] for i in ids], how
         got = names.spans.tickers_of(grid_ids, grid_days)
         assert list(got) == list(want), how
     assert reads["everyone"].complete and not reads["by id"].complete

@@ -57,10 +57,6 @@ class SecurityNames:
     def _by_figi(self) -> dict[str, int]:
         return dict(zip(self.figis.tolist(), self.security_ids.tolist(), strict=True))
 
-    def figis_of(self, security_ids: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-        """The composite FIGI of each of `security_ids`, all of them among these."""
-        return self.figis[np.searchsorted(self.security_ids, security_ids)]
-
 
 _NAMES = """
 WITH chosen AS (SELECT security_id, composite_figi FROM stocks_research.securities{chosen})
