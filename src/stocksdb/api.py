@@ -177,8 +177,7 @@ def _frame(conn: psycopg.Connection[Any], bars: dict[str, np.ndarray[Any, Any]],
     # numbers are not copied.
     frame = pd.DataFrame({
         "symbol": pd.array(symbols.take(at), dtype=_TEXT),
-        "ticker": pd.array(pa.array(names.spans.tickers_of(ids, days), type=pa.string()),
-                           dtype=_TEXT),
+        "ticker": pd.array(names.tickers_on(ids, days), dtype=_TEXT),
         "composite_figi": pd.array(composite.take(at), dtype=_TEXT),
         "security_id": ids, "trade_date": days.astype(object),
         **{c: bars[c] * pf for c in ("open", "high", "low", "close")},

@@ -54,6 +54,17 @@ class SecurityNames:
         return pa.array(self.figis.tolist(), type=pa.string())
 
     @cached_property
+    def tickers_arrow(self) -> pa.StringArray:
+        """The tickers of `spans` (spans.tickers) as an Arrow string array."""
+        return pa.array(self.spans.tickers.tolist(), type=pa.string())
+
+    def tickers_on(self, security_ids: np.ndarray[Any, Any], days: np.ndarray[Any, Any]
+                   ) -> pa.StringArray:
+        """spans.tickers_of as Arrow strings (null where none), with no Python str each."""
+        at, hit = self.spans.ticker_positions(security_ids, days)
+        return self.tickers_arrow.take(pa.array(at, mask=~hit))
+
+    @cached_property
     def _by_figi(self) -> dict[str, int]:
         return dict(zip(self.figis.tolist(), self.security_ids.tolist(), strict=True))
 

@@ -214,16 +214,26 @@ class TickerSpans:
         self._tickers = np.asarray(tickers, dtype=object)
         self._keys = (self._ids << DAY_BITS) | np.asarray(valid_from, dtype=np.int64)
 
+    @property
+    def tickers(self) -> Any:
+        """The intervals' tickers (object array), in the order ticker_positions counts."""
+        return self._tickers
+
+    def ticker_positions(self, security_ids: Any, days: Any) -> tuple[Any, Any]:
+        """int64 security ids and datetime64[D] days of equal length -> (the position in
+        `tickers` of each one's ticker that day, whether it had one)."""
+        ids = np.asarray(security_ids, dtype=np.int64)
+        if not len(self._ids) or not len(ids):
+            return np.zeros(len(ids), dtype=np.int64), np.zeros(len(ids), dtype=bool)
+        ordinals = np.asarray(days, dtype="datetime64[D]").astype(np.int64) + _EPOCH
+        at = np.searchsorted(self._keys, (ids << DAY_BITS) | ordinals, side="right") - 1
+        at0 = np.maximum(at, 0)
+        return at0, (at >= 0) & (self._ids[at0] == ids) & (ordinals < self._to[at0])
+
     def tickers_of(self, security_ids: Any, days: Any) -> Any:
         """int64 security ids and datetime64[D] days of equal length -> an object array of
         tickers (None where the security had no ticker that day)."""
-        ids = np.asarray(security_ids, dtype=np.int64)
-        ordinals = np.asarray(days, dtype="datetime64[D]").astype(np.int64) + _EPOCH
-        out = np.full(len(ids), None, dtype=object)
-        if not len(self._ids) or not len(ids):
-            return out
-        at = np.searchsorted(self._keys, (ids << DAY_BITS) | ordinals, side="right") - 1
-        at0 = np.maximum(at, 0)
-        hit = (at >= 0) & (self._ids[at0] == ids) & (ordinals < self._to[at0])
-        out[hit] = self._tickers[at0[hit]]
+        at, hit = self.ticker_positions(security_ids, days)
+        out = np.full(len(at), None, dtype=object)
+        out[hit] = self._tickers[at[hit]]
         return out
