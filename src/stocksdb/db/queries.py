@@ -102,13 +102,13 @@ class _IdFilter:
         self.kept: np.ndarray[Any, Any] | None = None
         self.join: sql.Composable = sql.SQL("")
         self.params: dict[str, Any] = {}
-        self.every = True   # the read takes every security's rows (kept: then drops some)
+        # The read takes every security's rows (with `kept`, then drops the others).
+        self.every = security_ids is None
         if security_ids is None:
             return
         ids = np.asarray(security_ids, dtype=np.int64)
         if not (ids[1:] > ids[:-1]).all():
             ids = np.unique(ids)
-        self.every = False
         if len(ids) <= PREPARED_IDS:
             # A parameter: the statement's text is the same for any few securities, so the
             # server plans it once per connection (planning 5 partitions cost ~1 ms a read).
@@ -136,13 +136,17 @@ class _IdFilter:
                              "(security_id)")
         return found
 
+    def hits(self, ids: np.ndarray[Any, Any]) -> np.ndarray[Any, Any] | None:
+        """Which of `ids` were asked for (None: all of them)."""
+        if self.kept is None or np.array_equal(self.kept, ids):
+            return None
+        hit = self.kept[np.minimum(np.searchsorted(self.kept, ids), len(self.kept) - 1)] == ids
+        return None if hit.all() else hit
+
     def apply(self, columns: dict[str, np.ndarray[Any, Any]]) -> dict[str, np.ndarray[Any, Any]]:
         """`columns` without the rows of the securities not asked for."""
-        if self.kept is None:
-            return columns
-        ids = _key_ids(columns["key"])
-        hit = self.kept[np.minimum(np.searchsorted(self.kept, ids), len(self.kept) - 1)] == ids
-        return columns if hit.all() else {name: v[hit] for name, v in columns.items()}
+        hit = None if self.kept is None else self.hits(_key_ids(columns["key"]))
+        return columns if hit is None else {name: v[hit] for name, v in columns.items()}
 
 
 # Above this many ids a read asks whether they are half the securities (see _IdFilter).
@@ -306,7 +310,7 @@ def read_price_columns(conn: psycopg.Connection[Any], *,
     if day is not None and ids.every:   # a date's cross-section: its copy, if it has one
         copy = read_cross_section(conn, day, method, transactions="transactions" in values)
         if copy is not None:
-            return _from_copy(copy, day, values, ids.kept)
+            return _from_copy(copy, day, values, ids)
     reads, bounds, values = _price_reads(ids, trade_date=trade_date, start=start, end=end,
                                          method=method, columns=columns)
     if len(reads) == 1 or ids.params:   # few securities: one statement, one round trip
@@ -317,13 +321,12 @@ def read_price_columns(conn: psycopg.Connection[Any], *,
 
 
 def _from_copy(copy: CrossSection, day: date, values: Sequence[str],
-               kept: np.ndarray[Any, Any] | None) -> dict[str, np.ndarray[Any, Any]]:
+               asked: _IdFilter) -> dict[str, np.ndarray[Any, Any]]:
     """read_price_columns' arrays from a date's copy: its bars that have a factor (when read
-    for a method) and are among `kept` (sorted ids; None: all)."""
+    for a method) and were `asked` for."""
     ids = copy.bars["security_id"]
-    keep = copy.with_factor()
-    if kept is not None and not np.array_equal(kept, ids):
-        hit = kept[np.minimum(np.searchsorted(kept, ids), len(kept) - 1)] == ids
+    keep, hit = copy.with_factor(), asked.hits(ids)
+    if hit is not None:
         keep = hit if keep is None else keep & hit
     columns = {"security_id": ids, **{name: copy.bars[name] for name in values},
                **({} if copy.factors is None else
