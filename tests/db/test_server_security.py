@@ -101,6 +101,25 @@ def test_password_lives_in_a_private_pgpass_file(server: EmbeddedServer) -> None
         assert conn.execute("SELECT current_user").fetchone() == ("postgres",)
 
 
+def test_our_dsn_goes_through_the_private_socket(server: EmbeddedServer) -> None:
+    """The DSN we build names the socket's 0700 folder (the server sees a Unix-socket client:
+    no client address); with no socket there it falls back to 127.0.0.1."""
+    dsn = server.dsn("postgres")
+    assert conninfo_to_dict(dsn)["host"] == str(server.socket_dir)
+    with psycopg.connect(dsn) as conn:
+        assert conn.execute("SELECT inet_client_addr() IS NULL").fetchone() == (True,)
+    sock = server.socket_dir / f".s.PGSQL.{server.status().port}"
+    aside = sock.with_name(sock.name + ".aside")
+    sock.rename(aside)
+    try:
+        dsn = server.dsn("postgres")
+        assert conninfo_to_dict(dsn)["host"] == "127.0.0.1"
+        with psycopg.connect(dsn) as conn:
+            assert conn.execute("SELECT host(inet_client_addr())").fetchone() == ("127.0.0.1",)
+    finally:
+        aside.rename(sock)
+
+
 def test_server_process_group_is_not_root(server: EmbeddedServer) -> None:
     """The postmaster runs as the service user with that user's group, not root's."""
     pid = server.status().pid

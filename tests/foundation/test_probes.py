@@ -53,6 +53,8 @@ def test_postgres_through_timescaledb_variables(db: str, form: str) -> None:
     password never shows in the report."""
     parts = conninfo_to_dict(db)
     host, port = str(parts.get("host", "localhost")), str(parts.get("port", "5432"))
+    if host.startswith("/"):   # the embedded server's socket folder: its TCP face instead
+        host = "127.0.0.1"
     user, dbname, password = str(parts["user"]), str(parts["dbname"]), superuser_password(db)
     env = ({"TIMESCALEDB_URL": f"postgresql+psycopg://{quote(user)}:{quote(password, safe='')}"
                                f"@{host}:{port}/{dbname}"} if form == "url" else

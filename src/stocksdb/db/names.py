@@ -26,6 +26,7 @@ from stocksdb.db.queries import (
     PREPARED_IDS,
     PRICE_COLUMNS,
     decode_array,
+    figis_match,
     id_array,
     read_price_columns_with,
 )
@@ -108,7 +109,7 @@ def read_security_names(conn: psycopg.Connection[Any], *,
                          "(security_id)").format(sql.Literal(id_array(security_ids)))
     elif figis is not None and len(figis) <= PREPARED_IDS:
         params = {"figis": list(figis)}
-        chosen = sql.SQL(" WHERE composite_figi = ANY(%(figis)s::text[])")
+        chosen = sql.SQL(" WHERE {}").format(figis_match(len(figis)))
     elif figis is not None:
         chosen = sql.SQL(" WHERE composite_figi IN (SELECT unnest({}))").format(
             _text_array(figis))
@@ -164,7 +165,7 @@ def read_names_and_prices(conn: psycopg.Connection[Any], figis: Sequence[str], *
     """The names of a few composite FIGIs' securities (at most PREPARED_IDS; those that name
     one) and their price columns (queries.read_price_columns), in one round trip: a
     security's history by FIGI in one prepared statement."""
-    head = _names_query(sql.SQL(" WHERE composite_figi = ANY(%(figis)s::text[])"),
+    head = _names_query(sql.SQL(" WHERE {}").format(figis_match(len(figis))),
                         everyone=False)
     row, bars = read_price_columns_with(conn, (head, _NAMES_WIDTH), figis, start=start,
                                         end=end, method=method, columns=columns)
