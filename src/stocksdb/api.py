@@ -17,10 +17,17 @@ import pandas as pd
 import psycopg
 import pyarrow as pa
 
-from stocksdb.db.names import SecurityNames, read_names_and_prices, read_security_names
+from stocksdb.db.cross_sections import CrossSection, read_cross_section
+from stocksdb.db.names import (
+    SecurityNames,
+    kept_securities,
+    read_names_and_prices,
+    read_security_names,
+)
 from stocksdb.db.queries import (
     MANY_IDS,
     PREPARED_IDS,
+    one_day,
     read_price_columns,
     read_ticker_intervals,
 )
@@ -115,16 +122,24 @@ def read_prices_frame(conn: psycopg.Connection[Any], *, symbols: Sequence[str] |
     # The names of the securities of the FIGIs resolve them and then name the bars; many
     # FIGIs (a date's cross-section of the universe) read every security's names, unjoined.
     names: SecurityNames | None = None
+    copy: CrossSection | None = None
     if figis:
         many = len(figis) > MANY_IDS
-        names = read_security_names(conn, figis=None if many else figis)
+        day = one_day(trade_date=None, start=start, end=end)
+        if many and day is not None and 2 * len(figis) >= kept_securities(conn):
+            # A date's cross-section of (most of) the universe: the date's copy, and when the
+            # names last changed, in one statement (read_price_columns would read the copy).
+            copy = read_cross_section(conn, day, chosen if adjusted else None,
+                                      names_changed=True)
+        names = read_security_names(conn, figis=None if many else figis,
+                                    names_changed=copy.names_changed if copy else None)
     figi_ids = _figi_ids(figis, names) if figis and names else np.empty(0, dtype=np.int64)
     ids = np.sort(np.concatenate((figi_ids, np.fromiter(named.values(), np.int64, len(named)))))
     ids = ids[np.concatenate(([True], ids[1:] != ids[:-1]))] if len(ids) else ids
     bars = read_price_columns(conn, security_ids=ids, start=start, end=end,
                               method=chosen if adjusted else None, columns=_BAR_COLUMNS,
                               securities=len(names.security_ids)
-                              if names and names.complete else None)
+                              if names and names.complete else None, copy=copy)
     if adjusted and not len(bars["security_id"]):
         _require_factors(conn, chosen)
     return _frame(conn, bars, _symbols_of(named, figis, figi_ids), names)
@@ -162,7 +177,7 @@ def _frame(conn: psycopg.Connection[Any], bars: dict[str, np.ndarray[Any, Any]],
         names = read_security_names(conn, security_ids=unique)
         at_name = np.arange(len(unique))
     # The FIGIs as Arrow strings of the names (made once for names kept between reads).
-    composite = names.figis_arrow.take(at_name)
+    composite = _take(names.figis_arrow, at_name)
     symbols = composite
     if by_symbol:
         named = composite.to_numpy(zero_copy_only=False)
@@ -176,20 +191,37 @@ def _frame(conn: psycopg.Connection[Any], bars: dict[str, np.ndarray[Any, Any]],
     # kept as pandas' Arrow-backed strings; dates become datetime.date in numpy's C loop; the
     # numbers are not copied.
     frame = pd.DataFrame({
-        "symbol": pd.array(symbols.take(at), dtype=_TEXT),
+        "symbol": pd.array(_take(symbols, at), dtype=_TEXT),
         "ticker": pd.array(names.tickers_on(ids, days), dtype=_TEXT),
-        "composite_figi": pd.array(composite.take(at), dtype=_TEXT),
-        "security_id": ids, "trade_date": days.astype(object),
+        "composite_figi": pd.array(_take(composite, at), dtype=_TEXT),
+        "security_id": ids, "trade_date": _dates(days),
         **{c: bars[c] * pf for c in ("open", "high", "low", "close")},
         "volume": bars["volume"] * vf, "price_factor": pf, "volume_factor": vf}, copy=False)
     return frame
 
 
+def _dates(days: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """datetime64[D] days as datetime.date objects: one object for a date's cross-section
+    (10,000 made one by one cost ~0.3 ms)."""
+    if len(days) > 1 and days[0] == days[-1] and (days == days[0]).all():
+        return np.full(len(days), days[0].astype(object), dtype=object)
+    return days.astype(object)
+
+
+def _take(values: pa.Array, at: np.ndarray[Any, Any]) -> pa.Array:
+    """values.take(at) for positions `at` that never go down (each value taken in turn):
+    `values` itself when there are as many positions as values (each taken once)."""
+    return values if len(at) == len(values) else values.take(at)
+
+
 def _positions(sorted_ids: np.ndarray[Any, Any], ids: np.ndarray[Any, Any]
                ) -> np.ndarray[Any, Any] | None:
-    """Where each of `ids` is in `sorted_ids`, or None when one is not there."""
+    """Where each of `ids` (sorted, distinct) is in `sorted_ids`, or None when one is not
+    there."""
     if not len(sorted_ids):
         return None
+    if len(ids) == len(sorted_ids) and np.array_equal(ids, sorted_ids):   # every security
+        return np.arange(len(ids))
     at = np.minimum(np.searchsorted(sorted_ids, ids), len(sorted_ids) - 1)
     return at if (sorted_ids[at] == ids).all() else None
 

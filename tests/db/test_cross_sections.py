@@ -12,11 +12,12 @@ from typing import Any
 import numpy as np
 import pytest
 
+from stocksdb.api import read_prices_frame
 from stocksdb.config import Settings
 from stocksdb.db.connection import connect
 from stocksdb.db.cross_sections import read_cross_section
 from stocksdb.db.names import read_security_names
-from stocksdb.db.queries import read_price_columns
+from stocksdb.db.queries import MANY_IDS, read_price_columns
 from stocksdb.gates.base import GateContext
 from stocksdb.jobs.cross_sections import copies_match_rows
 from stocksdb.jobs.runner import RunRequest, run_job
@@ -205,3 +206,26 @@ def test_a_date_outside_the_range_also_asked_for_reads_nothing(adjusted_market: 
         one = read_price_columns(c, trade_date=D1, start=D1)
     assert len(both["close"]) == 0
     assert _by_figi(adjusted_market, one, "close") == {AAPL: 180.0, IBM: 160.0, META: 350.0}
+
+
+def test_a_universe_read_of_a_date_takes_its_copy_and_sees_a_names_change_at_once(
+        adjusted_market: str) -> None:
+    """read_prices_frame for more than MANY_IDS FIGIs on one date, read again: the same frame
+    (the second read takes the copy and the names' moment in one statement); a rename
+    committed by another connection between two reads shows in the next one."""
+    _build(adjusted_market)
+    with connect(adjusted_market) as c:
+        real = [r[0] for r in c.execute("SELECT composite_figi FROM securities ORDER BY 1")]
+    universe = real * (MANY_IDS // len(real) + 1)
+    with connect(adjusted_market, autocommit=True) as reader, \
+            connect(adjusted_market, autocommit=True) as writer:
+        first = read_prices_frame(reader, figis=universe, start=D1, end=D1)
+        again = read_prices_frame(reader, figis=universe, start=D1, end=D1)
+        writer.execute("UPDATE ticker_history SET ticker = 'FBX' WHERE ticker = 'FB'")
+        renamed = read_prices_frame(reader, figis=universe, start=D1, end=D1)
+    assert again.equals(first)
+    assert dict(zip(first["composite_figi"], first["ticker"], strict=True)) == {
+        AAPL: "AAPL", IBM: "IBM", META: "FB"}
+    assert dict(zip(first["composite_figi"], first["close"], strict=True)) == {
+        AAPL: 180.0, IBM: 160.0, META: 350 * 0.25}
+    assert dict(zip(renamed["composite_figi"], renamed["ticker"], strict=True))[META] == "FBX"

@@ -63,3 +63,21 @@ def test_figi_ids_answer_minus_one_for_names_that_are_no_figi(db: str, tmp_path:
     assert list(by_figi.figi_ids(asked)) == want
     assert list(everyone.figi_ids(asked)) == want
     assert list(by_figi.security_ids) == sorted([stored[a], stored[b]])
+
+
+def test_figi_ids_of_a_list_asked_again_follow_its_content(db: str, tmp_path: Path) -> None:
+    """The answer kept for the last list serves an equal list only: the same list changed in
+    place since, or another list of the same length, gets its own answer."""
+    _load_answer_intervals(db, tmp_path)
+    with connect(db) as c:
+        stored = dict(c.execute("SELECT composite_figi, security_id FROM securities").fetchall())
+        names = read_security_names(c)
+    a, b = sorted(stored)[:2]
+    asked = [a, b]
+    first = names.figi_ids(asked).tolist()
+    same = names.figi_ids([a, b]).tolist()
+    asked[1] = "BBG000NOPE00"
+    changed = names.figi_ids(asked).tolist()
+    other = names.figi_ids((b, a)).tolist()
+    assert (first, same, changed, other) == ([stored[a], stored[b]], [stored[a], stored[b]],
+                                             [stored[a], -1], [stored[b], stored[a]])

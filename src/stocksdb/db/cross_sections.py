@@ -18,6 +18,9 @@ from typing import Any
 import numpy as np
 import psycopg
 from psycopg import sql
+from psycopg.abc import Buffer
+from psycopg.adapt import Loader
+from psycopg.pq import Format
 
 from stocksdb.db.checksum import DATA_SCHEMA
 
@@ -42,6 +45,8 @@ SELECT day.t, m.method
                 WHERE f.method = m.method AND f.trade_date = day.t)
  ORDER BY day.t, m.method
 """
+# When the securities' names last changed (migration 0018's names_changed; see db.names).
+NAMES_CHANGED = "SELECT changed_at FROM stocks_research.names_changed"
 _INSERT = ("INSERT INTO stocks_research.cross_sections (trade_date, method, bars, transactions, "
            "factors, factor_rows, run_id) VALUES (%s, %s, %s, %s, %s, %s, %s)")
 
@@ -52,9 +57,9 @@ def pack(columns: dict[str, np.ndarray[Any, Any]], names: Sequence[str]) -> byte
                     for name in names)
 
 
-def unpack(buf: bytes, names: Sequence[str]) -> dict[str, np.ndarray[Any, Any]]:
-    """The blocks of `pack`, as arrays over one writable copy."""
-    data = bytearray(buf)
+def unpack(buf: bytes | bytearray, names: Sequence[str]) -> dict[str, np.ndarray[Any, Any]]:
+    """The blocks of `pack`, as arrays over `buf` (over a writable copy when it is bytes)."""
+    data = buf if isinstance(buf, bytearray) else bytearray(buf)
     n = len(data) // (_WIDTH * len(names))
     return {name: np.frombuffer(data, dtype=_TYPES.get(name, "<f8"), count=n,
                                 offset=i * n * _WIDTH)
@@ -83,6 +88,8 @@ class CrossSection:
 
     bars: dict[str, np.ndarray[Any, Any]]
     factors: dict[str, np.ndarray[Any, Any]] | None
+    # names_changed.changed_at as the statement that read the copy saw it, when asked for.
+    names_changed: tuple[Any] | None = None
 
     def with_factor(self) -> np.ndarray[Any, Any] | None:
         """Which bars have a factor row (None: all of them, or read for no method)."""
@@ -92,17 +99,31 @@ class CrossSection:
         return None if has.all() else has
 
 
+class _Writable(Loader):
+    """bytea as a bytearray, copied once from the result: the arrays of a copy (~630 KB) are
+    writable without a second copy."""
+
+    format = Format.BINARY
+
+    def load(self, data: Buffer) -> bytearray:
+        return bytearray(data)
+
+
 def read_cross_section(conn: psycopg.Connection[Any], day: date, method: str | None, *,
-                       transactions: bool = False) -> CrossSection | None:
+                       transactions: bool = False, names_changed: bool = False
+                       ) -> CrossSection | None:
     """The copy of `day` for `method` (None: raw bars, from any method's copy), or None when
-    there is none (read the rows)."""
+    there is none (read the rows). `names_changed`: also when the securities' names last
+    changed, read in the same statement (db.names keeps every name until then)."""
     columns = sql.SQL(", ").join([
         sql.SQL("bars"), sql.SQL("transactions" if transactions else "NULL::bytea"),
-        sql.SQL("NULL::bytea" if method is None else "factors")])
+        sql.SQL("NULL::bytea" if method is None else "factors"),
+        sql.SQL(f"({NAMES_CHANGED})" if names_changed else "NULL::timestamptz")])
     where = sql.SQL("trade_date = %(day)s" + ("" if method is None else " AND method = %(method)s"))
     query = sql.SQL("SELECT {} FROM stocks_research.cross_sections WHERE {} "
                     "ORDER BY method LIMIT 1").format(columns, where)
     with conn.cursor(binary=True) as cur:
+        cur.adapters.register_loader("bytea", _Writable)
         row = cur.execute(query, {"day": day, "method": method}, prepare=True).fetchone()
     if row is None:
         return None
@@ -111,7 +132,7 @@ def read_cross_section(conn: psycopg.Connection[Any], day: date, method: str | N
         bars |= unpack(row[1], ("transactions",))
     factors = None if row[2] is None else \
         {"security_id": bars["security_id"], **unpack(row[2], FACTOR_VALUES)}
-    return CrossSection(bars, factors)
+    return CrossSection(bars, factors, (row[3],) if names_changed else None)
 
 
 def build_cross_sections(conn: psycopg.Connection[Any], methods: Sequence[str],

@@ -7,7 +7,7 @@ Ticker intervals come back as a domain.tickers.TickerIntervals, the one point-in
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import date
 from typing import Any
@@ -132,7 +132,8 @@ class _IdFilter:
         found = cls.__new__(cls)
         found.kept, found.params, found.every = None, {"figis": list(figis)}, False
         found.join = sql.SQL(" JOIN (SELECT security_id FROM stocks_research.securities WHERE "
-                             "{}) AS wanted USING (security_id)").format(figis_match(len(figis)))
+                             "{}) AS wanted USING (security_id)").format(
+            figis_match(len(figis) == 1))
         return found
 
     def hits(self, ids: np.ndarray[Any, Any]) -> np.ndarray[Any, Any] | None:
@@ -148,13 +149,13 @@ class _IdFilter:
         return columns if hit is None else {name: v[hit] for name, v in columns.items()}
 
 
-def figis_match(count: int) -> sql.SQL:
-    """securities' rows whose composite_figi is one of the parameter %(figis)s (a text[] of
-    `count` FIGIs). One FIGI is matched by `=`: the planner estimates an array parameter at
+def figis_match(one: bool) -> sql.SQL:
+    """securities' rows whose composite_figi is one of the parameter %(figis)s (a text[]: of
+    `one` FIGI, or more). One FIGI is matched by `=`: the planner estimates an array parameter at
     ten elements, so for `= ANY` a generic plan looks ten times dearer than a custom one and
     every read of a security's history would be planned anew (~1.3 ms, five partitions of two
     tables); matched by `=`, the one plan made for the statement serves every FIGI."""
-    if count == 1:
+    if one:
         return sql.SQL("composite_figi = (%(figis)s::text[])[1]")
     return sql.SQL("composite_figi = ANY(%(figis)s::text[])")
 
@@ -223,15 +224,22 @@ def _read_all(conn: psycopg.Connection[Any], reads: Sequence[_Read], ids: _IdFil
     return _read_with(conn, None, reads, ids, bounds)[1]
 
 
-def _read_with(conn: psycopg.Connection[Any], head: tuple[sql.Composed, int] | None,
-               reads: Sequence[_Read], ids: _IdFilter, bounds: Mapping[str, Any] | None = None
+def _read_with(conn: psycopg.Connection[Any], head: tuple[sql.Composable, int] | None,
+               reads: Sequence[_Read], ids: _IdFilter, bounds: Mapping[str, Any] | None = None,
+               *, shape: Hashable | None = None
                ) -> tuple[tuple[Any, ...], list[dict[str, np.ndarray[Any, Any]]]]:
     """`head` (a one-row statement and its width; its row comes back as it is) and each of
-    `reads`, in one statement."""
-    queries = [*([head[0]] if head else []), *(r.query(ids) for r in reads)]
-    query: sql.Composed = queries[0] if len(queries) == 1 else sql.SQL("SELECT * FROM {}").format(
-        sql.SQL(", ").join(sql.SQL("({}) {}").format(q, sql.Identifier(f"r{i}"))
-                           for i, q in enumerate(queries)))
+    `reads`, in one statement. `shape`: all that the statement's text depends on, when the
+    caller knows it (its text is then composed once, not at every read)."""
+    query = _STATEMENTS.get(shape) if shape is not None else None
+    if query is None:
+        queries = [*([head[0]] if head else []), *(r.query(ids) for r in reads)]
+        composed = queries[0] if len(queries) == 1 else sql.SQL("SELECT * FROM {}").format(
+            sql.SQL(", ").join(sql.SQL("({}) {}").format(q, sql.Identifier(f"r{i}"))
+                               for i, q in enumerate(queries)))
+        query = composed.as_bytes(conn)
+        if shape is not None:
+            _STATEMENTS[shape] = query
     params = {**ids.params, **(bounds or {})} if ids.params else None
     with conn.cursor(binary=True) as cur:
         row = cur.execute(query, params, prepare=params is not None).fetchone()
@@ -243,6 +251,11 @@ def _read_with(conn: psycopg.Connection[Any], head: tuple[sql.Composed, int] | N
         out.append(r.decode(row[at:at + width], ids))
         at += width
     return tuple(row[:head[1]]) if head else (), out
+
+
+# Statements by shape (see _read_with): composing one costs ~0.2 ms, a security's history
+# about 3 ms all told.
+_STATEMENTS: dict[Hashable, bytes] = {}
 
 
 def _in_key_order(columns: dict[str, np.ndarray[Any, Any]]) -> dict[str, np.ndarray[Any, Any]]:
@@ -308,17 +321,19 @@ def read_price_columns(conn: psycopg.Connection[Any], *,
                        trade_date: date | None = None, start: date | None = None,
                        end: date | None = None, method: str | None = None,
                        columns: Sequence[str] = PRICE_COLUMNS,
-                       securities: int | None = None) -> dict[str, np.ndarray[Any, Any]]:
+                       securities: int | None = None,
+                       copy: CrossSection | None = None) -> dict[str, np.ndarray[Any, Any]]:
     """read_prices_daily as numpy arrays, one per column of `columns` (security_id and
     trade_date always first), before any DataFrame is built: trade_date as datetime64[D], a
     NULL transactions count as -1. `securities`: the number of rows of securities, when the
-    caller knows it."""
+    caller knows it; `copy`: the copy of the date asked for (cross_sections.read_cross_section
+    for `method` and `columns`), when the caller has read it."""
     ids = _IdFilter(conn, security_ids, securities)
     values = [c for c in columns if c not in ("security_id", "trade_date")]
-    one_day = trade_date is None and start is not None and start == end
-    day = start if one_day else trade_date if start is None and end is None else None
+    day = one_day(trade_date=trade_date, start=start, end=end)
     if day is not None and ids.every:   # a date's cross-section: its copy, if it has one
-        copy = read_cross_section(conn, day, method, transactions="transactions" in values)
+        if copy is None:
+            copy = read_cross_section(conn, day, method, transactions="transactions" in values)
         if copy is not None:
             return _from_copy(copy, day, values, ids)
     reads, bounds, values = _price_reads(ids, trade_date=trade_date, start=start, end=end,
@@ -328,6 +343,13 @@ def read_price_columns(conn: psycopg.Connection[Any], *,
     else:   # the bars' arrays are gone before the factors' come
         found = [_read_all(conn, [r], ids, bounds)[0] for r in reads]
     return _price_columns(found, values)
+
+
+def one_day(*, trade_date: date | None, start: date | None, end: date | None) -> date | None:
+    """The one date a read asks for (trade_date alone, or start and end the same), else None."""
+    if trade_date is None:
+        return start if start is not None and start == end else None
+    return trade_date if start is None and end is None else None
 
 
 def _from_copy(copy: CrossSection, day: date, values: Sequence[str],
@@ -364,19 +386,21 @@ def read_cross_section_rows(conn: psycopg.Connection[Any], day: date, methods: S
     return out[0], dict(zip(methods, out[1:], strict=True))
 
 
-def read_price_columns_with(conn: psycopg.Connection[Any], head: tuple[sql.Composed, int],
+def read_price_columns_with(conn: psycopg.Connection[Any], head: tuple[str, int],
                             figis: Sequence[str], *, start: date | None = None,
                             end: date | None = None, method: str | None = None,
                             columns: Sequence[str] = PRICE_COLUMNS
                             ) -> tuple[tuple[Any, ...], dict[str, np.ndarray[Any, Any]]]:
     """read_price_columns of the securities of a few composite FIGIs (at most PREPARED_IDS),
-    in one prepared statement with `head` (a one-row statement of `figis`, as the parameter
-    %(figis)s, and its width): head's row, and the columns."""
+    in one prepared statement with `head` (the text of a one-row statement of `figis`, as the
+    parameter %(figis)s, and its width): head's row, and the columns."""
     assert len(figis) <= PREPARED_IDS
     ids = _IdFilter.of_figis(figis)
     reads, bounds, values = _price_reads(ids, trade_date=None, start=start, end=end,
                                          method=method, columns=columns)
-    row, found = _read_with(conn, head, reads, ids, bounds)
+    # Every value is a parameter: the text depends on these only.
+    shape = (head, len(figis) == 1, tuple(bounds), tuple(columns))
+    row, found = _read_with(conn, (sql.SQL(head[0]), head[1]), reads, ids, bounds, shape=shape)
     return row, _price_columns(found, values)
 
 
