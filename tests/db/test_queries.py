@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pytest
 
 from stocksdb.config import Settings
 from stocksdb.db.connection import connect
@@ -21,6 +22,7 @@ from stocksdb.db.queries import (
     read_ticker_on,
     resolve_security,
 )
+from stocksdb.errors import DatabaseStateError
 from stocksdb.jobs.runner import RunRequest, run_job
 from tests.fix_data import RESOURCES, make_security, write_reference
 
@@ -158,3 +160,18 @@ def test_many_ids_read_the_same_bars_as_a_join_of_them(db: str, market: Path) ->
         assert list(got) == list(joined)
         for name, values in joined.items():
             assert list(got[name]) == list(values), name
+
+
+def test_a_null_the_schema_forbids_is_an_error_not_a_lost_bar(db: str, market: Path) -> None:
+    """A bar whose open was made NULL by hand (its NOT NULL dropped) makes the read fail,
+    naming the table; the other bars are not returned without it."""
+    for job in ("securities_master", "ticker_history"):
+        run_job(Settings(), db, RunRequest(job=job, path=market))
+    run_job(Settings(), db, RunRequest(job="prices_daily", path=market, start=date(2024, 1, 2)))
+    with connect(db, autocommit=True) as c:
+        c.execute("ALTER TABLE prices_daily ALTER COLUMN open DROP NOT NULL")
+        c.execute("UPDATE prices_daily SET open = NULL WHERE trade_date = '2024-01-03' "
+                  "AND security_id = (SELECT min(security_id) FROM prices_daily)")
+        with pytest.raises(DatabaseStateError, match="prices_daily: .* a value read is NULL"):
+            read_prices_daily(c, trade_date=date(2024, 1, 3))
+        assert len(read_prices_daily(c, trade_date=date(2024, 1, 4))) == 3
