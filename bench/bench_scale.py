@@ -180,6 +180,8 @@ def reads(dsn: str) -> dict[str, Any]:
         picked = figis[:: max(len(figis) // 50, 1)][:50]
         history = [median_ms(lambda f: read_prices_frame(conn, figis=[f]), picked)
                    for _ in range(3)]
+        plans = conn.execute("SELECT generic_plans, custom_plans FROM pg_prepared_statements "
+                             "WHERE statement LIKE '%%ticker_history%%prices_daily%%'").fetchone()
         cross = [median_ms(lambda d: read_prices_frame(conn, figis=figis, start=d, end=d), days)
                  for _ in range(3)]
         size = len(read_prices_frame(conn, figis=figis, start=days[0], end=days[0]))
@@ -189,6 +191,7 @@ def reads(dsn: str) -> dict[str, Any]:
         conn.rollback()
     return {"history_5y_ms": round(sorted(history)[1], 2),
             "history_5y_passes_ms": [round(h, 2) for h in history],
+            "history_plans": {"generic": plans[0], "custom": plans[1]} if plans else None,
             "cross_section_ms": round(sorted(cross)[1], 2),
             "cross_section_passes_ms": [round(c, 2) for c in cross],
             "cross_section_rows": size, "cross_section_from_rows_ms": round(rows, 2)}
@@ -223,7 +226,8 @@ def print_results(out: dict[str, Any]) -> None:
           f"a date's cross-section of {r['cross_section_rows']:,} rows {r['cross_section_ms']} "
           f"ms (goal < 10; {r['cross_section_from_rows_ms']} ms from the rows, with no copy); "
           f"medians of 3 passes: {r.get('history_5y_passes_ms')}, "
-          f"{r.get('cross_section_passes_ms')}")
+          f"{r.get('cross_section_passes_ms')}; the history statement's plans: "
+          f"{r.get('history_plans')}")
 
 
 if __name__ == "__main__":
