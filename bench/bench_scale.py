@@ -9,7 +9,8 @@ bench/data/market5y and reused. On the bench server, in one run:
              3): binary COPY into an unindexed table + its key (as prices_daily's, with its
              INCLUDE columns) and index (goal: the hydration >= 0.5 x (g)); and against (g)
              as measured when the issue was filed
-  increment  the last session onto the loaded rows, end to end with its gates (goal < 2 s)
+  increment  the last session onto the loaded rows, end to end with its gates (goal < 2 s;
+             median of 3)
   re-run     the whole range again, files unchanged (goal: >= 1.0 x the first load's rows/s)
   RSS        the loader's peak RSS over 5 years against one month (goal <= 1.2 x)
   factors    adjustment_factors_daily (crsp) over every bar, then a re-run after one new
@@ -71,10 +72,21 @@ def main() -> None:
     limit_rows, t_copy, t_index = bp.median_limit(dsn)
     assert limit_rows == rows, (limit_rows, rows)
     _, t_copy_wal, t_index_wal = bp.physical_limit(dsn, as_filed=True)
-    with timed() as increment:
-        report = run_job(Settings(), dsn, RunRequest(job="prices_daily", path=market,
-                                                     start=last, end=last))
-    assert report.status == "succeeded", report.as_dict()
+    increments = []
+    for trial in range(3):
+        # After a CHECKPOINT: flushing what (g) just wrote is not the increment's work. A median
+        # of 3 (it swung from 1.3 to 2.0 s between runs); the session's bars are deleted
+        # before each trial after the first, so each one loads them.
+        with connect(dsn, autocommit=True) as conn:
+            if trial:
+                conn.execute("DELETE FROM stocks_research.prices_daily WHERE trade_date = %s",
+                             (last,))
+            conn.execute("CHECKPOINT")
+        with timed() as increment:
+            report = run_job(Settings(), dsn, RunRequest(job="prices_daily", path=market,
+                                                         start=last, end=last))
+        assert report.status == "succeeded" and report.counts["rows_written"] > 0, report.as_dict()
+        increments.append(increment())
     with timed() as rerun:
         again = bp.load_range(dsn, market, sessions[0], last)
     hydration = rows / float(first["seconds"])
@@ -87,7 +99,8 @@ def main() -> None:
         "g_wal_copy_s": round(t_copy_wal, 2), "g_wal_index_s": round(t_index_wal, 2),
         "g_wal_rows_s": round(rows / (t_copy_wal + t_index_wal)),
         "ratio_hydration_over_g_wal": hydration / (rows / (t_copy_wal + t_index_wal)),
-        "increment_s": round(increment(), 2),
+        "increment_s": round(sorted(increments)[1], 2),
+        "increment_trials_s": [round(t, 2) for t in increments],
         "rerun_rows_s": round(int(again["rows_unchanged"]) / rerun()),
         "ratio_rerun_over_first": int(again["rows_unchanged"]) / rerun() / hydration,
         "rss_month_mb": month["peak_rss_mb"], "rss_5y_mb": first["peak_rss_mb"],
@@ -210,7 +223,8 @@ def print_results(out: dict[str, Any]) -> None:
               f"beforehand, so the COPY writes WAL, and the key without 0017's INCLUDE): "
               f"{p['g_wal_rows_s']:,} rows/s (COPY {p['g_wal_copy_s']}s + key and index "
               f"{p['g_wal_index_s']}s) -> {p['ratio_hydration_over_g_wal']:.2f} x")
-    print(f"increment, one session  {p['increment_s']}s end to end   goal < 2 s")
+    print(f"increment, one session  {p['increment_s']}s end to end   goal < 2 s  (median of "
+          f"3: {', '.join(str(t) for t in p.get('increment_trials_s', []))} s)")
     print(f"unchanged re-run        {p['rerun_rows_s']:>10,} rows/s -> "
           f"{p['ratio_rerun_over_first']:.2f} x the first load   goal >= 1.0")
     print(f"peak RSS                one month {p['rss_month_mb']} MB, 5 years {p['rss_5y_mb']} "
