@@ -202,7 +202,7 @@ def _frame(conn: psycopg.Connection[Any], bars: dict[str, np.ndarray[Any, Any]],
 
 def _dates(days: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
     """datetime64[D] days as datetime.date objects: one object for a date's cross-section
-    (10,000 made one by one cost ~0.3 ms)."""
+    (10,000 made one by one cost ~0.7 ms, a filled array 0.1 ms)."""
     if len(days) > 1 and days[0] == days[-1] and (days == days[0]).all():
         return np.full(len(days), days[0].astype(object), dtype=object)
     return days.astype(object)

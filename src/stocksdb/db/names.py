@@ -100,8 +100,6 @@ SELECT *
                string_agg(ticker, E'\n')
           FROM stocks_research.ticker_history{tickers}) t{changed}
 """
-# When names last changed (migration 0018), read with every security's names.
-_CHANGED = NAMES_CHANGED
 # Every security's names, per database (host, port, name): when names_changed said so, and
 # the names then.
 _EVERYONE: dict[tuple[Any, ...], tuple[Any, SecurityNames]] = {}
@@ -166,7 +164,7 @@ def _every_name(conn: psycopg.Connection[Any], seen: tuple[Any] | None) -> Secur
     where = (info.host, info.port, info.dbname)
     kept = _EVERYONE.get(where)
     if kept is not None:
-        row = seen or conn.execute(_CHANGED).fetchone()
+        row = seen or conn.execute(NAMES_CHANGED).fetchone()
         if row is not None and row[0] == kept[0]:
             return kept[1]
     with conn.cursor(binary=True) as cur:
@@ -183,7 +181,7 @@ def _names_query(chosen: sql.Composable, *, everyone: bool) -> sql.Composed:
     return sql.SQL(_NAMES).format(
         chosen=chosen, open=sql.Literal(OPEN_ORDINAL), day_keys=sql.Literal(1 << DAY_BITS),
         tickers=sql.SQL("" if everyone else " JOIN chosen USING (security_id)"),
-        changed=sql.SQL(f", ({_CHANGED}) c" if everyone else ""))
+        changed=sql.SQL(f", ({NAMES_CHANGED}) c" if everyone else ""))
 
 
 _NAMES_WIDTH = 5   # the columns of a row of _NAMES
@@ -197,8 +195,8 @@ def read_names_and_prices(conn: psycopg.Connection[Any], figis: Sequence[str], *
     one) and their price columns (queries.read_price_columns), in one round trip: a
     security's history by FIGI in one prepared statement."""
     row, bars = read_price_columns_with(conn, (_figis_head(len(figis) == 1), _NAMES_WIDTH),
-                                        figis, start=start,
-                                        end=end, method=method, columns=columns)
+                                        figis, start=start, end=end, method=method,
+                                        columns=columns)
     return _names(row, everyone=False), bars
 
 
