@@ -220,3 +220,18 @@ def test_a_first_run_on_no_factors_leaves_the_indexes_as_the_migrations_made_the
             "INCLUDE (price_factor, volume_factor)'), count(DISTINCT tablename) FROM "
             "pg_indexes WHERE tablename LIKE 'adjustment_factors_daily_y%'").fetchone()
     assert partitions is not None and partitions[0] == partitions[1] > 0, partitions
+
+
+def test_a_run_that_writes_the_factors_analyzes_them(db: str, tmp_path: Path) -> None:
+    """Every factor partition written by a first run has planner statistics of its rows (its
+    method column seen) when the run commits, whatever autovacuum has done."""
+    with connect(db, autocommit=True) as c:
+        c.execute("SELECT ensure_year_partitions('adjustment_factors_daily', '2024-01-01', "
+                  "'2024-12-31')")
+        c.execute("ANALYZE stocks_research.adjustment_factors_daily")   # as when still empty
+    assert_matches_answers(db, tmp_path, FORWARD_SPLIT)
+    with connect(db) as c:
+        seen = c.execute("SELECT tablename, most_common_vals::text FROM pg_stats "
+                         "WHERE schemaname = 'stocks_research' AND attname = 'method' AND "
+                         "tablename LIKE 'adjustment_factors_daily_y%'").fetchall()
+    assert seen and all(vals == "{crsp,exdate_close}" for _, vals in seen), seen

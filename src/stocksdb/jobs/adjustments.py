@@ -47,7 +47,20 @@ _FACTOR_COLS = ("price_factor", "volume_factor", "split_factor", "dividend_facto
 
 
 def write_factors(conn: psycopg.Connection[Any], method: str, run_id: int) -> dict[str, int]:
-    """Compute and store the method's factors for every bar; returns counts."""
+    """Compute and store the method's factors for every bar; returns counts. A run that
+    changed a tenth of the method's rows or more analyzes the table before it returns."""
+    counts = _write(conn, method, run_id)
+    changed = counts["inserted"] + counts["updated"] + counts["deleted"]
+    if changed and 10 * changed >= counts["inserted"] + counts["updated"] + counts["unchanged"]:
+        # In the run's transaction: its readers (the post-gate, then everyone after the
+        # commit) plan with statistics of these rows. Until autovacuum got to it, a partition
+        # analyzed before its factors were written sent a security's year to a 200 ms plan
+        # (2 ms with statistics; docs/performance.md).
+        conn.execute("ANALYZE stocks_research.adjustment_factors_daily")
+    return counts
+
+
+def _write(conn: psycopg.Connection[Any], method: str, run_id: int) -> dict[str, int]:
     params = {"method": method, "run_id": run_id}
     span = conn.execute(_BAR_SPAN).fetchone()
     if span is not None and span[0] is not None:
