@@ -89,24 +89,21 @@ def bare_copy(dsn: str, payloads: list[bytes]) -> float:
     return elapsed()
 
 
-def physical_limit(dsn: str, *, same_transaction: bool = True,
-                   as_filed: bool = False) -> tuple[int, float, float]:
+def physical_limit(dsn: str, *, as_filed: bool = False) -> tuple[int, float, float]:
     """(g) the physical limit of hydrating an empty range (issue 16): the loaded rows, encoded
     by the server beforehand (not timed), COPYed in binary into an unindexed table with
     prices_daily's columns, defaults and CHECK constraints; then its primary key and
     trade_date index built and the transaction committed. Returns rows, COPY seconds, index
     (and commit) seconds.
 
-    same_transaction (the default, and the floor on this server): the table is created in the
-    COPY's transaction, as the hydration creates its own, so with wal_level=minimal neither the
-    COPY nor the index builds write WAL. as_filed: (g) as measured when issue 16 was filed:
-    the table created beforehand (its COPY writes WAL) and the key without the bar values
-    that prices_daily's key INCLUDEs since migration 0017 (a smaller index than the
-    hydration builds)."""
+    The table is created in the COPY's transaction, as the hydration creates its own, so with
+    wal_level=minimal neither the COPY nor the index builds write WAL (the floor on this
+    server). as_filed: (g) as measured when issue 16 was filed: the table created beforehand
+    (its COPY writes WAL) and the key without the bar values that prices_daily's key INCLUDEs
+    since migration 0017 (a smaller index than the hydration builds)."""
     from stocksdb.jobs.prices_hydrate import KEY_INCLUDES
 
-    if as_filed:
-        same_transaction = False
+    same_transaction = not as_filed
     key = "(security_id, trade_date)" + ("" if as_filed else
                                          f" INCLUDE ({', '.join(KEY_INCLUDES)})")
     data = bytearray()
@@ -207,11 +204,10 @@ def republish(market: Path) -> dict[Path, bytes]:
     return originals
 
 
-def median_limit(dsn: str, *, as_filed: bool = False) -> tuple[int, float, float]:
+def median_limit(dsn: str) -> tuple[int, float, float]:
     """physical_limit three times: the rows and the COPY and index seconds of the run whose
     total is the median (the figure swings by ±30% on this machine)."""
-    runs = sorted((physical_limit(dsn, as_filed=as_filed) for _ in range(3)),
-                  key=lambda r: r[1] + r[2])
+    runs = sorted((physical_limit(dsn) for _ in range(3)), key=lambda r: r[1] + r[2])
     return runs[1]
 
 

@@ -56,7 +56,7 @@ class SecurityNames:
         """
         asked = figis if isinstance(figis, list) else list(figis)
         last = self._last_ids.get("last")
-        if last is not None and len(last[0]) == len(asked) and last[0] == asked:
+        if last is not None and last[0] == asked:   # lists of other lengths differ at once
             return last[1]
         lookup = self._by_figi
         ids = np.fromiter(map(lookup.get, asked, itertools.repeat(-1)), np.int64, len(asked))
@@ -151,17 +151,21 @@ def read_security_names(conn: psycopg.Connection[Any], *,
 def kept_securities(conn: psycopg.Connection[Any]) -> float:
     """How many securities the names kept for this database hold (they may be out of date),
     with no query; infinity when none are kept."""
-    info = conn.info
-    kept = _EVERYONE.get((info.host, info.port, info.dbname))
+    kept = _EVERYONE.get(_database(conn))
     return math.inf if kept is None else len(kept[1].security_ids)
+
+
+def _database(conn: psycopg.Connection[Any]) -> tuple[Any, ...]:
+    """The key of _EVERYONE: the database's host, port and name."""
+    info = conn.info
+    return info.host, info.port, info.dbname
 
 
 def _every_name(conn: psycopg.Connection[Any], seen: tuple[Any] | None) -> SecurityNames:
     """Every security's names: those this process read last from this database while
     names_changed has not moved since (`seen`, or one small query), else read with the moment
     it says."""
-    info = conn.info
-    where = (info.host, info.port, info.dbname)
+    where = _database(conn)
     kept = _EVERYONE.get(where)
     if kept is not None:
         row = seen or conn.execute(NAMES_CHANGED).fetchone()
