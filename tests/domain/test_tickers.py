@@ -53,6 +53,35 @@ def test_on_a_day_lists_each_live_ticker_once(answer_intervals: TickerIntervals)
     assert answer_intervals.on(date(1999, 1, 4)) == {}
 
 
+def _live(intervals: TickerIntervals, day: date) -> list[tuple[str, int]]:
+    index = intervals.live_index(day)
+    return list(zip(intervals.ticker_array[index].tolist(),
+                    intervals.id_array[index].tolist(), strict=True))
+
+
+def test_live_index_names_the_same_tickers_as_on(answer_intervals: TickerIntervals) -> None:
+    """The positions the loader takes a day's tickers by: the answers above, in ticker
+    order."""
+    assert _live(answer_intervals, date(2024, 2, 14)) == [("NEW", A), ("OLD", B)]
+    assert _live(answer_intervals, date(2024, 2, 13)) == [("OLD", A)]
+    assert _live(answer_intervals, date(2024, 1, 16)) == [("GAP", B), ("OLD", A)]
+    assert _live(answer_intervals, date(1999, 1, 4)) == []
+    assert _live(TickerIntervals([]), date(2024, 1, 2)) == []
+
+
+def test_live_index_takes_the_latest_of_overlapping_intervals_of_a_ticker() -> None:
+    """Intervals of one ticker that overlap (the table refuses them; a set built in memory may
+    hold them): the latest valid_from names the security, as resolve() says."""
+    def iv(ticker: str, security_id: int, start: str) -> Interval:
+        return Interval(ticker, date.fromisoformat(start), None, security_id)
+
+    overlapping = TickerIntervals([iv("XX", 1, "2024-01-02"), iv("XX", 2, "2024-02-01"),
+                                   iv("AA", 3, "2024-01-02"), iv("ZZ", 4, "2024-03-01")])
+    assert _live(overlapping, date(2024, 1, 15)) == [("AA", 3), ("XX", 1)]
+    assert _live(overlapping, date(2024, 3, 1)) == [("AA", 3), ("XX", 2), ("ZZ", 4)]
+    assert overlapping.resolve("XX", date(2024, 3, 1)) == 2
+
+
 def test_last_holder_falls_back_to_the_latest_earlier_holder(
         answer_intervals: TickerIntervals) -> None:
     """In a gap a symbol means the security that last held it; before any holder, None."""

@@ -132,10 +132,14 @@ class TickerIntervals:
         self._from = np.fromiter((i.valid_from.toordinal() for i in self.intervals), np.int64, n)
         self._to = np.fromiter((i.valid_to.toordinal() if i.valid_to else OPEN_ORDINAL
                                 for i in self.intervals), np.int64, n)
+        # Equal tickers share a code (the intervals are sorted by ticker): the live interval
+        # of a ticker is found in numpy, with no dict of the day's tickers built.
+        same = self._tickers[1:] == self._tickers[:-1] if n else np.zeros(0, dtype=bool)
+        self._codes = np.cumsum(np.r_[True, ~np.asarray(same, dtype=bool)]) if n \
+            else np.zeros(0, dtype=np.int64)
         by_security = np.lexsort((self._from, self._ids))
         self._spans = TickerSpans(self._ids[by_security], self._from[by_security],
                                   self._to[by_security], self._tickers[by_security])
-        self._live: tuple[bytes, tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]] | None = None
 
     def __len__(self) -> int:
         return len(self.intervals)
@@ -163,22 +167,25 @@ class TickerIntervals:
         first = min(later, key=lambda iv: iv.valid_from, default=None)
         return SecurityId(first.security_id) if first else None
 
-    def live_on(self, day: date) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
-        """on(day) as two arrays, tickers (object) and security ids (int64). Sessions read in
-        order mostly share their live intervals: the previous answer is kept and reused while
-        the same intervals are live (read-only arrays; safe across threads)."""
+    @property
+    def ticker_array(self) -> np.ndarray[Any, Any]:
+        """Every interval's ticker (object), in the order live_index refers to."""
+        return self._tickers
+
+    @property
+    def id_array(self) -> np.ndarray[Any, Any]:
+        """Every interval's security id (int64), in the order live_index refers to."""
+        return self._ids
+
+    def live_index(self, day: date) -> np.ndarray[Any, Any]:
+        """The intervals that on(day) answers with, as positions in ticker_array: one per
+        ticker valid on `day` (its latest valid_from), in ticker order."""
         ordinal = day.toordinal()
-        key = ((self._from <= ordinal) & (ordinal < self._to)).tobytes()
-        cached = self._live
-        if cached is not None and cached[0] == key:
-            return cached[1]
-        live = self.on(day)
-        answer = (np.array(list(live), dtype=object),
-                  np.fromiter(live.values(), dtype=np.int64, count=len(live)))
-        for a in answer:
-            a.flags.writeable = False
-        self._live = (key, answer)
-        return answer
+        live = np.flatnonzero((self._from <= ordinal) & (ordinal < self._to))
+        codes = self._codes[live]
+        last = np.ones(len(live), dtype=bool)
+        last[:-1] = codes[1:] != codes[:-1]      # a later interval of a ticker wins, as in on()
+        return live[last]
 
     def on(self, day: date) -> dict[str, SecurityId]:
         """Every ticker valid on `day` -> the security it named (one entry per ticker)."""

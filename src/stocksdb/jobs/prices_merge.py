@@ -112,25 +112,32 @@ def copy_binary(bars: pd.DataFrame, session: date, *, source: str, run_id: int) 
     counts = trans.to_numpy(dtype="int64", na_value=0)
     columns = {name: bars[name].to_numpy() for name in
                ("security_id", "open", "high", "low", "close", "volume")}
-    # One buffer: the header, each group's tuples as copies of its template (the fields alike
-    # in every row), the trailer; then the varying fields are written in place.
-    out = bytearray(COPY_HEADER)
+    # One buffer of its final size: the header, each group's tuples, the trailer. A group's
+    # rows are first all its template (the fields alike in every row: one broadcast of the
+    # template's bytes), then the varying fields are written in place. (Growing the buffer
+    # by a bytes product, then assigning the template as a structured value, took 1.5-2 ms
+    # more per 10,000 bars.)
     groups = []
+    size = len(COPY_HEADER)
     for has in (True, False):
         n = int((known == has).sum())
         if n:
             kind = _row_dtype(len(src), transactions=has)
-            groups.append((has, n, kind, len(out)))
-            out += _template(kind, session, src, run_id).tobytes() * n
-    out += COPY_TRAILER
+            groups.append((has, n, kind, size))
+            size += kind.itemsize * n
+    out = bytearray(size + len(COPY_TRAILER))
+    out[:len(COPY_HEADER)] = COPY_HEADER
+    out[size:] = COPY_TRAILER
     for has, n, kind, at in groups:
+        raw = np.frombuffer(out, dtype=np.uint8, count=n * kind.itemsize, offset=at)
+        raw.reshape(n, kind.itemsize)[:] = _template(kind, session, src, run_id).view(np.uint8)
         rows = np.frombuffer(out, dtype=kind, count=n, offset=at)
         pick = slice(None) if n == len(known) else (known if has else ~known)
         for name, values in columns.items():
             rows[name] = values[pick]
         if has:
             rows["transactions"] = counts[pick]
-        del rows
+        del rows, raw      # no view may outlive the function: the buffer is resized by no one
     return out
 
 

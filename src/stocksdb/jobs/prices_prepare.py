@@ -26,7 +26,13 @@ from stocksdb.domain.reasons import Reason
 from stocksdb.domain.tickers import TickerIntervals
 from stocksdb.errors import InputFileError, SourceError
 from stocksdb.jobs.prices_merge import Payload, encode_bars
-from stocksdb.quality.prices import DayCheck, LiveTickers, check_day, combine_checks
+from stocksdb.quality.prices import (
+    DayCheck,
+    LiveTickers,
+    check_day,
+    combine_checks,
+    form_valid,
+)
 from stocksdb.sources.flatfiles import (
     DEFAULT_MAX_FILE_BYTES,
     DayFile,
@@ -35,18 +41,35 @@ from stocksdb.sources.flatfiles import (
     read_day_file,
 )
 
-_LIVE: list[tuple[np.ndarray[Any, Any], LiveTickers]] = []   # the last answer, by its tickers
+# The last answer of tickers_on, and every ticker of the last intervals seen in Arrow with
+# the validity of its form (a single entry each: a run reads one set of intervals).
+_LIVE: list[tuple[TickerIntervals, np.ndarray[Any, Any], LiveTickers]] = []
+_ALL: list[tuple[TickerIntervals, pa.Array, np.ndarray[Any, Any]]] = []
+
+
+def _all_tickers(intervals: TickerIntervals) -> tuple[pa.Array, np.ndarray[Any, Any]]:
+    """Every interval's ticker as an Arrow string array, and whether each has a valid form."""
+    last = _ALL[-1] if _ALL else None
+    if last is not None and last[0] is intervals:
+        return last[1], last[2]
+    tickers = pa.array(intervals.ticker_array, type=pa.string())
+    valid = form_valid(tickers)
+    _ALL[:] = [(intervals, tickers, valid)]
+    return tickers, valid
 
 
 def tickers_on(intervals: TickerIntervals, session: date) -> LiveTickers:
     """The tickers valid on `session` and the security each names (reused across sessions
-    whose live intervals are the same)."""
-    tickers, ids = intervals.live_on(session)
+    whose live intervals are the same), taken from the intervals' tickers in Arrow (a day's
+    ticker strings are not converted anew, nor their form judged again)."""
+    index = intervals.live_index(session)
     last = _LIVE[-1] if _LIVE else None
-    if last is not None and last[0] is tickers:
-        return last[1]
-    live = LiveTickers(pa.array(tickers, type=pa.string()), ids)
-    _LIVE[:] = [(tickers, live)]
+    if last is not None and last[0] is intervals and np.array_equal(last[1], index):
+        return last[2]
+    tickers, valid = _all_tickers(intervals)
+    live = LiveTickers(tickers.take(pa.array(index)), intervals.id_array[index],
+                       valid[index])
+    _LIVE[:] = [(intervals, index, live)]
     return live
 
 
