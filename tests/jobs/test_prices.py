@@ -150,6 +150,27 @@ def test_truncated_file_skips_its_date_only(db: str, market: Path) -> None:
     assert [k[-17:] for k in keys] == ["2024-01-02.csv.gz", "2024-01-04.csv.gz"]
 
 
+def test_a_missing_trade_count_is_stored_as_null(db: str, market: Path) -> None:
+    """An empty transactions cell, and a file with no transactions column (it is optional):
+    the bar loads with transactions NULL, not 0; a count given is stored as given."""
+    load_reference(db, market)
+    write_day(market, "2024-01-02", [make_bar("AAPL", "2024-01-02", transactions=""),
+                                     make_bar("IBM", "2024-01-02", transactions=7)])
+    write_day(market, "2024-01-03", [make_bar("AAPL", "2024-01-03"),
+                                     make_bar("IBM", "2024-01-03")],
+              header="ticker,volume,open,close,high,low,window_start")
+    report = prices(db, market, start=date(2024, 1, 2), end=date(2024, 1, 3))
+    assert report.status == "succeeded", report.extra
+    with connect(db) as c:
+        got = c.execute("SELECT t.ticker, p.trade_date::text, p.transactions "
+                        "FROM stocks_research.prices_daily p "
+                        "JOIN stocks_research.ticker_history t ON t.security_id = "
+                        "p.security_id AND t.valid_from <= p.trade_date "
+                        "ORDER BY 2, 1").fetchall()
+    assert got == [("AAPL", "2024-01-02", None), ("IBM", "2024-01-02", 7),
+                   ("AAPL", "2024-01-03", None), ("IBM", "2024-01-03", None)]
+
+
 def test_file_without_required_column_fails_its_date(db: str, market: Path) -> None:
     """A day file lacking `close` is unreadable for that date, named in the failure."""
     load_reference(db, market)

@@ -61,6 +61,7 @@ class DayCheck:
     kept_ids: tuple[int, ...] = ()
 
 
+@cache
 def session_midnight_ns(session: date) -> int:
     """Epoch nanoseconds of 00:00 America/New_York on `session` (Massive's window_start)."""
     ts = pd.Timestamp(session.isoformat(), tz="America/New_York")
@@ -294,12 +295,15 @@ def check_day(table: pa.Table, session: date, tickers: LiveTickers) -> DayCheck:
     ids = _resolve(tickers, pos)
     reasons.mark(np.isnan(ids), Reason.UNKNOWN_TICKER)
     ok = reasons.live()
+    trades = values["transactions"][ok]
+    absent = np.isnan(trades)      # in range otherwise: int64 holds every accepted count
     accepted = pd.DataFrame({
         "security_id": ids[ok].astype(np.int64),
         "ticker": symbols.filter(pa.array(ok)).to_pandas(),
         **{c: values[c][ok] for c in ("open", "high", "low", "close")},
         "volume": np.round(values["volume"][ok]).astype(np.int64),
-        "transactions": pd.array(np.round(values["transactions"][ok]), dtype="Int64")})
+        "transactions": pd.arrays.IntegerArray(
+            np.where(absent, 0, np.round(trades)).astype(np.int64), absent)}, copy=False)
     bad = ~ok
     if not bad.any():    # the common case: no frame conversions for nothing
         return DayCheck(accepted, _no_rejected(tuple(table.column_names)), ())
