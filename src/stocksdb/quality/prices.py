@@ -249,7 +249,7 @@ def form_valid(tickers: pa.Array) -> np.ndarray:
 
 
 def _valid_tickers(tickers: pa.Array, live: LiveTickers, pos: np.ndarray) -> np.ndarray:
-    """_form_valid of each row's ticker: a ticker valid that day (`pos` >= 0) is that
+    """form_valid of each row's ticker: a ticker valid that day (`pos` >= 0) is that
     ticker's judgement, made once for the day's tickers; the regex runs on the others."""
     valid = np.zeros(len(pos), dtype=bool)
     known = pos >= 0
