@@ -10,7 +10,9 @@ import re
 from datetime import date
 
 _ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
-_TICKER = re.compile(r"^[A-Z0-9][A-Z0-9.\-]{0,15}$")
+# A ticker's form (also the day files' row check's, in Arrow, and ticker_history's CHECK)
+TICKER_FORM = r"^[A-Z0-9][A-Z0-9.\-]{0,15}$"
+_TICKER = re.compile(TICKER_FORM)
 _CIK = re.compile(r"^[0-9]{1,10}$")
 _MIC = re.compile(r"^[A-Z0-9]{4}$")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")

@@ -10,6 +10,7 @@ bounded whatever the file's size. A file over the size limit fails with `file_to
 
 from __future__ import annotations
 
+import functools
 import pickle
 import tempfile
 from collections.abc import Iterator
@@ -41,21 +42,14 @@ from stocksdb.sources.flatfiles import (
     read_day_file,
 )
 
-# The last answer of tickers_on, and every ticker of the last intervals seen in Arrow with
-# the validity of its form (a single entry each: a run reads one set of intervals).
-_LIVE: list[tuple[TickerIntervals, np.ndarray[Any, Any], LiveTickers]] = []
-_ALL: list[tuple[TickerIntervals, pa.Array, np.ndarray[Any, Any]]] = []
+_LIVE: list[tuple[TickerIntervals, np.ndarray[Any, Any], LiveTickers]] = []   # the last answer
 
 
+@functools.lru_cache(maxsize=1)     # a run reads one set of intervals (keyed by identity)
 def _all_tickers(intervals: TickerIntervals) -> tuple[pa.Array, np.ndarray[Any, Any]]:
     """Every interval's ticker as an Arrow string array, and whether each has a valid form."""
-    last = _ALL[-1] if _ALL else None
-    if last is not None and last[0] is intervals:
-        return last[1], last[2]
     tickers = pa.array(intervals.ticker_array, type=pa.string())
-    valid = form_valid(tickers)
-    _ALL[:] = [(intervals, tickers, valid)]
-    return tickers, valid
+    return tickers, form_valid(tickers)
 
 
 def tickers_on(intervals: TickerIntervals, session: date) -> LiveTickers:
